@@ -1,0 +1,174 @@
+"""derivlab: run, set up, import and export from the command line."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from app.config import get_settings
+from app.errors import DomainError
+
+cli = typer.Typer(help="Derivation Lab: find out how language models get derivations wrong.",
+                  no_args_is_help=True, add_completion=False)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(user_cli, name="user")
+
+
+def _sessions():
+    """Migrated database and its sessionmaker (embedded PostgreSQL when DATABASE_URL is unset)."""
+    from app.db import database_url, make_engine, make_sessionmaker, upgrade
+
+    url = database_url(get_settings())
+    upgrade(url)
+    return make_sessionmaker(make_engine(url))
+
+
+def _fail(message: str, details: list[str] | None = None) -> None:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    for line in details or []:
+        typer.echo(f"  - {line}", err=True)
+    raise typer.Exit(code=1)
+
+
+def _seed_demo(sessions) -> None:
+    from app.db import transaction
+    from app.services import demo
+
+    with transaction(sessions) as session:
+        passwords = demo.seed(session, shared_data_dir=get_settings().shared_data_dir, say=typer.echo)
+    if passwords:
+        typer.secho("\nDemo accounts (the passwords are shown only this once):", bold=True)
+        for name, password in passwords.items():
+            typer.echo(f"  {name:10s} {password}")
+        typer.echo("")
+
+
+@cli.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port to listen on.")] = None,
+    demo: Annotated[bool, typer.Option(help="Seed the demo project when the database is empty.")] = True,
+) -> None:
+    """Apply migrations, seed the demo into an empty database, and serve the web app."""
+    import uvicorn
+
+    from app.db import transaction
+    from app.main import create_app
+    from app.services.demo import is_empty
+
+    settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if probe.connect_ex((host, port)) == 0:
+            _fail(f"port {port} on {host} is in use; stop what runs there or pass --port")
+    sessions = _sessions()
+    with transaction(sessions) as session:
+        empty = is_empty(session)
+    if demo and empty:
+        _seed_demo(sessions)
+    typer.secho(f"Derivation Lab on http://{host}:{port}", fg="green")
+    uvicorn.run(create_app(settings, sessions), host=host, port=port, log_level="info")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all Alembic migrations."""
+    _sessions()
+    typer.echo("database is up to date")
+
+
+@user_cli.command("add")
+def user_add(
+    name: str,
+    role: Annotated[str, typer.Option(help="admin, annotator or reviewer")] = "annotator",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+) -> None:
+    """Create a user; the password is asked for (or read from stdin)."""
+    from app.db import transaction
+    from app.services.auth import create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with transaction(_sessions()) as session:
+            user = create_user(session, username=name, password=password, role=role)
+            typer.echo(f"created {user.role.value} '{user.username}'")
+    except DomainError as exc:
+        _fail(exc.message, exc.details)
+
+
+@cli.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    project: Annotated[str, typer.Option(help="Project name; created when new.")],
+    format: Annotated[Optional[str], typer.Option(help="paper-json, jsonl or csv (default: from the file name).")] = None,
+) -> None:
+    """Import derivations (the paper's *_results.json, JSONL or CSV). All or nothing."""
+    from app.db import transaction
+    from app.services.import_formats import read_records
+    from app.services.importing import import_file
+
+    data = file.read_bytes()
+    sessions = _sessions()
+    try:
+        _, records = read_records(file.name, data, format)
+        with typer.progressbar(length=len(records), label=f"importing {file.name}", file=sys.stderr) as bar:
+            with transaction(sessions) as session:
+                result = import_file(session, project_name=project, filename=file.name, data=data,
+                                     fmt=format, progress=bar.update)
+    except DomainError as exc:
+        _fail(exc.message, exc.details)
+    if result.already_imported:
+        typer.echo(f"{file.name} was already imported into '{result.project}': 0 derivations added")
+    else:
+        typer.echo(f"{result.added} derivations added to '{result.project}' "
+                   f"({result.records} read, {result.problems_added} new problems)")
+
+
+@cli.command()
+def export(
+    project: Annotated[str, typer.Option(help="Project name.")],
+    level: Annotated[str, typer.Option(help="step or derivation")] = "step",
+    output: Annotated[Path, typer.Option("-o", "--output", help="CSV file to write ('-' for stdout).")] = Path("-"),
+) -> None:
+    """Export a project's labels as CSV, streamed from the database."""
+    from app.db import transaction
+    from app.services import exporting
+
+    sessions = _sessions()
+    try:
+        with transaction(sessions) as session:
+            project_id, labels, _ = exporting.check_export(session, project_name=project, level=level)
+    except DomainError as exc:
+        _fail(exc.message, exc.details)
+    out = sys.stdout if str(output) == "-" else output.open("w", encoding="utf-8", newline="")
+    try:
+        for chunk in exporting.stream_csv(sessions, project_id=project_id, labels=labels, level=level):
+            out.write(chunk)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+            typer.echo(f"wrote {output}", err=True)
+
+
+@cli.command()
+def demo() -> None:
+    """Import the demo derivations and create the demo accounts that are missing."""
+    _seed_demo(_sessions())
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

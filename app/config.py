@@ -1,0 +1,40 @@
+"""Settings from the environment (prefix-free names, as in the README's table)."""
+
+from functools import lru_cache
+from pathlib import Path
+import secrets
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Unset: an embedded PostgreSQL (pgserver) is started under data_dir/pg.
+    database_url: str | None = None
+    data_dir: Path = ROOT / "var"
+    # Unset: a random key is created once and kept in data_dir/secret_key.
+    secret_key: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # The paper's sample outputs, used by the demo when present (never copied).
+    shared_data_dir: Path = ROOT.parent / "shared" / "data"
+    # Cookies marked Secure: set true behind HTTPS.
+    secure_cookies: bool = False
+
+    def session_secret(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,74 @@
+"""Engine and sessions. One PostgreSQL is the only store: a server from
+DATABASE_URL, or an embedded one (pgserver) kept under the data directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import ROOT, Settings
+
+_embedded = None  # the pgserver handle must live as long as the process
+
+
+def _embedded_url(data_dir: Path) -> str:
+    global _embedded
+    import pgserver  # only needed without DATABASE_URL
+
+    if _embedded is None:
+        pgdata = data_dir / "pg"
+        pgdata.mkdir(parents=True, exist_ok=True)
+        _embedded = pgserver.get_server(pgdata, cleanup_mode="stop")
+    return _embedded.get_uri()
+
+
+def sqlalchemy_url(raw: str) -> str:
+    """Accept postgres://, postgresql:// or an explicit driver; use psycopg 3."""
+    url = make_url(raw.replace("postgres://", "postgresql://", 1))
+    if url.drivername in ("postgresql", "postgresql+psycopg2"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+def database_url(settings: Settings) -> str:
+    raw = settings.database_url or _embedded_url(settings.data_dir)
+    return sqlalchemy_url(raw)
+
+
+def make_engine(url: str) -> Engine:
+    # pre-ping: a restarted PostgreSQL costs one reconnect, not a 500 page.
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A unit of work outside a request (CLI, streaming): commit or roll back."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def upgrade(url: str) -> None:
+    """Apply the Alembic migrations (tests build the schema the same way)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.attributes["url"] = url
+    command.upgrade(cfg, "head")

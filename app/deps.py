@@ -1,0 +1,81 @@
+"""Request dependencies: the database session, the current user, CSRF."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from app.errors import Forbidden, LoginRequired
+from app.models import Role, User
+from app.repositories import users as users_repo
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request: commit when the route succeeds, roll back when it raises.
+    Services only flush. Scope "function" commits before the response is sent, so an
+    acknowledged save is in the database."""
+    session = request.app.state.sessionmaker()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+async def csrf_protect(request: Request) -> None:
+    """Synchronizer token kept in the signed session, sent as a header by htmx
+    (static/app.js) or as a form field by plain forms. Written here rather than
+    taken from a library: the ones we looked at check only a header or only a
+    form field, and we need both, in one place, for every unsafe method."""
+    if request.method in SAFE_METHODS:
+        return
+    expected = request.session.get("csrf")
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        sent = (await request.form()).get(CSRF_FIELD)
+    if not expected or not isinstance(sent, str) or not secrets.compare_digest(expected, sent):
+        raise Forbidden("The form's security token is missing or out of date. Reload the page and try again.")
+
+
+def current_user(request: Request, session: SessionDep) -> User:
+    user_id = request.session.get("uid")
+    user = users_repo.get(session, user_id) if isinstance(user_id, int) else None
+    if user is None:
+        raise LoginRequired("Please log in.")
+    request.state.user = user
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def admin_user(user: CurrentUser) -> User:
+    if user.role != Role.admin:
+        raise Forbidden("Only an admin can do this.")
+    return user
+
+
+AdminUser = Annotated[User, Depends(admin_user)]

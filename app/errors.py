@@ -1,0 +1,36 @@
+"""Domain errors carry their HTTP status; one handler renders them (app.web.errors)."""
+
+
+class DomainError(Exception):
+    status_code = 400
+    title = "Request refused"
+
+    def __init__(self, message: str, *, details: list[str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+
+class NotFound(DomainError):
+    status_code = 404
+    title = "Not found"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    title = "Not allowed"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    title = "Conflict"
+
+
+class InvalidInput(DomainError):
+    status_code = 422
+    title = "Invalid input"
+
+
+class LoginRequired(DomainError):
+    status_code = 401
+    title = "Please log in"

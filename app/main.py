@@ -1,0 +1,54 @@
+"""create_app(): the web process. It never imports torch or the worker."""
+
+from __future__ import annotations
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.middleware.sessions import SessionMiddleware
+
+from app.config import ROOT, Settings, get_settings
+from app.db import database_url, make_engine, make_sessionmaker
+from app.deps import csrf_protect
+from app.web import errors
+from app.web.routes import annotate, auth, home, importing, projects
+
+SECURITY_HEADERS = {
+    # KaTeX sets inline styles; no inline or remote script is ever needed.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "font-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def create_app(settings: Settings | None = None, sessions: sessionmaker[Session] | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    if sessions is None:
+        sessions = make_sessionmaker(make_engine(database_url(settings)))
+
+    app = FastAPI(title="Derivation Lab", dependencies=[Depends(csrf_protect)], docs_url="/api/docs",
+                  redoc_url=None, openapi_url="/api/openapi.json")
+    app.state.settings = settings
+    app.state.sessionmaker = sessions
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.session_secret(),
+        session_cookie="derivlab_session",
+        max_age=14 * 24 * 3600,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+
+    @app.middleware("http")
+    async def security_headers(request, call_next):
+        response = await call_next(request)
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    for module in (auth, home, annotate, projects, importing):
+        app.include_router(module.router)
+    errors.install(app)
+    return app

@@ -1,0 +1,65 @@
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Enum, ForeignKey, Index, String, Text, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, created_at_column
+
+
+class AnnotationStatus(str, enum.Enum):
+    in_progress = "in_progress"
+    submitted = "submitted"
+
+
+class Annotation(Base):
+    """One annotator's judgement of one derivation."""
+
+    __tablename__ = "annotations"
+    __table_args__ = (
+        UniqueConstraint("derivation_id", "annotator_id"),
+        Index("ix_annotations_annotator_status", "annotator_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    derivation_id: Mapped[int] = mapped_column(ForeignKey("derivations.id", ondelete="CASCADE"))
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[AnnotationStatus] = mapped_column(
+        Enum(AnnotationStatus, name="annotation_status"), default=AnnotationStatus.in_progress
+    )
+    goal_reached: Mapped[bool | None]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    # Bumped on every change: lets a second tab find out it is stale.
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StepLabel(Base):
+    __tablename__ = "step_labels"
+
+    annotation_id: Mapped[int] = mapped_column(
+        ForeignKey("annotations.id", ondelete="CASCADE"), primary_key=True
+    )
+    step_id: Mapped[int] = mapped_column(ForeignKey("steps.id", ondelete="CASCADE"), primary_key=True, index=True)
+    label: Mapped[str] = mapped_column(String(40), primary_key=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class AnnotationEvent(Base):
+    """Append-only history of every change an annotator makes."""
+
+    __tablename__ = "annotation_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(40))  # label_on, label_off, goal, comment, submit
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("steps.id", ondelete="CASCADE"))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    at: Mapped[datetime] = created_at_column()

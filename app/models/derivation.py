@@ -1,0 +1,82 @@
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, created_at_column
+from app.models.project import LLMModel
+
+
+class Perturbation(str, enum.Enum):
+    static = "static"
+    VR = "VR"  # variable renaming
+    EE = "EE"  # expression exchange
+    AG = "AG"  # alternative goal
+    SR = "SR"  # step removal
+
+
+class Problem(Base):
+    __tablename__ = "problems"
+    __table_args__ = (UniqueConstraint("project_id", "key", "perturbation"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    # The problem's id in its source (problem_id column, or a hash of the paper's prompt).
+    key: Mapped[str] = mapped_column(String(200))
+    perturbation: Mapped[Perturbation] = mapped_column(Enum(Perturbation, name="perturbation"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("problems.id", ondelete="SET NULL"))
+    prompt: Mapped[str] = mapped_column(Text)
+    # Premises, intermediate equations and goal read from "Given ..., then derive ..., then obtain ...".
+    premises: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    intermediates: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    goal: Mapped[str | None] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(Text)
+    reference_srepr: Mapped[Any | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class Derivation(Base):
+    __tablename__ = "derivations"
+    __table_args__ = (
+        UniqueConstraint("project_id", "content_hash"),
+        Index("ix_derivations_project_model", "project_id", "model_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id", ondelete="CASCADE"), index=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("llm_models.id"))
+    raw_text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20), default="import")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="SET NULL"))
+    # Scores carried by the source (the paper's ROUGE/BLEU/GLEU/BLEURT), by name.
+    metrics: Mapped[dict[str, float]] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = created_at_column()
+
+    problem: Mapped["Problem"] = relationship(lazy="raise")
+    model: Mapped[LLMModel] = relationship(lazy="raise")
+    steps: Mapped[list["Step"]] = relationship(lazy="raise", order_by="Step.index")
+
+
+class ParseStatus(str, enum.Enum):
+    pending = "pending"
+    parsed = "parsed"
+    unparsed = "unparsed"
+
+
+class Step(Base):
+    __tablename__ = "steps"
+    __table_args__ = (UniqueConstraint("derivation_id", "index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    derivation_id: Mapped[int] = mapped_column(ForeignKey("derivations.id", ondelete="CASCADE"))
+    index: Mapped[int]  # 1-based, as annotators count
+    latex: Mapped[str] = mapped_column(Text)  # exactly as the model wrote it
+    parse_status: Mapped[ParseStatus] = mapped_column(
+        Enum(ParseStatus, name="parse_status"), default=ParseStatus.pending
+    )
+    canonical: Mapped[str | None] = mapped_column(Text)  # SymPy form, filled by the math checks

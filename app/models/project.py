@@ -1,0 +1,58 @@
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, created_at_column
+
+# The paper's taxonomy (DESIGN.md): three per-step labels and one between steps.
+DEFAULT_TAXONOMY: list[dict[str, str]] = [
+    {"key": "incorrect", "name": "Incorrect", "help": "does not follow from the premises and earlier steps"},
+    {"key": "irrelevant", "name": "Irrelevant", "help": "plays no part in reaching the goal"},
+    {"key": "redundant", "name": "Redundant", "help": "repeats or is trivially equivalent to an earlier step"},
+    {"key": "skipped", "name": "Skipped steps", "help": "needs more than one operation from what came before"},
+]
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    taxonomy: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=lambda: list(DEFAULT_TAXONOMY))
+    # How many annotators label each derivation.
+    overlap: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = created_at_column()
+
+    @property
+    def label_keys(self) -> list[str]:
+        return [item["key"] for item in self.taxonomy]
+
+
+class LLMModel(Base):
+    """A model whose derivations are studied (named `llm_models`: `models` is ambiguous)."""
+
+    __tablename__ = "llm_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class ImportBatch(Base):
+    """One imported file; its hash makes a second import of the same file a no-op."""
+
+    __tablename__ = "imports"
+    __table_args__ = (UniqueConstraint("project_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(20))
+    derivations_added: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created_at_column()

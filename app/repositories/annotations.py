@@ -1,0 +1,106 @@
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app.models import Annotation, AnnotationEvent, AnnotationStatus, Derivation, StepLabel
+
+
+def get(session: Session, *, derivation_id: int, annotator_id: int) -> Annotation | None:
+    return session.scalar(
+        select(Annotation).where(
+            Annotation.derivation_id == derivation_id, Annotation.annotator_id == annotator_id
+        )
+    )
+
+
+def get_or_create(session: Session, *, derivation_id: int, annotator_id: int) -> Annotation:
+    session.execute(
+        insert(Annotation)
+        .values(derivation_id=derivation_id, annotator_id=annotator_id, status=AnnotationStatus.in_progress,
+                comment="", version=1)
+        .on_conflict_do_nothing(index_elements=["derivation_id", "annotator_id"])
+    )
+    annotation = get(session, derivation_id=derivation_id, annotator_id=annotator_id)
+    assert annotation is not None
+    return annotation
+
+
+def oldest_in_progress(session: Session, *, project_id: int, annotator_id: int) -> int | None:
+    return session.scalar(
+        select(Annotation.derivation_id)
+        .join(Derivation, Derivation.id == Annotation.derivation_id)
+        .where(
+            Derivation.project_id == project_id,
+            Annotation.annotator_id == annotator_id,
+            Annotation.status == AnnotationStatus.in_progress,
+        )
+        .order_by(Annotation.created_at, Annotation.id)
+        .limit(1)
+    )
+
+
+def labels_by_step(session: Session, annotation_id: int) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = {}
+    for step_id, label in session.execute(
+        select(StepLabel.step_id, StepLabel.label).where(StepLabel.annotation_id == annotation_id)
+    ):
+        out.setdefault(step_id, set()).add(label)
+    return out
+
+
+def labels_of_step(session: Session, annotation_id: int, step_id: int) -> set[str]:
+    return set(
+        session.scalars(
+            select(StepLabel.label).where(StepLabel.annotation_id == annotation_id, StepLabel.step_id == step_id)
+        )
+    )
+
+
+def set_label(session: Session, *, annotation_id: int, step_id: int, label: str, on: bool) -> bool:
+    """Put a label on a step or take it off; True when that changed anything."""
+    if on:
+        result = session.execute(
+            insert(StepLabel)
+            .values(annotation_id=annotation_id, step_id=step_id, label=label)
+            .on_conflict_do_nothing()
+        )
+    else:
+        result = session.execute(
+            delete(StepLabel).where(
+                StepLabel.annotation_id == annotation_id, StepLabel.step_id == step_id, StepLabel.label == label
+            )
+        )
+    return result.rowcount > 0
+
+
+def touch(session: Session, annotation_id: int, **values: Any) -> None:
+    """Apply changes and bump the version, in one statement."""
+    session.execute(
+        update(Annotation)
+        .where(Annotation.id == annotation_id)
+        .values(version=Annotation.version + 1, **values)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def add_event(session: Session, *, annotation_id: int, actor_id: int, kind: str,
+              step_id: int | None = None, detail: dict[str, Any] | None = None) -> None:
+    session.execute(
+        insert(AnnotationEvent).values(
+            annotation_id=annotation_id, actor_id=actor_id, kind=kind, step_id=step_id, detail=detail or {}
+        )
+    )
+
+
+def list_for_annotator(session: Session, *, project_id: int, annotator_id: int, limit: int = 200) -> list[Annotation]:
+    return list(
+        session.scalars(
+            select(Annotation)
+            .join(Derivation, Derivation.id == Annotation.derivation_id)
+            .where(Derivation.project_id == project_id, Annotation.annotator_id == annotator_id)
+            .order_by(Annotation.updated_at.desc())
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,162 @@
+"""An annotator's work on one derivation: open it, label steps, judge, submit.
+Every change is written when it is made; the request's transaction commits it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy.orm import Session
+
+from app.errors import InvalidInput, NotFound
+from app.models import Annotation, AnnotationStatus, Derivation, Project, Role, Step, User
+from app.repositories import annotations as annotations_repo
+from app.repositories import derivations as derivations_repo
+from app.repositories import projects as projects_repo
+
+
+@dataclass
+class AnnotationView:
+    """Everything the annotate page shows."""
+
+    project: Project
+    derivation: Derivation
+    annotation: Annotation | None
+    labels: dict[int, set[str]] = field(default_factory=dict)
+    show_model: bool = False
+
+    @property
+    def steps(self) -> list[Step]:
+        return self.derivation.steps
+
+    @property
+    def submitted(self) -> bool:
+        return bool(self.annotation and self.annotation.status == AnnotationStatus.submitted)
+
+
+def _derivation(session: Session, derivation_id: int) -> Derivation:
+    derivation = derivations_repo.get_full(session, derivation_id)
+    if derivation is None:
+        raise NotFound(f"derivation {derivation_id} does not exist")
+    return derivation
+
+
+def _project(session: Session, project_id: int) -> Project:
+    project = projects_repo.get(session, project_id)
+    if project is None:
+        raise NotFound(f"project {project_id} does not exist")
+    return project
+
+
+def open_derivation(session: Session, *, derivation_id: int, user: User) -> AnnotationView:
+    derivation = _derivation(session, derivation_id)
+    annotation = annotations_repo.get(session, derivation_id=derivation_id, annotator_id=user.id)
+    labels = annotations_repo.labels_by_step(session, annotation.id) if annotation else {}
+    return AnnotationView(
+        project=_project(session, derivation.project_id),
+        derivation=derivation,
+        annotation=annotation,
+        labels=labels,
+        # Blind by default: annotators judge the derivation, not the model's reputation.
+        show_model=user.role != Role.annotator,
+    )
+
+
+def next_derivation(session: Session, *, project_id: int, user: User) -> int | None:
+    """The annotator's own unfinished derivation first, else a new one, claimed now."""
+    project = _project(session, project_id)
+    mine = annotations_repo.oldest_in_progress(session, project_id=project.id, annotator_id=user.id)
+    if mine is not None:
+        return mine
+    derivation_id = derivations_repo.next_unclaimed(
+        session, project_id=project.id, annotator_id=user.id, overlap=project.overlap
+    )
+    if derivation_id is not None:
+        annotations_repo.get_or_create(session, derivation_id=derivation_id, annotator_id=user.id)
+    return derivation_id
+
+
+@dataclass
+class LabelChange:
+    step: Step
+    labels: set[str]  # the step's labels after the change
+    taxonomy: list[dict]
+
+
+def _taxonomy_with(session: Session, derivation_id: int, label: str) -> list[dict]:
+    project = _project(session, _derivation_exists(session, derivation_id))
+    if label not in project.label_keys:
+        raise InvalidInput(f"label '{label}' is not in this project's taxonomy ({', '.join(project.label_keys)})")
+    return project.taxonomy
+
+
+def set_step_label(
+    session: Session, *, derivation_id: int, step_id: int, label: str, on: bool, user: User
+) -> LabelChange:
+    """Set (not toggle) a label, so a repeated or replayed request changes nothing more."""
+    taxonomy = _taxonomy_with(session, derivation_id, label)
+    step = derivations_repo.step_in_derivation(session, derivation_id, step_id)
+    if step is None:
+        raise NotFound(f"step {step_id} is not a step of derivation {derivation_id}")
+    annotation = annotations_repo.get_or_create(session, derivation_id=derivation_id, annotator_id=user.id)
+    if annotations_repo.set_label(session, annotation_id=annotation.id, step_id=step_id, label=label, on=on):
+        annotations_repo.touch(session, annotation.id)
+        annotations_repo.add_event(
+            session, annotation_id=annotation.id, actor_id=user.id, kind="label_on" if on else "label_off",
+            step_id=step_id, detail={"label": label},
+        )
+    return LabelChange(step, annotations_repo.labels_of_step(session, annotation.id, step_id), taxonomy)
+
+
+MAX_COMMENT = 10_000
+
+
+def save_judgement(
+    session: Session, *, derivation_id: int, user: User, goal_reached: bool | None, comment: str
+) -> Annotation:
+    if len(comment) > MAX_COMMENT:
+        raise InvalidInput(f"comment: at most {MAX_COMMENT} characters ({len(comment)} given)")
+    _derivation_exists(session, derivation_id)
+    annotation = annotations_repo.get_or_create(session, derivation_id=derivation_id, annotator_id=user.id)
+    changes = {}
+    if annotation.goal_reached != goal_reached:
+        changes["goal_reached"] = goal_reached
+    if annotation.comment != comment:
+        changes["comment"] = comment
+    if changes:
+        annotations_repo.touch(session, annotation.id, **changes)
+        annotations_repo.add_event(
+            session, annotation_id=annotation.id, actor_id=user.id, kind="judgement",
+            detail={k: v for k, v in changes.items()},
+        )
+        session.refresh(annotation)
+    return annotation
+
+
+def _derivation_exists(session: Session, derivation_id: int) -> int:
+    project_id = derivations_repo.get_project_id(session, derivation_id)
+    if project_id is None:
+        raise NotFound(f"derivation {derivation_id} does not exist")
+    return project_id
+
+
+def submit(
+    session: Session, *, derivation_id: int, user: User, goal_reached: bool | None, comment: str
+) -> int:
+    """Save the judgement and mark the work done; returns the project id (for Next)."""
+    project_id = _derivation_exists(session, derivation_id)
+    annotation = save_judgement(
+        session, derivation_id=derivation_id, user=user, goal_reached=goal_reached, comment=comment
+    )
+    if annotation.status != AnnotationStatus.submitted:
+        annotations_repo.touch(
+            session, annotation.id, status=AnnotationStatus.submitted, submitted_at=datetime.now(timezone.utc)
+        )
+    else:  # a reopened piece of work, submitted again
+        annotations_repo.touch(session, annotation.id, submitted_at=datetime.now(timezone.utc))
+    annotations_repo.add_event(session, annotation_id=annotation.id, actor_id=user.id, kind="submit")
+    return project_id
+
+
+def my_work(session: Session, *, project_id: int, user: User) -> list[Annotation]:
+    return annotations_repo.list_for_annotator(session, project_id=project_id, annotator_id=user.id)

@@ -1,0 +1,54 @@
+"""Users and passwords (argon2 via argon2-cffi)."""
+
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict, InvalidInput
+from app.models import Role, User
+from app.repositories import users as users_repo
+
+_hasher = PasswordHasher()
+USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,80}$")
+MIN_PASSWORD = 8
+# Verified against when the user does not exist, so both cases take the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def create_user(session: Session, *, username: str, password: str, role: Role | str) -> User:
+    username = username.strip()
+    if not USERNAME.match(username):
+        raise InvalidInput(
+            f"username '{username}': use 1-80 letters, digits or _ . @ - (no spaces)"
+        )
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"password: at least {MIN_PASSWORD} characters are needed")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise InvalidInput(f"role '{role}': use one of {', '.join(r.value for r in Role)}") from None
+    if users_repo.get_by_username(session, username):
+        raise Conflict(f"username '{username}' is taken")
+    return users_repo.add(session, username=username, password_hash=hash_password(password), role=role)
+
+
+def authenticate(session: Session, *, username: str, password: str) -> User | None:
+    user = users_repo.get_by_username(session, username.strip())
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user and _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user

@@ -1,0 +1,71 @@
+"""CSV exports, streamed: rows are written as the cursor yields them."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.errors import InvalidInput, NotFound
+from app.repositories import exports as exports_repo
+from app.repositories import projects as projects_repo
+
+LEVELS = ("step", "derivation")
+
+
+def check_export(session: Session, *, project_name: str | None = None, project_id: int | None = None,
+                 level: str) -> tuple[int, list[str], str]:
+    """Validate before streaming starts (a stream cannot turn into an error page)."""
+    if level not in LEVELS:
+        raise InvalidInput(f"level '{level}': use step or derivation")
+    project = (
+        projects_repo.get_by_name(session, project_name) if project_name is not None
+        else projects_repo.get(session, project_id or 0)
+    )
+    if project is None:
+        raise NotFound(f"project '{project_name or project_id}' does not exist")
+    return project.id, project.label_keys, project.name
+
+
+def _line(values: list) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    return buffer.getvalue()
+
+
+def _iso(value) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def step_rows(session: Session, project_id: int, labels: list[str]) -> Iterator[str]:
+    yield _line(["project", "problem", "perturbation", "model", "derivation_id", "step_index", "latex",
+                 *labels, "annotator", "submitted_at"])
+    for r in exports_repo.stream(session, exports_repo.STEP_ROWS, project_id=project_id):
+        annotated = r.annotator is not None
+        flags = [int(label in r.labels) if annotated else "" for label in labels]
+        yield _line([r.project, r.problem, r.perturbation, r.model, r.derivation_id, r.step_index, r.latex,
+                     *flags, r.annotator or "", _iso(r.submitted_at)])
+
+
+def derivation_rows(session: Session, project_id: int, labels: list[str]) -> Iterator[str]:
+    yield _line(["project", "problem", "perturbation", "model", "derivation_id", "steps",
+                 *labels, "goal_reached", "comment", "annotator", "submitted_at"])
+    for r in exports_repo.stream(session, exports_repo.DERIVATION_ROWS, project_id=project_id):
+        annotated = r.annotator is not None
+        counts = [r.label_counts.get(label, 0) if annotated else "" for label in labels]
+        goal = "" if r.goal_reached is None else ("yes" if r.goal_reached else "no")
+        yield _line([r.project, r.problem, r.perturbation, r.model, r.derivation_id, r.steps,
+                     *counts, goal, r.comment or "", r.annotator or "", _iso(r.submitted_at)])
+
+
+def stream_csv(factory: sessionmaker[Session], *, project_id: int, labels: list[str], level: str) -> Iterator[str]:
+    """Own session, because the stream outlives the request that started it."""
+    rows = step_rows if level == "step" else derivation_rows
+    session = factory()
+    try:
+        with session.begin():
+            yield from rows(session, project_id, labels)
+    finally:
+        session.close()

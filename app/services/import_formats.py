@@ -1,0 +1,254 @@
+"""Readers for the import formats. Each turns bytes into DerivationIn records or
+raises InvalidInput naming every bad line/record and field; none touches the database."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.errors import InvalidInput
+from app.math.prompt import target_prompt
+from app.models import Perturbation
+from app.schemas.importing import DerivationIn
+
+MAX_ERRORS = 20
+REQUIRED_COLUMNS = ("problem_id", "prompt", "model", "derivation")
+VARIANTS = [p.value for p in Perturbation]
+_OUTPUT_KEY = re.compile(r"^(static|VR|EE|AG|SR)_(.+)$")
+
+
+class _Errors:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, message: str) -> None:
+        if len(self.items) < MAX_ERRORS:
+            self.items.append(message)
+        elif len(self.items) == MAX_ERRORS:
+            self.items.append("... more errors not shown")
+
+    def raise_if_any(self, filename: str) -> None:
+        if self.items:
+            raise InvalidInput(
+                f"{filename}: {len(self.items)} problem(s) found; nothing was imported.",
+                details=self.items,
+            )
+
+
+def detect_format(filename: str, data: bytes) -> str:
+    name = filename.lower()
+    if name.endswith(".jsonl") or name.endswith(".ndjson"):
+        return "jsonl"
+    if name.endswith(".csv"):
+        return "csv"
+    if name.endswith(".json"):
+        return "paper-json"
+    head = data.lstrip()[:1]
+    if head == b"[":
+        return "paper-json"
+    if head == b"{":
+        return "jsonl"
+    raise InvalidInput(
+        f"{filename}: cannot tell the format; name the file .json (the paper's results), .jsonl or .csv."
+    )
+
+
+def _decode(filename: str, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InvalidInput(
+            f"{filename}: line {line}: the file is not UTF-8 text (byte {exc.start}); save it as UTF-8 and try again."
+        ) from None
+
+
+def _validation_messages(where: str, exc: ValidationError) -> list[str]:
+    out = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "record"
+        if err["type"] == "missing":
+            out.append(f"{where}: field '{field}' is missing")
+        else:
+            out.append(f"{where}: field '{field}': {err['msg']}")
+    return out
+
+
+def _check(where: str, raw: dict[str, Any], errors: _Errors) -> DerivationIn | None:
+    try:
+        return DerivationIn.model_validate(raw)
+    except ValidationError as exc:
+        for message in _validation_messages(where, exc):
+            errors.add(message)
+        return None
+
+
+def _consistent(records: list[tuple[str, DerivationIn]], errors: _Errors) -> None:
+    """One problem id and perturbation must mean one prompt throughout the file."""
+    seen: dict[tuple[str, str], tuple[str, str]] = {}
+    for where, rec in records:
+        key = (rec.problem_id, rec.perturbation.value)
+        first = seen.setdefault(key, (where, rec.prompt))
+        if first[1] != rec.prompt:
+            errors.add(
+                f"{where}: field 'prompt' differs from {first[0]} for problem '{rec.problem_id}' ({rec.perturbation.value})"
+            )
+
+
+def read_jsonl(filename: str, data: bytes) -> list[DerivationIn]:
+    text = _decode(filename, data)
+    errors = _Errors()
+    records: list[tuple[str, DerivationIn]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"line {number}"
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            errors.add(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        if not isinstance(raw, dict):
+            errors.add(f"{where}: expected a JSON object with fields {', '.join(REQUIRED_COLUMNS)}")
+            continue
+        rec = _check(where, raw, errors)
+        if rec:
+            records.append((where, rec))
+    if not records and not errors.items:
+        errors.add("the file holds no records")
+    _consistent(records, errors)
+    errors.raise_if_any(filename)
+    return [rec for _, rec in records]
+
+
+def read_csv(filename: str, data: bytes) -> list[DerivationIn]:
+    text = _decode(filename, data)
+    errors = _Errors()
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        raise InvalidInput(f"{filename}: line 1: not valid CSV ({exc})") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise InvalidInput(
+            f"{filename}: line 1: missing column(s) {', '.join(missing)}; "
+            f"expected {', '.join(REQUIRED_COLUMNS)} (+ optional reference, perturbation)"
+        )
+    records: list[tuple[str, DerivationIn]] = []
+    try:
+        for row in reader:
+            where = f"line {reader.line_num}"
+            if None in row:
+                errors.add(f"{where}: more cells than columns")
+                continue
+            raw = {k: v for k, v in row.items() if k in DerivationIn.model_fields and v not in (None, "")}
+            rec = _check(where, raw, errors)
+            if rec:
+                records.append((where, rec))
+    except csv.Error as exc:
+        errors.add(f"line {reader.line_num}: not valid CSV ({exc})")
+    if not records and not errors.items:
+        errors.add("the file holds no rows")
+    _consistent(records, errors)
+    errors.raise_if_any(filename)
+    return [rec for _, rec in records]
+
+
+def paper_problem_key(static_prompt: str) -> str:
+    """The paper's files carry no ids; a problem is known by its target prompt,
+    which is the same in every model's file (5-shot or bare)."""
+    return "p-" + hashlib.sha256(target_prompt(static_prompt).encode()).hexdigest()[:12]
+
+
+def _metrics(record: dict[str, Any], variant: str) -> dict[str, float]:
+    # Keys kept as the authors named them (static_rouge, VR_rouge, ratio_VR_bleu, ...).
+    marks = (f"{variant}_", f"ratio_{variant}_", f"norm_{variant}_")
+    return {
+        k: float(v)
+        for k, v in record.items()
+        if k.startswith(marks) and isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
+
+
+def _paper_records(index: int, record: Any, errors: _Errors) -> Iterator[tuple[str, DerivationIn]]:
+    where = f"record {index}"
+    if not isinstance(record, dict):
+        errors.add(f"{where}: expected an object with 'prompt', 'derivation' and model outputs")
+        return
+    outputs = [
+        (m.group(1), m.group(2), key)
+        for key in record
+        if (m := _OUTPUT_KEY.match(key)) and isinstance(record[key], str)
+    ]
+    if not any(variant == "static" for variant, _, _ in outputs):
+        errors.add(f"{where}: no model output found (expected a text field like 'static_gpt-4')")
+        return
+    static_prompt = record.get("prompt")
+    if not isinstance(static_prompt, str) or not static_prompt.strip():
+        errors.add(f"{where}: field 'prompt' is missing or not text")
+        return
+    key = paper_problem_key(static_prompt)
+    for variant, model, output_key in outputs:
+        prefix = "" if variant == "static" else f"{variant} "
+        prompt, reference = record.get(f"{prefix}prompt"), record.get(f"{prefix}derivation")
+        if not isinstance(prompt, str):
+            errors.add(f"{where}: field '{prefix}prompt' is missing or not text (needed by '{output_key}')")
+            continue
+        if reference is not None and not isinstance(reference, str):
+            errors.add(f"{where}: field '{prefix}derivation' must be text")
+            continue
+        raw = {
+            "problem_id": key,
+            "prompt": prompt,
+            "model": model,
+            "derivation": record[output_key],
+            "reference": reference,
+            "perturbation": variant,
+            "reference_srepr": record.get(f"{prefix}srepr_derivation"),
+            "metrics": _metrics(record, variant),
+        }
+        rec = _check(f"{where} ('{output_key}')", raw, errors)
+        if rec:
+            yield f"{where} ('{output_key}')", rec
+
+
+def read_paper_json(filename: str, data: bytes) -> list[DerivationIn]:
+    text = _decode(filename, data)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"{filename}: line {exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
+        ) from None
+    except RecursionError:
+        raise InvalidInput(f"{filename}: JSON nested too deeply") from None
+    if not isinstance(document, list):
+        raise InvalidInput(
+            f"{filename}: expected a JSON list of records (the paper's *_results.json); "
+            "for one derivation per line use .jsonl"
+        )
+    errors = _Errors()
+    records = [rec for i, record in enumerate(document, start=1) for rec in _paper_records(i, record, errors)]
+    if not records and not errors.items:
+        errors.add("the file holds no records")
+    _consistent(records, errors)
+    errors.raise_if_any(filename)
+    return [rec for _, rec in records]
+
+
+READERS = {"paper-json": read_paper_json, "jsonl": read_jsonl, "csv": read_csv}
+
+
+def read_records(filename: str, data: bytes, fmt: str | None = None) -> tuple[str, list[DerivationIn]]:
+    fmt = fmt or detect_format(filename, data)
+    if fmt not in READERS:
+        raise InvalidInput(f"unknown format '{fmt}'; use one of {', '.join(READERS)}")
+    return fmt, READERS[fmt](filename, data)

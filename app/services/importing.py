@@ -1,0 +1,106 @@
+"""Import a file of derivations into a project: read and check everything first,
+then write it all in the caller's transaction (all or nothing)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from app.math.latex import split_steps
+from app.math.prompt import parse_prompt
+from app.repositories import imports as imports_repo
+from app.repositories import projects as projects_repo
+from app.schemas.importing import DerivationIn, ImportResult
+from app.services.import_formats import read_records
+
+BATCH = 500
+Progress = Callable[[int], None]  # called with the number of records just written
+
+
+def content_hash(rec: DerivationIn) -> str:
+    parts = (rec.problem_id, rec.perturbation.value, rec.model, rec.derivation)
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _problem_row(project_id: int, rec: DerivationIn) -> dict:
+    parsed = parse_prompt(rec.prompt)
+    return {
+        "project_id": project_id,
+        "key": rec.problem_id,
+        "perturbation": rec.perturbation.value,
+        "prompt": rec.prompt,
+        "premises": parsed.premises,
+        "intermediates": parsed.intermediates,
+        "goal": parsed.goal,
+        "reference": rec.reference,
+        "reference_srepr": rec.reference_srepr,
+    }
+
+
+def import_file(
+    session: Session,
+    *,
+    project_name: str,
+    filename: str,
+    data: bytes,
+    user_id: int | None = None,
+    fmt: str | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    fmt, records = read_records(filename, data, fmt)  # raises InvalidInput before any write
+    project, _ = projects_repo.get_or_create(session, project_name.strip())
+    sha = hashlib.sha256(data).hexdigest()
+    if imports_repo.find_batch(session, project.id, sha):
+        return ImportResult(
+            project=project.name, format=fmt, records=len(records), added=0, problems_added=0, already_imported=True
+        )
+    batch = imports_repo.add_batch(
+        session, project_id=project.id, filename=filename[:500], sha256=sha, format=fmt, created_by_id=user_id
+    )
+    problems = {(r.problem_id, r.perturbation.value): _problem_row(project.id, r) for r in records}
+    problem_ids, problems_added = imports_repo.upsert_problems(session, list(problems.values()))
+    imports_repo.link_parents(session, project.id)
+    model_ids = projects_repo.model_ids(session, {r.model for r in records})
+
+    added = 0
+    seen: set[str] = set()
+    for start in range(0, len(records), BATCH):
+        chunk = records[start : start + BATCH]
+        rows, texts = [], {}
+        for rec in chunk:
+            digest = content_hash(rec)
+            if digest in seen:  # the same derivation twice in one file
+                continue
+            seen.add(digest)
+            texts[digest] = rec.derivation
+            rows.append(
+                {
+                    "project_id": project.id,
+                    "problem_id": problem_ids[(rec.problem_id, rec.perturbation.value)],
+                    "model_id": model_ids[rec.model],
+                    "raw_text": rec.derivation,
+                    "source": "import",
+                    "content_hash": digest,
+                    "import_id": batch.id,
+                    "metrics": rec.metrics,
+                }
+            )
+        new = imports_repo.insert_derivations(session, rows)
+        imports_repo.insert_steps(
+            session,
+            [
+                {"derivation_id": derivation_id, "index": i, "latex": latex, "parse_status": "pending"}
+                for derivation_id, digest in new
+                for i, latex in enumerate(split_steps(texts[digest]), start=1)
+            ],
+        )
+        added += len(new)
+        if progress:
+            progress(len(chunk))
+    batch.derivations_added = added
+    session.flush()
+    return ImportResult(
+        project=project.name, format=fmt, records=len(records), added=added, problems_added=problems_added
+    )

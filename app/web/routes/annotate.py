@@ -1,0 +1,73 @@
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.deps import CurrentUser, SessionDep
+from app.errors import InvalidInput
+from app.services import annotating
+from app.web.templating import is_fragment_request, render
+
+router = APIRouter()
+
+
+def _goal(value: str) -> bool | None:
+    if value in ("", "unknown"):
+        return None
+    if value in ("yes", "no"):
+        return value == "yes"
+    raise InvalidInput(f"goal_reached '{value}': use yes, no or leave it empty")
+
+
+def _redirect(request: Request, url: str) -> Response:
+    if is_fragment_request(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/projects/{project_id}/next")
+def next_derivation(request: Request, project_id: int, session: SessionDep, user: CurrentUser):
+    derivation_id = annotating.next_derivation(session, project_id=project_id, user=user)
+    if derivation_id is None:
+        return render(request, "pages/all_done.html", {"project_id": project_id})
+    return RedirectResponse(f"/derivations/{derivation_id}", status_code=303)
+
+
+@router.get("/derivations/{derivation_id}")
+def annotate_page(request: Request, derivation_id: int, session: SessionDep, user: CurrentUser):
+    view = annotating.open_derivation(session, derivation_id=derivation_id, user=user)
+    return render(request, "pages/annotate.html", {"view": view})
+
+
+@router.post("/derivations/{derivation_id}/steps/{step_id}/labels/{label}")
+def set_label(
+    request: Request, derivation_id: int, step_id: int, label: str, session: SessionDep, user: CurrentUser,
+    on: bool = True,
+):
+    change = annotating.set_step_label(
+        session, derivation_id=derivation_id, step_id=step_id, label=label, on=on, user=user
+    )
+    return render(
+        request, "partials/step_labels.html",
+        {"derivation_id": derivation_id, "step": change.step, "labels": change.labels, "taxonomy": change.taxonomy},
+    )
+
+
+@router.post("/derivations/{derivation_id}/judgement")
+def save_judgement(
+    request: Request, derivation_id: int, session: SessionDep, user: CurrentUser,
+    goal_reached: str = Form(""), comment: str = Form(""),
+):
+    annotation = annotating.save_judgement(
+        session, derivation_id=derivation_id, user=user, goal_reached=_goal(goal_reached), comment=comment
+    )
+    return render(request, "partials/save_status.html", {"annotation": annotation})
+
+
+@router.post("/derivations/{derivation_id}/submit")
+def submit(
+    request: Request, derivation_id: int, session: SessionDep, user: CurrentUser,
+    goal_reached: str = Form(""), comment: str = Form(""),
+):
+    project_id = annotating.submit(
+        session, derivation_id=derivation_id, user=user, goal_reached=_goal(goal_reached), comment=comment
+    )
+    return _redirect(request, f"/projects/{project_id}/next")

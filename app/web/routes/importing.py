@@ -1,0 +1,32 @@
+from fastapi import APIRouter, File, Form, Request, UploadFile
+
+from app.deps import AdminUser, SessionDep
+from app.errors import InvalidInput
+from app.repositories import projects as projects_repo
+from app.services.importing import import_file
+from app.web.templating import render
+
+router = APIRouter()
+MAX_UPLOAD = 200 * 1024 * 1024
+
+
+@router.get("/import")
+def import_page(request: Request, session: SessionDep, user: AdminUser, project: str = ""):
+    names = [p["project"].name for p in projects_repo.list_with_progress(session, user.id)]
+    return render(request, "pages/import.html", {"projects": names, "project_name": project})
+
+
+@router.post("/import")
+def import_upload(
+    request: Request, session: SessionDep, user: AdminUser,
+    project: str = Form(""), file: UploadFile = File(...),
+):
+    if not project.strip():
+        raise InvalidInput("project: give the name of a project (a new name creates it)")
+    data = file.file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise InvalidInput(f"{file.filename}: larger than {MAX_UPLOAD // 2**20} MB; import it with `derivlab import`")
+    result = import_file(session, project_name=project, filename=file.filename or "upload", data=data, user_id=user.id)
+    project_id = projects_repo.get_by_name(session, result.project).id
+    return render(request, "pages/import.html", {"result": result, "project_id": project_id,
+                                                  "project_name": result.project}, block="result")

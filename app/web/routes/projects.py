@@ -1,0 +1,48 @@
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from app.deps import AdminUser, CurrentUser, SessionDep
+from app.errors import NotFound
+from app.models import Perturbation
+from app.repositories import projects as projects_repo
+from app.services import annotating, breakdown, exporting
+from app.web.templating import render
+
+router = APIRouter()
+
+
+@router.get("/projects/{project_id}")
+def project_page(request: Request, project_id: int, session: SessionDep, user: CurrentUser):
+    project = projects_repo.get(session, project_id)
+    if project is None:
+        raise NotFound(f"project {project_id} does not exist")
+    work = annotating.my_work(session, project_id=project_id, user=user)
+    return render(request, "pages/project.html", {"project": project, "work": work})
+
+
+@router.get("/projects/{project_id}/breakdown")
+def breakdown_page(
+    request: Request, project_id: int, session: SessionDep, user: CurrentUser, perturbation: str | None = None
+):
+    chosen = breakdown.parse_perturbation(perturbation)
+    rows = breakdown.per_model(session, project_id=project_id, perturbation=chosen)
+    project = projects_repo.get(session, project_id)
+    return render(
+        request, "pages/breakdown.html",
+        {"project": project, "rows": rows, "chart": breakdown.chart_data(rows, project.taxonomy),
+         "perturbation": chosen, "perturbations": [p.value for p in Perturbation]},
+        block="breakdown",
+    )
+
+
+@router.get("/projects/{project_id}/export.csv")
+def export_csv(request: Request, project_id: int, session: SessionDep, user: AdminUser, level: str = "step"):
+    pid, labels, name = exporting.check_export(session, project_id=project_id, level=level)
+    filename = f"{name}-{level}s.csv"
+    return StreamingResponse(
+        exporting.stream_csv(request.app.state.sessionmaker, project_id=pid, labels=labels, level=level),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
+    )

@@ -1,0 +1,46 @@
+"""The one render helper: a full page, or just the named block for an htmx request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2_fragments.fastapi import Jinja2Blocks
+
+from app.config import ROOT
+from app.deps import csrf_token
+from app.math.latex import display_form, split_steps
+
+templates = Jinja2Blocks(directory=str(ROOT / "templates"))
+templates.env.globals["csrf_token"] = csrf_token
+templates.env.filters["steps"] = split_steps
+templates.env.filters["display_form"] = display_form
+
+
+def is_fragment_request(request: Request) -> bool:
+    # A history restore wants the whole page even though htmx sends it.
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    ctx = {"user": getattr(request.state, "user", None), **(context or {})}
+    if block and is_fragment_request(request):
+        response = templates.TemplateResponse(request, template, ctx, block_name=block, status_code=status_code)
+    else:
+        response = templates.TemplateResponse(request, template, ctx, status_code=status_code)
+    response.headers["Vary"] = "HX-Request"
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
