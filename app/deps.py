@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -60,12 +61,22 @@ async def csrf_protect(request: Request) -> None:
         raise Forbidden("The form's security token is missing or out of date. Reload the page and try again.")
 
 
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking, for templates: plain values that outlive the request's session
+    (an error page is rendered after the session has rolled back)."""
+
+    id: int
+    username: str
+    role: Role
+
+
 def current_user(request: Request, session: SessionDep) -> User:
     user_id = request.session.get("uid")
     user = users_repo.get(session, user_id) if isinstance(user_id, int) else None
     if user is None:
         raise LoginRequired("Please log in.")
-    request.state.user = user
+    request.state.user = Viewer(user.id, user.username, user.role)
     return user
 
 

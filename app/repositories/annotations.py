@@ -60,19 +60,21 @@ def labels_of_step(session: Session, annotation_id: int, step_id: int) -> set[st
 
 def set_label(session: Session, *, annotation_id: int, step_id: int, label: str, on: bool) -> bool:
     """Put a label on a step or take it off; True when that changed anything."""
+    # RETURNING, not rowcount: ORM-enabled INSERT reports rowcount -1.
     if on:
-        result = session.execute(
+        statement = (
             insert(StepLabel)
             .values(annotation_id=annotation_id, step_id=step_id, label=label)
             .on_conflict_do_nothing()
+            .returning(StepLabel.label)
         )
     else:
-        result = session.execute(
-            delete(StepLabel).where(
-                StepLabel.annotation_id == annotation_id, StepLabel.step_id == step_id, StepLabel.label == label
-            )
+        statement = (
+            delete(StepLabel)
+            .where(StepLabel.annotation_id == annotation_id, StepLabel.step_id == step_id, StepLabel.label == label)
+            .returning(StepLabel.label)
         )
-    return result.rowcount > 0
+    return session.execute(statement).first() is not None
 
 
 def touch(session: Session, annotation_id: int, **values: Any) -> None:

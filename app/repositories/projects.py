@@ -53,4 +53,4 @@ def model_ids(session: Session, names: set[str]) -> dict[str, int]:
             insert(LLMModel).values([{"name": n} for n in sorted(names)]).on_conflict_do_nothing()
         )
     rows = session.execute(select(LLMModel.name, LLMModel.id).where(LLMModel.name.in_(names)))
-    return dict(rows.tuples().all())
+    return {name: id_ for name, id_ in rows}

@@ -81,6 +81,7 @@ class LabelChange:
     step: Step
     labels: set[str]  # the step's labels after the change
     taxonomy: list[dict]
+    status: str  # of the annotation
 
 
 def _taxonomy_with(session: Session, derivation_id: int, label: str) -> list[dict]:
@@ -105,7 +106,9 @@ def set_step_label(
             session, annotation_id=annotation.id, actor_id=user.id, kind="label_on" if on else "label_off",
             step_id=step_id, detail={"label": label},
         )
-    return LabelChange(step, annotations_repo.labels_of_step(session, annotation.id, step_id), taxonomy)
+    return LabelChange(
+        step, annotations_repo.labels_of_step(session, annotation.id, step_id), taxonomy, annotation.status.value
+    )
 
 
 MAX_COMMENT = 10_000

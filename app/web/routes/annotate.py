@@ -46,8 +46,9 @@ def set_label(
         session, derivation_id=derivation_id, step_id=step_id, label=label, on=on, user=user
     )
     return render(
-        request, "partials/step_labels.html",
-        {"derivation_id": derivation_id, "step": change.step, "labels": change.labels, "taxonomy": change.taxonomy},
+        request, "partials/label_change.html",
+        {"derivation_id": derivation_id, "step": change.step, "labels": change.labels, "taxonomy": change.taxonomy,
+         "status": change.status},
     )
 
 

@@ -1,0 +1,106 @@
+"""Importing into PostgreSQL: the sample files, re-imports, and all-or-nothing on bad input."""
+
+import json
+
+import pytest
+from sqlalchemy import func, select, text
+
+from app.errors import InvalidInput
+from app.models import Derivation, LLMModel, Problem, Step
+from app.services.importing import import_file
+from tests.conftest import PAPER_FILES
+
+TABLES = ["projects", "llm_models", "imports", "problems", "derivations", "steps"]
+
+
+def table_counts(db) -> dict[str, int]:
+    return {t: db.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
+
+
+def import_samples(db, project="paper"):
+    return [
+        import_file(db, project_name=project, filename=path.name, data=path.read_bytes())
+        for path in PAPER_FILES.values()
+    ]
+
+
+def test_three_sample_files_make_150_derivations_50_per_model(db):
+    results = import_samples(db)
+    assert [r.added for r in results] == [50, 50, 50]
+    per_model = dict(
+        db.execute(select(LLMModel.name, func.count()).join(Derivation).group_by(LLMModel.name)).all()
+    )
+    assert per_model == {"gpt-4": 50, "gpt-3.5-turbo": 50, "flan-t5-large": 50}
+    # the same 10 problems x 5 variants, shared by the three models
+    assert db.scalar(select(func.count()).select_from(Problem)) == 50
+    perturbed = db.scalars(select(Problem).where(Problem.perturbation != "static")).all()
+    assert all(p.parent_id is not None for p in perturbed)
+
+
+def test_steps_keep_the_exact_latex(db):
+    import_samples(db)
+    records = {m: json.loads(p.read_text()) for m, p in PAPER_FILES.items()}
+    expected = {
+        (model, value)
+        for model, recs in records.items() for r in recs for k, value in r.items()
+        if k.endswith("_" + model) and isinstance(value, str)
+    }
+    stored = db.execute(select(LLMModel.name, Derivation.raw_text, Derivation.id).join(LLMModel)).all()
+    assert {(m, raw) for m, raw, _ in stored} == expected
+    for _, raw, derivation_id in stored:
+        steps = db.scalars(select(Step.latex).where(Step.derivation_id == derivation_id).order_by(Step.index)).all()
+        pieces = [piece for piece in raw.split(" and ") if piece.strip()]
+        assert steps == pieces  # byte for byte, spacing and missing backslashes included
+    t5_first = db.scalar(
+        select(Step.latex).join(Derivation).join(LLMModel).where(LLMModel.name == "flan-t5-large", Step.index == 1)
+        .order_by(Derivation.id).limit(1)
+    )
+    assert t5_first == "eta { (a) } = e ^ { a }"
+
+
+def test_second_import_adds_nothing(db):
+    import_samples(db)
+    before = table_counts(db)
+    again = import_samples(db)
+    assert [r.added for r in again] == [0, 0, 0] and all(r.already_imported for r in again)
+    assert table_counts(db) == before
+
+
+def test_same_derivations_in_another_file_are_not_duplicated(db):
+    line = '{"problem_id": "p1", "prompt": "Given a = b, then obtain c = d", "model": "m", "derivation": "a = b and c = d"}\n'
+    first = import_file(db, project_name="x", filename="a.jsonl", data=line.encode())
+    second = import_file(db, project_name="x", filename="b.jsonl", data=(line + line.replace("p1", "p2")).encode())
+    assert (first.added, second.added) == (1, 1)
+
+
+def test_generic_csv_import(db):
+    data = (
+        "problem_id,prompt,model,derivation,reference,perturbation\n"
+        'q1,"Given a = b, then derive b = c, then obtain a = c",llama,a = b and b = c and a = c,a = b and a = c,static\n'
+        'q1,"Given b = a, then derive c = b, then obtain c = a",llama,b = a and c = a,,EE\n'
+    ).encode()
+    result = import_file(db, project_name="csv", filename="runs.csv", data=data)
+    assert (result.format, result.added, result.problems_added) == ("csv", 2, 2)
+    ee = db.scalar(select(Problem).where(Problem.perturbation == "EE"))
+    static = db.scalar(select(Problem).where(Problem.perturbation == "static", Problem.key == "q1"))
+    assert ee.parent_id == static.id and ee.reference is None
+    assert static.premises == ["a = b"] and static.intermediates == ["b = c"] and static.goal == "a = c"
+
+
+BAD_AFTER_GOOD = [
+    ("tail.jsonl", b'{"problem_id": 1, "prompt": "Given a, then obtain b", "model": "m", "derivation": "a"}\n{"problem_id": 2}\n'),
+    ("tail.csv", b"problem_id,prompt,model,derivation\n1,Given a,m,a = b\n2,Given b,m,\n"),
+    ("tail.json", json.dumps(json.loads(PAPER_FILES["gpt-4"].read_text())[:3] + [{"prompt": 5}]).encode()),
+    ("latin1.jsonl", '{"problem_id": 1, "prompt": "Given caf\xe9", "model": "m", "derivation": "a"}\n'.encode("latin-1")),
+    ("truncated.json", PAPER_FILES["flan-t5-large"].read_bytes()[:-200]),
+]
+
+
+@pytest.mark.parametrize("filename,data", BAD_AFTER_GOOD, ids=[b[0] for b in BAD_AFTER_GOOD])
+def test_malformed_file_leaves_the_database_unchanged(db, filename, data):
+    import_file(db, project_name="kept", filename="seed.jsonl",
+                data=b'{"problem_id": "s", "prompt": "Given x, then obtain y", "model": "m0", "derivation": "x = y"}\n')
+    before = table_counts(db)
+    with pytest.raises(InvalidInput):
+        import_file(db, project_name="new project", filename=filename, data=data)
+    assert table_counts(db) == before

@@ -1,0 +1,146 @@
+"""The annotation loop through HTTP: pages as pages, changes as htmx fragments."""
+
+import html
+import re
+
+from sqlalchemy import select
+
+from app.models import Annotation, AnnotationEvent, Role, StepLabel
+from tests.conftest import htmx, login
+from tests.factories import make_derivation, make_project, make_user, steps_of
+
+
+def setup(db, role=Role.annotator, n=2):
+    project = make_project(db)
+    derivations = [make_derivation(db, project=project, model="secret-model") for _ in range(n)]
+    user = make_user(db, role=role)
+    return project, derivations, user
+
+
+def test_next_opens_an_unfinished_derivation_and_claims_it(client, db):
+    project, (d1, d2), user = setup(db)
+    login(client, user.username)
+    response = client.get(f"/projects/{project.id}/next")
+    assert response.status_code == 303 and response.headers["location"] == f"/derivations/{d1.id}"
+    # not finished yet: Next keeps giving the same one
+    assert client.get(f"/projects/{project.id}/next").headers["location"] == f"/derivations/{d1.id}"
+
+
+def test_annotate_page_shows_prompt_parts_steps_and_labels(client, db):
+    project, (d1, _), user = setup(db)
+    login(client, user.username)
+    page = client.get(f"/derivations/{d1.id}")
+    assert page.status_code == 200 and "<html" in page.text
+    html = page.text
+    steps = steps_of(db, d1)
+    for step in steps:
+        assert f'id="step-{step.id}"' in html
+    assert html.count('data-hotkey="1"') == len(steps)
+    assert "Given" in html and "Goal" in html and "Whole prompt" in html
+    assert 'id="reference"' in html  # one key away
+    assert "secret-model" not in html  # blind for annotators
+
+
+def test_admins_see_the_model_name(client, db):
+    project, (d1, _), admin = setup(db, role=Role.admin)
+    login(client, admin.username)
+    assert "secret-model" in client.get(f"/derivations/{d1.id}").text
+
+
+def test_label_change_returns_a_fragment_and_is_saved(client, db):
+    project, (d1, _), user = setup(db)
+    token = login(client, user.username)
+    step = steps_of(db, d1)[1]
+    response = client.post(f"/derivations/{d1.id}/steps/{step.id}/labels/incorrect?on=true", headers=htmx(token))
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    assert f'id="labels-{step.id}"' in response.text
+    assert re.search(r'class="label on" aria-pressed="true"\s+data-label="incorrect"', response.text)
+    assert "labels/incorrect?on=false" in response.text  # the button now takes it off
+    assert 'hx-swap-oob="true"' in response.text and "in progress" in response.text
+    labels = db.execute(select(StepLabel.step_id, StepLabel.label)).all()
+    assert labels == [(step.id, "incorrect")]
+    # the reloaded page shows it
+    page = client.get(f"/derivations/{d1.id}").text
+    block = page[page.index(f'id="labels-{step.id}"'):][:1500]
+    assert 'aria-pressed="true"' in block
+
+
+def test_setting_a_label_twice_is_harmless_and_off_removes_it(client, db):
+    project, (d1, _), user = setup(db)
+    token = login(client, user.username)
+    step = steps_of(db, d1)[0]
+    url = f"/derivations/{d1.id}/steps/{step.id}/labels/redundant"
+    client.post(url + "?on=true", headers=htmx(token))
+    client.post(url + "?on=true", headers=htmx(token))
+    assert db.scalar(select(StepLabel.label)) == "redundant"
+    events = db.scalars(select(AnnotationEvent.kind)).all()
+    assert events == ["label_on"]  # the repeat changed nothing and recorded nothing
+    client.post(url + "?on=false", headers=htmx(token))
+    assert db.scalar(select(StepLabel.label)) is None
+
+
+def test_unknown_label_or_foreign_step_is_refused_with_a_message(client, db):
+    project, (d1, d2), user = setup(db)
+    token = login(client, user.username)
+    step = steps_of(db, d1)[0]
+    bad = client.post(f"/derivations/{d1.id}/steps/{step.id}/labels/wrongish?on=true", headers=htmx(token))
+    assert bad.status_code == 422 and "wrongish" in bad.text and bad.headers["HX-Retarget"] == "#flash"
+    foreign = client.post(f"/derivations/{d2.id}/steps/{step.id}/labels/incorrect?on=true", headers=htmx(token))
+    assert foreign.status_code == 404 and "is not a step of derivation" in foreign.text
+    assert db.scalar(select(StepLabel.label)) is None
+
+
+def test_judgement_submit_next_and_reopen(client, db):
+    project, (d1, d2), user = setup(db)
+    token = login(client, user.username)
+    client.get(f"/projects/{project.id}/next")
+    saved = client.post(f"/derivations/{d1.id}/judgement", data={"goal_reached": "no", "comment": "sign slip"},
+                        headers=htmx(token))
+    assert saved.status_code == 200 and "Saved" in saved.text and "<html" not in saved.text
+    submitted = client.post(f"/derivations/{d1.id}/submit", data={"goal_reached": "yes", "comment": "fine after all"},
+                            headers=htmx(token))
+    assert submitted.status_code == 204 and submitted.headers["HX-Redirect"] == f"/projects/{project.id}/next"
+    annotation = db.scalar(select(Annotation).where(Annotation.derivation_id == d1.id))
+    assert (annotation.status.value, annotation.goal_reached, annotation.comment) == ("submitted", True, "fine after all")
+    assert annotation.submitted_at is not None
+    # Next moves on
+    assert client.get(f"/projects/{project.id}/next").headers["location"] == f"/derivations/{d2.id}"
+    # the submitted one can be reopened and changed
+    page = client.get(f"/derivations/{d1.id}").text
+    assert "Submit again" in page and "fine after all" in page
+    step = steps_of(db, d1)[0]
+    assert client.post(f"/derivations/{d1.id}/steps/{step.id}/labels/skipped?on=true",
+                       headers=htmx(token)).status_code == 200
+
+
+def test_all_done_when_nothing_is_left(client, db):
+    project, (d1,), user = setup(db, n=1)
+    token = login(client, user.username)
+    client.post(f"/derivations/{d1.id}/submit", data={}, headers=htmx(token))
+    page = client.get(f"/projects/{project.id}/next")
+    assert page.status_code == 200 and "All done" in page.text
+
+
+def test_overlap_one_keeps_a_claimed_derivation_from_others(client, db):
+    project, (d1, d2), first = setup(db)
+    second = make_user(db)
+    login(client, first.username)
+    assert client.get(f"/projects/{project.id}/next").headers["location"] == f"/derivations/{d1.id}"
+    login(client, second.username)
+    assert client.get(f"/projects/{project.id}/next").headers["location"] == f"/derivations/{d2.id}"
+
+
+def test_bad_goal_value_is_refused(client, db):
+    project, (d1, _), user = setup(db)
+    token = login(client, user.username)
+    response = client.post(f"/derivations/{d1.id}/judgement", data={"goal_reached": "maybe"}, headers=htmx(token))
+    assert response.status_code == 422 and "goal_reached 'maybe'" in html.unescape(response.text)
+
+
+def test_missing_derivation_is_a_clear_404_page(client, db):
+    user = make_user(db)
+    login(client, user.username)
+    response = client.get("/derivations/999999")
+    assert response.status_code == 404 and "derivation 999999 does not exist" in response.text
+    assert "<html" in response.text

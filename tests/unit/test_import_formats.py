@@ -1,0 +1,95 @@
+"""Readers turn files into records or name every bad line and field; no database here."""
+
+import json
+
+import pytest
+
+from app.errors import InvalidInput
+from app.services.import_formats import paper_problem_key, read_records
+from tests.conftest import PAPER_FILES
+
+
+def test_paper_file_gives_five_variants_per_record():
+    fmt, records = read_records("gpt-4_results.json", PAPER_FILES["gpt-4"].read_bytes())
+    assert fmt == "paper-json" and len(records) == 50
+    assert {r.model for r in records} == {"gpt-4"}
+    assert {r.perturbation.value for r in records} == {"static", "VR", "EE", "AG", "SR"}
+    first = json.loads(PAPER_FILES["gpt-4"].read_text())[0]
+    static = next(r for r in records if r.perturbation.value == "static")
+    assert static.derivation == first["static_gpt-4"]  # raw, leading space included
+    assert static.reference == first["derivation"]
+    assert static.metrics["static_rouge"] == first["static_rouge"]
+
+
+def test_same_problem_has_same_key_in_every_models_file():
+    keys = []
+    for path in PAPER_FILES.values():
+        _, records = read_records(path.name, path.read_bytes())
+        keys.append({r.problem_id for r in records})
+    assert keys[0] == keys[1] == keys[2] and len(keys[0]) == 10
+
+
+def test_key_ignores_few_shot_examples():
+    assert paper_problem_key("Given a = b, then obtain c = d") == paper_problem_key(
+        "examples\nPrompt: Given a = b, then obtain c = d"
+    )
+
+
+def test_jsonl_and_csv_read_the_same_records():
+    jsonl = b'{"problem_id": 7, "prompt": "Given a = b, then obtain c = d", "model": "m", "derivation": "a = b and c = d", "perturbation": "VR"}\n'
+    csv_data = b'problem_id,prompt,model,derivation,perturbation\n7,"Given a = b, then obtain c = d",m,a = b and c = d,VR\n'
+    _, from_jsonl = read_records("x.jsonl", jsonl)
+    _, from_csv = read_records("x.csv", csv_data)
+    assert from_jsonl == from_csv
+    assert from_csv[0].problem_id == "7" and from_csv[0].perturbation.value == "VR"
+
+
+GOOD = '{"problem_id": "p1", "prompt": "Given a = b, then obtain c = d", "model": "m", "derivation": "a = b"}'
+
+MALFORMED = [
+    ("latin1.csv", "problem_id,prompt,model,derivation\np1,Given caf\xe9,m,a = b\n".encode("latin-1"),
+     ["line 2", "not UTF-8"]),
+    ("truncated.json", PAPER_FILES["gpt-4"].read_bytes()[:5000], ["not valid JSON", "line"]),
+    ("object.json", b'{"prompt": "x"}', ["expected a JSON list"]),
+    ("no_prompt.json", json.dumps([{"derivation": "a = b", "static_m": "a = b"}]).encode(),
+     ["record 1", "'prompt'"]),
+    ("no_output.json", json.dumps([{"prompt": "Given a = b, then obtain c", "derivation": "a = b"}]).encode(),
+     ["record 1", "no model output"]),
+    ("variant_without_prompt.json",
+     json.dumps([{"prompt": "Given a = b, then obtain c", "derivation": "a", "static_m": "a", "VR_m": "b"}]).encode(),
+     ["record 1", "'VR prompt'"]),
+    ("bad_line.jsonl", (GOOD + "\n{not json}\n").encode(), ["line 2", "not valid JSON"]),
+    ("missing_model.jsonl", (GOOD + "\n" + GOOD + "\n" + GOOD.replace('"model": "m", ', "") + "\n").encode(),
+     ["line 3", "field 'model' is missing"]),
+    ("wrong_type.jsonl", GOOD.replace('"derivation": "a = b"', '"derivation": 42').encode(),
+     ["line 1", "field 'derivation'"]),
+    ("bad_perturbation.jsonl", GOOD.replace('"model"', '"perturbation": "XX", "model"').encode(),
+     ["line 1", "field 'perturbation'"]),
+    ("not_object.jsonl", b"[1, 2]\n", ["line 1", "expected a JSON object"]),
+    ("no_column.csv", b"problem_id,prompt,model\np1,x,m\n", ["line 1", "missing column(s) derivation"]),
+    ("extra_cells.csv", b"problem_id,prompt,model,derivation\np1,Given a,m,a = b,oops\n", ["line 2", "more cells"]),
+    ("empty_cell.csv", b"problem_id,prompt,model,derivation\np1,Given a,m,\n", ["line 2", "field 'derivation' is missing"]),
+    ("conflict.jsonl", (GOOD + "\n" + GOOD.replace("then obtain c = d", "then obtain e = f") + "\n").encode(),
+     ["line 2", "differs from line 1"]),
+    ("empty.jsonl", b"", ["no records"]),
+    ("mystery.bin", b"\x00\x01garbage", ["cannot tell the format"]),
+    ("long_model.jsonl", GOOD.replace('"model": "m"', '"model": "' + "m" * 300 + '"').encode(),
+     ["line 1", "field 'model'"]),
+]
+
+
+@pytest.mark.parametrize("filename,data,expected", MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_malformed_input_is_named_by_line_and_field(filename, data, expected):
+    with pytest.raises(InvalidInput) as caught:
+        read_records(filename, data)
+    text = caught.value.message + " " + " ".join(caught.value.details)
+    for fragment in expected:
+        assert fragment in text, text
+    assert "nothing was imported" in text or filename in text
+
+
+def test_errors_are_capped_but_counted():
+    data = "\n".join("{bad" for _ in range(100)).encode()
+    with pytest.raises(InvalidInput) as caught:
+        read_records("many.jsonl", data)
+    assert len(caught.value.details) == 21 and caught.value.details[-1].startswith("...")
