@@ -16,6 +16,9 @@ def get(session: Session, *, derivation_id: int, annotator_id: int) -> Annotatio
 
 
 def get_or_create(session: Session, *, derivation_id: int, annotator_id: int) -> Annotation:
+    annotation = get(session, derivation_id=derivation_id, annotator_id=annotator_id)
+    if annotation is not None:
+        return annotation
     session.execute(
         insert(Annotation)
         .values(derivation_id=derivation_id, annotator_id=annotator_id, status=AnnotationStatus.in_progress,
@@ -83,7 +86,7 @@ def touch(session: Session, annotation_id: int, **values: Any) -> None:
         update(Annotation)
         .where(Annotation.id == annotation_id)
         .values(version=Annotation.version + 1, **values)
-        .execution_options(synchronize_session="fetch")
+        .execution_options(synchronize_session="fetch")  # RETURNING on PostgreSQL: no extra query
     )
 
 

@@ -1,7 +1,7 @@
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from app.models import Annotation, Derivation, Step
+from app.models import Annotation, Derivation, Project, Step
 
 
 def get_full(session: Session, derivation_id: int) -> Derivation | None:
@@ -21,8 +21,15 @@ def get_project_id(session: Session, derivation_id: int) -> int | None:
     return session.scalar(select(Derivation.project_id).where(Derivation.id == derivation_id))
 
 
-def step_in_derivation(session: Session, derivation_id: int, step_id: int) -> Step | None:
-    return session.scalar(select(Step).where(Step.id == step_id, Step.derivation_id == derivation_id))
+def step_in_derivation(session: Session, derivation_id: int, step_id: int) -> tuple[Step, list[dict]] | None:
+    """The step, if it belongs to the derivation, with its project's taxonomy (one query: the hot path)."""
+    row = session.execute(
+        select(Step, Project.taxonomy)
+        .join(Derivation, Derivation.id == Step.derivation_id)
+        .join(Project, Project.id == Derivation.project_id)
+        .where(Step.id == step_id, Step.derivation_id == derivation_id)
+    ).first()
+    return (row[0], row[1]) if row else None
 
 
 def next_unclaimed(session: Session, *, project_id: int, annotator_id: int, overlap: int) -> int | None:

@@ -21,8 +21,8 @@ submitted AS (
 SELECT m.name AS model,
        count(DISTINCT scope.id) AS derivations,
        (SELECT count(DISTINCT derivation_id) FROM submitted WHERE submitted.model_id = m.id) AS annotated,
-       coalesce(sum(sc.n), 0) AS steps,
-       (SELECT coalesce(sum(sc2.n), 0) FROM submitted JOIN step_counts sc2 ON sc2.derivation_id = submitted.derivation_id
+       coalesce(sum(sc.n), 0)::bigint AS steps,
+       (SELECT coalesce(sum(sc2.n), 0)::bigint FROM submitted JOIN step_counts sc2 ON sc2.derivation_id = submitted.derivation_id
          WHERE submitted.model_id = m.id) AS judged_steps,
        (SELECT count(*) FROM submitted WHERE submitted.model_id = m.id) AS annotations
 FROM scope JOIN llm_models m ON m.id = scope.model_id

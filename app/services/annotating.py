@@ -41,6 +41,13 @@ def _derivation(session: Session, derivation_id: int) -> Derivation:
     return derivation
 
 
+def _derivation_exists(session: Session, derivation_id: int) -> int:
+    project_id = derivations_repo.get_project_id(session, derivation_id)
+    if project_id is None:
+        raise NotFound(f"derivation {derivation_id} does not exist")
+    return project_id
+
+
 def _project(session: Session, project_id: int) -> Project:
     project = projects_repo.get(session, project_id)
     if project is None:
@@ -84,21 +91,18 @@ class LabelChange:
     status: str  # of the annotation
 
 
-def _taxonomy_with(session: Session, derivation_id: int, label: str) -> list[dict]:
-    project = _project(session, _derivation_exists(session, derivation_id))
-    if label not in project.label_keys:
-        raise InvalidInput(f"label '{label}' is not in this project's taxonomy ({', '.join(project.label_keys)})")
-    return project.taxonomy
-
-
 def set_step_label(
     session: Session, *, derivation_id: int, step_id: int, label: str, on: bool, user: User
 ) -> LabelChange:
     """Set (not toggle) a label, so a repeated or replayed request changes nothing more."""
-    taxonomy = _taxonomy_with(session, derivation_id, label)
-    step = derivations_repo.step_in_derivation(session, derivation_id, step_id)
-    if step is None:
+    found = derivations_repo.step_in_derivation(session, derivation_id, step_id)
+    if found is None:
+        _derivation_exists(session, derivation_id)
         raise NotFound(f"step {step_id} is not a step of derivation {derivation_id}")
+    step, taxonomy = found
+    keys = [item["key"] for item in taxonomy]
+    if label not in keys:
+        raise InvalidInput(f"label '{label}' is not in this project's taxonomy ({', '.join(keys)})")
     annotation = annotations_repo.get_or_create(session, derivation_id=derivation_id, annotator_id=user.id)
     if annotations_repo.set_label(session, annotation_id=annotation.id, step_id=step_id, label=label, on=on):
         annotations_repo.touch(session, annotation.id)
@@ -132,15 +136,7 @@ def save_judgement(
             session, annotation_id=annotation.id, actor_id=user.id, kind="judgement",
             detail={k: v for k, v in changes.items()},
         )
-        session.refresh(annotation)
     return annotation
-
-
-def _derivation_exists(session: Session, derivation_id: int) -> int:
-    project_id = derivations_repo.get_project_id(session, derivation_id)
-    if project_id is None:
-        raise NotFound(f"derivation {derivation_id} does not exist")
-    return project_id
 
 
 def submit(

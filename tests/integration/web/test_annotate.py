@@ -31,14 +31,14 @@ def test_annotate_page_shows_prompt_parts_steps_and_labels(client, db):
     login(client, user.username)
     page = client.get(f"/derivations/{d1.id}")
     assert page.status_code == 200 and "<html" in page.text
-    html = page.text
+    body = page.text
     steps = steps_of(db, d1)
     for step in steps:
-        assert f'id="step-{step.id}"' in html
-    assert html.count('data-hotkey="1"') == len(steps)
-    assert "Given" in html and "Goal" in html and "Whole prompt" in html
-    assert 'id="reference"' in html  # one key away
-    assert "secret-model" not in html  # blind for annotators
+        assert f'id="step-{step.id}"' in body
+    assert body.count('data-hotkey="1"') == len(steps)
+    assert "Given" in body and "Goal" in body and "Whole prompt" in body
+    assert 'id="reference"' in body  # one key away
+    assert "secret-model" not in body  # blind for annotators
 
 
 def test_admins_see_the_model_name(client, db):

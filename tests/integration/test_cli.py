@@ -1,0 +1,101 @@
+"""The derivlab command against its own committed database."""
+
+import csv
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.config import get_settings
+from app.models import Derivation, Step
+from tests.conftest import PAPER_FILES
+
+
+@pytest.fixture
+def run(fresh_database_url, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", fresh_database_url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def invoke(*args, input=None):
+        return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+
+    yield invoke
+    get_settings.cache_clear()
+
+
+def count(url, table):
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        n = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+    engine.dispose()
+    return n
+
+
+def test_every_command_has_help(run):
+    for args in (["--help"], ["serve", "--help"], ["db", "upgrade", "--help"], ["user", "add", "--help"],
+                 ["import", "--help"], ["export", "--help"], ["demo", "--help"]):
+        result = run(*args)
+        assert result.exit_code == 0 and "Usage" in result.output, args
+
+
+def test_import_three_sample_files_then_again(run, fresh_database_url):
+    for path in PAPER_FILES.values():
+        result = run("import", str(path), "--project", "paper")
+        assert result.exit_code == 0, result.output
+        assert "50 derivations added to 'paper'" in result.output
+    assert count(fresh_database_url, "derivations") == 150
+    for path in PAPER_FILES.values():
+        result = run("import", str(path), "--project", "paper")
+        assert "0 derivations added" in result.output
+    assert count(fresh_database_url, "derivations") == 150
+
+
+def test_import_error_names_the_record_and_writes_nothing(run, fresh_database_url, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"problem_id": 1, "prompt": "Given a, then obtain b", "model": "m", "derivation": "a"}\n{"model": 3}\n')
+    result = run("import", str(bad), "--project", "p")
+    assert result.exit_code == 1
+    assert "line 2: field 'problem_id' is missing" in result.output
+    assert count(fresh_database_url, "derivations") == 0 and count(fresh_database_url, "projects") == 0
+
+
+def test_user_add_from_stdin_and_refusals(run, fresh_database_url):
+    assert run("user", "add", "carol", "--role", "reviewer", "--password-stdin", input="long enough pw\n").exit_code == 0
+    taken = run("user", "add", "carol", "--password-stdin", input="long enough pw\n")
+    assert taken.exit_code == 1 and "taken" in taken.output
+    short = run("user", "add", "dave", "--password-stdin", input="short\n")
+    assert short.exit_code == 1 and "at least 8" in short.output
+    role = run("user", "add", "erin", "--role", "boss", "--password-stdin", input="long enough pw\n")
+    assert role.exit_code == 1 and "role 'boss'" in role.output
+    assert count(fresh_database_url, "users") == 1
+
+
+def test_export_to_file(run, tmp_path):
+    run("import", str(PAPER_FILES["gpt-4"]), "--project", "paper")
+    out = tmp_path / "steps.csv"
+    result = run("export", "--project", "paper", "--level", "step", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open()))
+    assert len({r["derivation_id"] for r in rows}) == 50 and all(r["annotator"] == "" for r in rows)
+    missing = run("export", "--project", "nope", "-o", str(out))
+    assert missing.exit_code == 1 and "does not exist" in missing.output
+
+
+def test_demo_seeds_once_and_prints_passwords_once(run, fresh_database_url):
+    first = run("demo")
+    assert first.exit_code == 0 and "admin" in first.output and "shown only this once" in first.output
+    assert count(fresh_database_url, "derivations") == 150
+    second = run("demo")
+    assert "shown only this once" not in second.output
+    assert count(fresh_database_url, "derivations") == 150 and count(fresh_database_url, "users") == 2
+
+
+def test_demo_without_shared_data_uses_our_own_set(run, fresh_database_url, monkeypatch, tmp_path):
+    monkeypatch.setenv("SHARED_DATA_DIR", str(tmp_path / "absent"))
+    get_settings.cache_clear()
+    result = run("demo")
+    assert result.exit_code == 0 and "Demo derivations" in result.output
+    assert count(fresh_database_url, "derivations") == 6

@@ -1,0 +1,172 @@
+"""The per-model breakdown and the CSV exports, on the three sample files,
+checked against numbers computed here independently of the app's SQL."""
+
+import csv
+import io
+import re
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from app.models import Derivation, LLMModel, Problem, Role, Step
+from app.services import annotating
+from app.services.importing import import_file
+from tests.conftest import PAPER_FILES, login
+from tests.factories import make_user
+
+LABELS = ["incorrect", "irrelevant", "redundant", "skipped"]
+
+
+def pattern(derivation_id: int, index: int) -> set[str]:
+    """A fixed, uneven labelling to annotate with."""
+    out = set()
+    if (derivation_id + index) % 3 == 0:
+        out.add("incorrect")
+    if (derivation_id * index) % 7 == 1:
+        out.add("redundant")
+    if index == 2 and derivation_id % 2:
+        out.add("skipped")
+    return out
+
+
+@pytest.fixture
+def annotated(db):
+    """Sample files imported; two annotators submit every third derivation (one also leaves one unsubmitted)."""
+    for path in PAPER_FILES.values():
+        import_file(db, project_name="paper", filename=path.name, data=path.read_bytes())
+    admin = make_user(db, role=Role.admin, username="boss")
+    ann = make_user(db, username="ann")
+    bob = make_user(db, username="bob")
+    rows = db.execute(
+        select(Derivation.id, LLMModel.name, Problem.perturbation, Problem.key, Derivation.project_id)
+        .join(LLMModel).join(Problem, Problem.id == Derivation.problem_id).order_by(Derivation.id)
+    ).all()
+    steps = {d: db.execute(select(Step.id, Step.index, Step.latex).where(Step.derivation_id == d)
+                           .order_by(Step.index)).all() for d, *_ in rows}
+    done = []  # (annotator, derivation_id)
+    for n, (d, model, perturbation, key, project_id) in enumerate(rows):
+        annotators = [ann] if n % 3 == 0 else ([ann, bob] if n % 3 == 1 else [])
+        for user in annotators:
+            for step_id, index, _ in steps[d]:
+                for label in pattern(d + user.id, index):
+                    annotating.set_step_label(db, derivation_id=d, step_id=step_id, label=label, on=True, user=user)
+            annotating.submit(db, derivation_id=d, user=user, goal_reached=bool(d % 2), comment=f"c{d}")
+            done.append((user.username, d))
+    # unsubmitted work is not counted anywhere
+    last = rows[-1][0]
+    annotating.set_step_label(db, derivation_id=last, step_id=steps[last][0][0], label="incorrect", on=True, user=bob)
+    db.flush()
+    return {"rows": rows, "steps": steps, "done": done, "users": {"ann": ann, "bob": bob}, "admin": admin,
+            "project_id": rows[0][4]}
+
+
+def expected_breakdown(data, perturbation=None):
+    users = {u.username: u for u in data["users"].values()}
+    out = {}
+    for d, model, pert, _, _ in data["rows"]:
+        if perturbation and pert.value != perturbation:
+            continue
+        row = out.setdefault(model, {"derivations": 0, "annotated": set(), "steps": 0, "judged": 0, **{l: 0 for l in LABELS}})
+        row["derivations"] += 1
+        row["steps"] += len(data["steps"][d])
+        for username, done_d in data["done"]:
+            if done_d != d:
+                continue
+            row["annotated"].add(d)
+            row["judged"] += len(data["steps"][d])
+            for _, index, _ in data["steps"][d]:
+                for label in pattern(d + users[username].id, index):
+                    row[label] += 1
+    return out
+
+
+def table_rows(page: str) -> dict[str, list[str]]:
+    rows = {}
+    for tr in re.findall(r'<tr data-model="([^"]+)">(.*?)</tr>', page, re.S):
+        rows[tr[0]] = re.findall(r"<td[^>]*>([^<]*)</td>", tr[1])
+    return rows
+
+
+@pytest.mark.parametrize("perturbation", [None, "static", "SR"])
+def test_breakdown_page_matches_independent_counts(client, annotated, perturbation):
+    login(client, "ann")
+    query = f"?perturbation={perturbation}" if perturbation else ""
+    page = client.get(f"/projects/{annotated['project_id']}/breakdown{query}").text
+    got = table_rows(page)
+    want = expected_breakdown(annotated, perturbation)
+    assert set(got) == set(want) == {"gpt-4", "gpt-3.5-turbo", "flan-t5-large"}
+    for model, w in want.items():
+        cells = got[model]
+        assert cells[1:5] == [str(w["derivations"]), str(len(w["annotated"])), str(w["steps"]), str(w["judged"])]
+        for i, label in enumerate(LABELS):
+            count, rate = cells[5 + 2 * i], cells[6 + 2 * i]
+            assert int(count) == w[label], (model, label)
+            assert rate == f"{100 * w[label] / w['judged']:.1f}%"
+    assert 'id="breakdown-chart"' in page
+
+
+def test_breakdown_fragment_for_htmx(client, annotated):
+    login(client, "ann")
+    url = f"/projects/{annotated['project_id']}/breakdown?perturbation=VR"
+    fragment = client.get(url, headers={"HX-Request": "true"})
+    assert fragment.text.lstrip().startswith('<section id="breakdown">') and "<html" not in fragment.text
+    assert "HX-Request" in fragment.headers["Vary"]
+    # a history restore gets the whole page
+    restore = client.get(url, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert "<html" in restore.text
+    bad = client.get(f"/projects/{annotated['project_id']}/breakdown?perturbation=XX")
+    assert bad.status_code == 422 and "perturbation" in bad.text
+
+
+def read_csv(text):
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_step_export_one_row_per_step_per_annotator(client, annotated):
+    login(client, "boss")
+    response = client.get(f"/projects/{annotated['project_id']}/export.csv?level=step")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = read_csv(response.text)
+    assert list(rows[0]) == ["project", "problem", "perturbation", "model", "derivation_id", "step_index", "latex",
+                             *LABELS, "annotator", "submitted_at"]
+    users = annotated["users"]
+    done = Counter(d for _, d in annotated["done"])
+    total_steps = sum(len(s) for s in annotated["steps"].values())
+    expected_rows = sum(len(s) * max(1, done[d]) for d, s in annotated["steps"].items())
+    assert len(rows) == expected_rows and total_steps < expected_rows
+    latex = {(d, i): tex for d, s in annotated["steps"].items() for _, i, tex in s}
+    for row in rows:
+        d, i = int(row["derivation_id"]), int(row["step_index"])
+        assert row["latex"] == latex[(d, i)]  # exact LaTeX, leading spaces too
+        if row["annotator"]:
+            labels = pattern(d + users[row["annotator"]].id, i)
+            assert [row[l] for l in LABELS] == [str(int(l in labels)) for l in LABELS]
+            assert row["submitted_at"]
+        else:
+            assert done[d] == 0 and [row[l] for l in LABELS] == ["", "", "", ""]
+
+
+def test_derivation_export(client, annotated):
+    login(client, "boss")
+    rows = read_csv(client.get(f"/projects/{annotated['project_id']}/export.csv?level=derivation").text)
+    users = annotated["users"]
+    assert len(rows) == len(annotated["done"]) + sum(
+        1 for d, *_ in annotated["rows"] if d not in {x for _, x in annotated["done"]}
+    )
+    for row in rows:
+        d = int(row["derivation_id"])
+        assert int(row["steps"]) == len(annotated["steps"][d])
+        if row["annotator"]:
+            expected = Counter(l for _, i, _ in annotated["steps"][d] for l in pattern(d + users[row["annotator"]].id, i))
+            assert {l: int(row[l]) for l in LABELS} == {l: expected.get(l, 0) for l in LABELS}
+            assert row["goal_reached"] == ("yes" if d % 2 else "no") and row["comment"] == f"c{d}"
+        else:
+            assert row["goal_reached"] == "" and row["incorrect"] == ""
+
+
+def test_export_rejects_unknown_level(client, annotated):
+    login(client, "boss")
+    response = client.get(f"/projects/{annotated['project_id']}/export.csv?level=word")
+    assert response.status_code == 422 and "level" in response.text

@@ -1,0 +1,46 @@
+"""The admin's upload page: counts when done, a clear error and nothing written when not."""
+
+import html
+
+from sqlalchemy import func, select
+
+from app.models import Derivation, Role
+from tests.conftest import PAPER_FILES, htmx, login
+from tests.factories import make_user
+
+
+def upload(client, token, name, data, project="uploaded"):
+    return client.post("/import", data={"project": project}, files={"file": (name, data, "application/octet-stream")},
+                       headers=htmx(token))
+
+
+def test_upload_shows_counts_and_second_upload_adds_nothing(client, db):
+    make_user(db, role=Role.admin, username="boss")
+    token = login(client, "boss")
+    page = client.get("/import")
+    assert page.status_code == 200 and 'type="file"' in page.text
+    data = PAPER_FILES["flan-t5-large"].read_bytes()
+    first = upload(client, token, "flan.json", data)
+    assert first.status_code == 200 and "<html" not in first.text
+    assert "Imported <b>50</b> new derivation(s)" in first.text
+    again = upload(client, token, "flan.json", data)
+    assert "already imported" in again.text
+    assert db.scalar(select(func.count()).select_from(Derivation)) == 50
+
+
+def test_bad_upload_names_the_line_and_writes_nothing(client, db):
+    make_user(db, role=Role.admin, username="boss")
+    token = login(client, "boss")
+    data = b'{"problem_id": 1, "prompt": "Given a, then obtain b", "model": "m", "derivation": "a"}\n{"problem_id": 2, "prompt": "x"}\n'
+    response = upload(client, token, "runs.jsonl", data)
+    assert response.status_code == 422 and response.headers["HX-Retarget"] == "#flash"
+    text = html.unescape(response.text)
+    assert "line 2: field 'model' is missing" in text and "nothing was imported" in text
+    assert db.scalar(select(func.count()).select_from(Derivation)) == 0
+
+
+def test_upload_needs_a_project_name(client, db):
+    make_user(db, role=Role.admin, username="boss")
+    token = login(client, "boss")
+    response = upload(client, token, "x.jsonl", b"{}", project="  ")
+    assert response.status_code == 422 and "project" in response.text
