@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+import warnings
 
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
@@ -18,7 +19,9 @@ _embedded = None  # the pgserver handle must live as long as the process
 
 def _embedded_url(data_dir: Path) -> str:
     global _embedded
-    import pgserver  # only needed without DATABASE_URL
+    with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on servers
+        warnings.simplefilter("ignore")
+        import pgserver  # only needed without DATABASE_URL
 
     if _embedded is None:
         pgdata = data_dir / "pg"

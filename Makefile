@@ -1,0 +1,27 @@
+# The two commands: `make run` (set up and serve the demo) and `make test` (set up and run every test).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install clean-db
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Without DATABASE_URL an embedded PostgreSQL is started under ./var/pg.
+run: $(STAMP)
+	$(BIN)/derivlab serve
+
+# Without DATABASE_URL the tests start an embedded PostgreSQL under ./var/test-pg.
+# Browser tests need Debian's chromium (apt-get install chromium); .ci/run installs it.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Forget the embedded database (its data and the demo passwords).
+clean-db:
+	rm -rf var/pg
