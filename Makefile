@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean-db
+.PHONY: run test install clean-db bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,3 +25,7 @@ test: $(STAMP)
 # Forget the embedded database (its data and the demo passwords).
 clean-db:
 	rm -rf var/pg
+
+# Benchmarks print their figures (ratios measured in one run); they assert nothing.
+bench: $(STAMP)
+	$(BIN)/python bench/hot_path.py

@@ -113,18 +113,21 @@ def import_cmd(
     format: Annotated[Optional[str], typer.Option(help="paper-json, jsonl or csv (default: from the file name).")] = None,
 ) -> None:
     """Import derivations (the paper's *_results.json, JSONL or CSV). All or nothing."""
+    import hashlib
+
     from app.db import transaction
     from app.services.import_formats import read_records
-    from app.services.importing import import_file
+    from app.services.importing import import_records
 
     data = file.read_bytes()
     sessions = _sessions()
     try:
-        _, records = read_records(file.name, data, format)
+        fmt, records = read_records(file.name, data, format)
         with typer.progressbar(length=len(records), label=f"importing {file.name}", file=sys.stderr) as bar:
             with transaction(sessions) as session:
-                result = import_file(session, project_name=project, filename=file.name, data=data,
-                                     fmt=format, progress=bar.update)
+                result = import_records(session, project_name=project, filename=file.name,
+                                        sha256=hashlib.sha256(data).hexdigest(), fmt=fmt, records=records,
+                                        progress=bar.update)
     except DomainError as exc:
         _fail(exc.message, exc.details)
     if result.already_imported:

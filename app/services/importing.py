@@ -50,14 +50,31 @@ def import_file(
     progress: Progress | None = None,
 ) -> ImportResult:
     fmt, records = read_records(filename, data, fmt)  # raises InvalidInput before any write
+    return import_records(
+        session, project_name=project_name, filename=filename, sha256=hashlib.sha256(data).hexdigest(),
+        fmt=fmt, records=records, user_id=user_id, progress=progress,
+    )
+
+
+def import_records(
+    session: Session,
+    *,
+    project_name: str,
+    filename: str,
+    sha256: str,
+    fmt: str,
+    records: list[DerivationIn],
+    user_id: int | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Write records already read and checked (read_records) from a file whose hash is sha256."""
     project, _ = projects_repo.get_or_create(session, project_name.strip())
-    sha = hashlib.sha256(data).hexdigest()
-    if imports_repo.find_batch(session, project.id, sha):
+    if imports_repo.find_batch(session, project.id, sha256):
         return ImportResult(
             project=project.name, format=fmt, records=len(records), added=0, problems_added=0, already_imported=True
         )
     batch = imports_repo.add_batch(
-        session, project_id=project.id, filename=filename[:500], sha256=sha, format=fmt, created_by_id=user_id
+        session, project_id=project.id, filename=filename[:500], sha256=sha256, format=fmt, created_by_id=user_id
     )
     problems = {(r.problem_id, r.perturbation.value): _problem_row(project.id, r) for r in records}
     problem_ids, problems_added = imports_repo.upsert_problems(session, list(problems.values()))

@@ -1,0 +1,73 @@
+"""`derivlab serve` (what `make run` starts): migrates, seeds the demo once, serves."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+DERIVLAB = str(Path(sys.executable).parent / "derivlab")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(url: str, data_dir: Path, port: int) -> tuple[subprocess.Popen, str]:
+    env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(data_dir)}
+    proc = subprocess.Popen([DERIVLAB, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines = []
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "Uvicorn running" in line or "Application startup complete" in line:
+            return proc, "".join(lines)
+    proc.kill()
+    raise AssertionError("server did not start:\n" + "".join(lines))
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_serve_seeds_the_demo_and_the_printed_password_works(fresh_database_url, tmp_path):
+    port = free_port()
+    proc, output = serve(fresh_database_url, tmp_path, port)
+    try:
+        password = re.search(r"^\s+admin\s+(\S+)$", output, re.M).group(1)
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}")
+        login = client.get("/login")
+        assert login.status_code == 200
+        token = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
+        response = client.post("/login", data={"username": "admin", "password": password, "csrf_token": token})
+        assert response.status_code == 303
+        home = client.get("/")
+        assert "Demo" in home.text and "150" in home.text
+    finally:
+        stop(proc)
+    # a second start finds the database seeded: no new demo, no password printed
+    proc, output = serve(fresh_database_url, tmp_path, port)
+    stop(proc)
+    assert "shown only this once" not in output
+
+
+def test_serve_says_when_the_port_is_taken(fresh_database_url, tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {**os.environ, "DATABASE_URL": fresh_database_url, "DATA_DIR": str(tmp_path)}
+        result = subprocess.run([DERIVLAB, "serve", "--port", str(port)], env=env, capture_output=True, text=True,
+                                timeout=60)
+    assert result.returncode == 1 and f"port {port}" in result.stderr and "in use" in result.stderr
