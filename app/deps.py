@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from app.db import transaction
 from app.errors import Forbidden, LoginRequired
 from app.models import Role, User
 from app.repositories import users as users_repo
@@ -23,15 +24,8 @@ def get_session(request: Request) -> Iterator[Session]:
     """One session per request: commit when the route succeeds, roll back when it raises.
     Services only flush. Scope "function" commits before the response is sent, so an
     acknowledged save is in the database."""
-    session = request.app.state.sessionmaker()
-    try:
+    with transaction(request.app.state.sessionmaker) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

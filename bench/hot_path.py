@@ -16,7 +16,6 @@ import os
 import random
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,15 +27,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import PAPER_FILES, create_database, drop_database  # noqa: E402
+from tests.conftest import PAPER_FILES, create_database, drop_database, free_port  # noqa: E402
 
 TARGETS_MS = {"label change": 20.0, "annotate page": 30.0}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pct(values: list[float], q: float) -> float:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,6 +126,12 @@ def app(settings, sessions):
 def client(app) -> Iterator[TestClient]:
     with TestClient(app, follow_redirects=False) as c:
         yield c
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 _META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import socket
 import threading
 import time
 
@@ -18,7 +17,7 @@ from app.db import make_engine, make_sessionmaker, transaction
 from app.models import Role
 from app.services.auth import create_user
 from app.services.importing import import_file
-from tests.conftest import PAPER_FILES
+from tests.conftest import PAPER_FILES, free_port
 
 pytestmark = pytest.mark.e2e
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -27,12 +26,6 @@ PASSWORD = "e2e password 1"
 # First in the queue: step 2 is LaTeX KaTeX cannot render; it must stay taggable.
 BROKEN = ('{"problem_id": "broken", "prompt": "Given a = b, then obtain c = d", "model": "m", '
           '"reference": "a = b and c = d", "derivation": "a = b and \\\\frac{1}{ = c and c = d"}\n')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

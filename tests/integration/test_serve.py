@@ -10,13 +10,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import free_port
+
 DERIVLAB = str(Path(sys.executable).parent / "derivlab")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve(url: str, data_dir: Path, port: int) -> tuple[subprocess.Popen, str]:
