@@ -16,8 +16,10 @@ cli = typer.Typer(help="Derivation Lab: find out how language models get derivat
                   no_args_is_help=True, add_completion=False)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
+math_cli = typer.Typer(help="The math core: parsing and checking equations.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(user_cli, name="user")
+cli.add_typer(math_cli, name="math")
 
 
 def _sessions():
@@ -167,6 +169,29 @@ def export(
 def demo() -> None:
     """Import the demo derivations and create the demo accounts that are missing."""
     _seed_demo(_sessions())
+
+
+@math_cli.command("stats")
+def math_stats(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="The paper's *_results.json files.")],
+    show_failures: Annotated[bool, typer.Option("--failures", help="List what did not parse.")] = False,
+) -> None:
+    """Parse rate of every model's equations and faithful rate of the reference equations."""
+    from app.math.parse_stats import file_stats
+
+    for path in files:
+        stats = file_stats(path)
+        typer.echo(f"{path.name}")
+        for model, rate in sorted(stats.parsed.items()):
+            typer.echo(f"  {model:24s} parsed   {100 * rate.share:6.2f}%  ({rate.ok}/{rate.total} equations)")
+            if show_failures:
+                for failure in rate.failures:
+                    typer.echo(f"      {failure}")
+        rate = stats.faithful
+        typer.echo(f"  {'references':24s} faithful {100 * rate.share:6.2f}%  ({rate.ok}/{rate.total} equations)")
+        if show_failures:
+            for failure in rate.failures:
+                typer.echo(f"      {failure}")
 
 
 def main() -> None:

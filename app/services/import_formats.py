@@ -7,21 +7,18 @@ import csv
 import hashlib
 import io
 import json
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from pydantic import ValidationError
 
 from app.errors import InvalidInput
+from app.math.paper import OUTPUT_KEY
 from app.math.prompt import target_prompt
-from app.models import Perturbation
 from app.schemas.importing import DerivationIn
 
 MAX_ERRORS = 20
 REQUIRED_COLUMNS = ("problem_id", "prompt", "model", "derivation")
-VARIANTS = [p.value for p in Perturbation]
-_OUTPUT_KEY = re.compile(r"^(static|VR|EE|AG|SR)_(.+)$")
 
 
 class _Errors:
@@ -186,7 +183,7 @@ def _paper_records(index: int, record: Any, errors: _Errors) -> Iterator[tuple[s
     outputs = [
         (m.group(1), m.group(2), key)
         for key in record
-        if (m := _OUTPUT_KEY.match(key)) and isinstance(record[key], str)
+        if (m := OUTPUT_KEY.match(key)) and isinstance(record[key], str)
     ]
     if not any(variant == "static" for variant, _, _ in outputs):
         errors.add(f"{where}: no model output found (expected a text field like 'static_gpt-4')")

@@ -1,0 +1,362 @@
+"""Rewriting what models write into LaTeX that SymPy's parser reads faithfully.
+
+The paper's notation comes from SymPy's own LaTeX printer: function application
+as `\\eta{(a)}` or `\\operatorname{F_{g}}{(r,u)}`, decorated identifiers such as
+`\\mathbf{r}`, `\\hat{x}_0`, `\\Psi_{\\lambda}`, `a^{\\dagger}`, higher derivatives
+`\\frac{d^{2}}{d a^{2}}`, `\\iint`. T5 outputs add tokenizer spacing (`\\ frac { d }`)
+and lose leading backslashes. `parse_latex` misreads most of that (`\\mathbf{s}`
+becomes `mathbf*s`), so every identifier is swapped for a one-letter placeholder
+before parsing and mapped back to its real name after (see app.math.latex).
+Pure string work: nothing here evaluates anything.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+GREEK = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "vartheta", "iota",
+    "kappa", "lambda", "mu", "nu", "xi", "omicron", "rho", "varrho", "sigma", "varsigma", "tau", "upsilon",
+    "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Sigma", "Upsilon",
+    "Phi", "Psi", "Omega", "nabla", "ell", "hbar",
+}
+DECORATORS = {
+    "mathbf", "mathbb", "mathcal", "mathrm", "mathit", "mathsf", "mathfrak", "boldsymbol", "bm", "hat", "bar",
+    "tilde", "vec", "dot", "ddot", "check", "breve", "widehat", "widetilde", "overline",
+}
+FUNCTIONS = {"sin", "cos", "tan", "cot", "sec", "csc", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan",
+             "exp", "log", "ln", "sqrt"}
+INTEGRALS = {"int": 1, "iint": 2, "iiint": 3}
+SPACING = {",", ";", ":", "!", " ", "quad", "qquad", "left", "right", "displaystyle", "limits"}
+KNOWN_COMMANDS = GREEK | DECORATORS | FUNCTIONS | set(INTEGRALS) | {
+    "frac", "dfrac", "tfrac", "partial", "cdot", "times", "operatorname", "pi", "infty", "dagger", "prime", "ast",
+}
+# Placeholders: letters parse_latex reads as plain symbols (not d, e, i, E, I).
+PLACEHOLDERS = [c for c in "abcfghjklmnopqrstuvwxyzABCDFGHJKLMNOPQRSTUVWXYZ"]
+
+_TOKEN = re.compile(r"\\[A-Za-z]+|\\.|[A-Za-z]|\d+(?:\.\d+)?|\s+|.", re.S)
+_SPACED_COMMAND = re.compile(r"\\ ([A-Za-z]{2,})")
+_T5_SIGNS = re.compile(r"\\ [A-Za-z]{2,}|[\^_] \{|\{ \(")
+_LOST_BACKSLASH = re.compile(r"(^|[\s({=+\-*/^_,])(" + "|".join(sorted(KNOWN_COMMANDS - {"bar", "dot", "vec", "ell", "eta", "nu", "mu", "xi", "pi", "chi", "phi", "psi", "tau", "rho"}, key=len, reverse=True)) + r")(?=\s*[{(_^\s]|$)")
+
+
+class NormalizeError(ValueError):
+    """The text cannot be rewritten into something parseable (with where and why)."""
+
+
+def undo_t5_spacing(text: str) -> str:
+    """`\\ frac { d }` -> `\\frac { d }`; a command that lost its backslash gets it back.
+    Only for text that shows T5 spacing: ordinary LaTeX is left alone."""
+    if not _T5_SIGNS.search(text):
+        return text
+    joined = _SPACED_COMMAND.sub(r"\\\1", text)
+    # Bare command names at the start of a step or after an operator (T5 drops the backslash);
+    # short names that are also plausible products of letters are only fixed at the very start.
+    joined = _LOST_BACKSLASH.sub(lambda m: m.group(1) + "\\" + m.group(2), joined)
+    return re.sub(r"^(\s*)(eta|nu|mu|xi|chi|phi|psi|tau|rho)(?=\s*[{(_^])", r"\1\\\2", joined)
+
+
+@dataclass
+class Atom:
+    """One identifier as written (`\\hat{x}_0`) and the name SymPy's printer gave it."""
+
+    raw: str
+    name: str
+
+
+@dataclass
+class Rewritten:
+    text: str  # what parse_latex is given
+    symbols: dict[str, str] = field(default_factory=dict)  # placeholder -> symbol name
+    functions: dict[str, str] = field(default_factory=dict)  # placeholder -> function name
+    euler: str | None = None  # placeholder standing for e (Euler's number)
+
+
+def tokenize(text: str) -> list[str]:
+    return _TOKEN.findall(text)
+
+
+def canonical_name(raw: str) -> str:
+    """The name SymPy's LaTeX printer would print as `raw` (so parsed names match the paper's srepr)."""
+    name = re.sub(r"\s+", "", raw)
+    m = re.fullmatch(r"\\operatorname\{(.*)\}", name)
+    if m:
+        name = m.group(1)
+    if "\\" not in name:
+        # Symbol('P_e') prints as P_{e}; Symbol('t_2') as t_{2}
+        name = re.sub(r"_\{([A-Za-z0-9]+)\}", r"_\1", name)
+    return name
+
+
+class _Rewriter:
+    def __init__(self, tokens: list[str]):
+        self.tokens = [t for t in tokens]
+        self.out: list[str] = []
+        self.by_name: dict[tuple[str, str], str] = {}
+        self.result = Rewritten(text="")
+        self.free = list(PLACEHOLDERS)
+
+    # --- helpers over the token list -------------------------------------
+    def skip_ws(self, i: int) -> int:
+        while i < len(self.tokens) and self.tokens[i].isspace():
+            i += 1
+        return i
+
+    def group_end(self, i: int) -> int:
+        """Index just past the group starting at i: a {...} block, else one token."""
+        i = self.skip_ws(i)
+        if i >= len(self.tokens):
+            raise NormalizeError("a command is missing its argument at the end")
+        if self.tokens[i] != "{":
+            return i + 1
+        depth = 0
+        for j in range(i, len(self.tokens)):
+            if self.tokens[j] == "{":
+                depth += 1
+            elif self.tokens[j] == "}":
+                depth -= 1
+                if depth == 0:
+                    return j + 1
+        raise NormalizeError("unbalanced braces: a '{' is never closed")
+
+    def group_inner(self, i: int) -> tuple[list[str], int]:
+        i = self.skip_ws(i)
+        end = self.group_end(i)
+        inner = self.tokens[i + 1 : end - 1] if self.tokens[i] == "{" else self.tokens[i:end]
+        return inner, end
+
+    def placeholder(self, kind: str, name: str) -> str:
+        key = (kind, name)
+        if key not in self.by_name:
+            if not self.free:
+                raise NormalizeError("too many different identifiers in one equation")
+            letter = self.free.pop(0)
+            self.by_name[key] = letter
+            (self.result.symbols if kind == "symbol" else self.result.functions)[letter] = name
+        return self.by_name[key]
+
+    # --- atoms ------------------------------------------------------------
+    def atom_at(self, i: int) -> tuple[Atom, int] | None:
+        """An identifier starting at token i, or None."""
+        tok = self.tokens[i]
+        if re.fullmatch(r"[A-Za-z]", tok):
+            end = i + 1
+        elif tok.startswith("\\") and tok[1:] in GREEK:
+            end = i + 1
+        elif tok.startswith("\\") and (tok[1:] in DECORATORS or tok[1:] == "operatorname"):
+            end = self.group_end(i + 1)
+        else:
+            return None
+        # subscript, then decorations that are part of the name (dagger, star, prime)
+        j = self.skip_ws(end)
+        if j < len(self.tokens) and self.tokens[j] == "_":
+            end = self.group_end(j + 1)
+        j = self.skip_ws(end)
+        if j < len(self.tokens) and self.tokens[j] == "^":
+            inner, after = self.group_inner(j + 1)
+            if "".join(t for t in inner if not t.isspace()) in ("\\dagger", "*", "\\prime", "\\ast"):
+                end = after
+        while end < len(self.tokens) and self.tokens[end] == "'":
+            end += 1
+        raw = "".join(self.tokens[i:end]).strip()
+        return Atom(raw=raw, name=canonical_name(raw)), end
+
+    def call_args_at(self, i: int) -> tuple[list[str], int] | None:
+        """`{(args)}` or `(args)` right after a name: a function application."""
+        j = self.skip_ws(i)
+        if j < len(self.tokens) and self.tokens[j] == "{":
+            k = self.skip_ws(j + 1)
+            if k < len(self.tokens) and self.tokens[k] == "(":
+                inner, end = self.group_inner(j)
+                body = [t for t in inner]
+                while body and body[-1].isspace():
+                    body.pop()
+                while body and body[0].isspace():
+                    body.pop(0)
+                if body and body[0] == "(" and body[-1] == ")" and _balanced(body[1:-1]):
+                    return body[1:-1], end
+        if i < len(self.tokens) and self.tokens[i] == "(":  # f(x): no space before the parenthesis
+            depth = 0
+            for k in range(i, len(self.tokens)):
+                depth += {"(": 1, ")": -1}.get(self.tokens[k], 0)
+                if depth == 0:
+                    return self.tokens[i + 1 : k], k + 1
+            raise NormalizeError("unbalanced parentheses: a '(' is never closed")
+        return None
+
+    def power_then_call_at(self, i: int) -> tuple[list[str], list[str], int] | None:
+        """`\\eta^{2}{(a)}`: SymPy prints a power of an applied function this way."""
+        j = self.skip_ws(i)
+        if j < len(self.tokens) and self.tokens[j] == "^":
+            exponent, after = self.group_inner(j + 1)
+            call = self.call_args_at(after)
+            if call and self.skip_ws(after) < len(self.tokens) and self.tokens[self.skip_ws(after)] == "{":
+                return exponent, call[0], call[1]
+        return None
+
+    # --- derivatives and integrals -----------------------------------------
+    def derivative_at(self, i: int) -> tuple[str, int, int, str] | None:
+        """`\\frac{d^{n}}{d x^{n}}` / `\\frac{\\partial}{\\partial x}`: (operator, order, end, variable)."""
+        num, after_num = self.group_inner(i + 1)
+        den, end = self.group_inner(after_num)
+        num = [t for t in num if not t.isspace()]
+        den = [t for t in den if not t.isspace()]
+        if not num or num[0] not in ("d", "\\partial"):
+            return None
+        op = num[0]
+        order = 1
+        if len(num) > 1:
+            m = re.fullmatch(r"\^\{?(\d+)\}?", "".join(num[1:]))
+            if not m:
+                return None
+            order = int(m.group(1))
+        if not den or den[0] != op:
+            return None
+        rest = den[1:]
+        sub = _Rewriter(rest)
+        found = sub.atom_at(0) if rest else None
+        if not found:
+            return None
+        atom, atom_end = found
+        tail = "".join(rest[atom_end:])
+        # models sometimes drop the denominator's exponent: the numerator's order decides
+        if order > 1 and tail not in (f"^{{{order}}}", f"^{order}", ""):
+            return None
+        if order == 1 and tail:
+            return None
+        return op, order, end, self.placeholder("symbol", atom.name)
+
+    # --- the pass ---------------------------------------------------------
+    def run(self) -> Rewritten:
+        self.out = self.rewrite(self.tokens)
+        self.result.text = " ".join(t for t in self.out if not t.isspace())
+        return self.result
+
+    def rewrite(self, tokens: list[str]) -> list[str]:
+        saved, self.tokens = self.tokens, tokens
+        out: list[str] = []
+        i = 0
+        try:
+            while i < len(tokens):
+                tok = tokens[i]
+                if tok.isspace():
+                    i += 1
+                    continue
+                if tok.startswith("\\") and tok[1:] in SPACING or tok in ("\\,", "\\;", "\\!", "\\ ", "\\:"):
+                    i += 1
+                    continue
+                if tok in ("\\frac", "\\dfrac", "\\tfrac"):
+                    found = self.derivative_at(i)
+                    if found:
+                        op, order, end, letter = found
+                        out += [f"\\frac{{{op}}}{{{op} {letter}}}"] * order
+                        i = end
+                        continue
+                    num, after = self.group_inner(i + 1)
+                    den, end = self.group_inner(after)
+                    out += ["\\frac", "{", *self.rewrite(num), "}", "{", *self.rewrite(den), "}"]
+                    self.tokens = tokens
+                    i = end
+                    continue
+                if tok.startswith("\\") and tok[1:] in INTEGRALS:
+                    out += ["\\int"] * INTEGRALS[tok[1:]]
+                    i += 1
+                    continue
+                if tok == "d" and self._differential_follows(i):
+                    atom, end = self.atom_at(self.skip_ws(i + 1))
+                    out += ["d", self.placeholder("symbol", atom.name)]
+                    i = end
+                    continue
+                if tok.startswith("\\") and tok[1:] in FUNCTIONS:
+                    # \sin^{2}{(x)} -> (\sin(x))^{2}; \sin{(x)} -> \sin(x)
+                    j = self.skip_ws(i + 1)
+                    power = None
+                    if j < len(tokens) and tokens[j] == "^":
+                        power, j = self.group_inner(j + 1)
+                    call = self.call_args_at(j)
+                    if call:
+                        args, end = call
+                        applied = [tok, "(", *self.rewrite(args), ")"]
+                        self.tokens = tokens
+                        out += ["(", *applied, ")", "^", "{", *self.rewrite(power), "}"] if power else applied
+                        self.tokens = tokens
+                        i = end
+                        continue
+                    out.append(tok)
+                    i += 1
+                    continue
+                found = self.atom_at(i)
+                if found:
+                    atom, end = found
+                    ptc = self.power_then_call_at(end)
+                    if ptc:
+                        exponent, args, after = ptc
+                        letter = self.placeholder("function", atom.name)
+                        out += ["(", letter, "(", *self.rewrite(args), ")", ")", "^", "{", *self.rewrite(exponent), "}"]
+                        self.tokens = tokens
+                        i = after
+                        continue
+                    call = self.call_args_at(end)
+                    if call:
+                        args, after = call
+                        letter = self.placeholder("function", atom.name)
+                        out += [letter, "(", *self.rewrite(args), ")"]
+                        self.tokens = tokens
+                        i = after
+                        continue
+                    if atom.name == "e":
+                        if self.result.euler is None:
+                            self.result.euler = self.placeholder("symbol", "\x00e")
+                        out.append(self.result.euler)
+                    else:
+                        out.append(self.placeholder("symbol", atom.name))
+                    nxt = self.skip_ws(end)
+                    if nxt < len(tokens) and tokens[nxt] == "(":
+                        out.append("\\cdot")  # `x (y + 1)` is a product; the grammar would read x(...) as a call
+                    i = end
+                    continue
+                if tok in ("\\cdot", "\\times"):
+                    out.append("\\cdot")
+                elif tok in ("\\pi", "\\infty"):
+                    out.append(tok)
+                elif tok.startswith("\\") and tok[1:] not in KNOWN_COMMANDS:
+                    raise NormalizeError(f"unknown command {tok}")
+                else:
+                    out.append(tok)
+                i += 1
+            return out
+        finally:
+            self.tokens = saved
+
+    def _differential_follows(self, i: int) -> bool:
+        """A `d` right before an identifier, after an integral sign in the same group."""
+        j = self.skip_ws(i + 1)
+        if j >= len(self.tokens) or self.atom_at(j) is None:
+            return False
+        depth = 0
+        for k in range(i - 1, -1, -1):
+            t = self.tokens[k]
+            if t in ("}", ")"):
+                depth += 1
+            elif t in ("{", "("):
+                if depth == 0:
+                    return False
+                depth -= 1
+            elif depth == 0 and t.startswith("\\") and t[1:] in INTEGRALS:
+                return True
+        return False
+
+
+def _balanced(tokens: list[str]) -> bool:
+    depth = 0
+    for t in tokens:
+        depth += {"(": 1, ")": -1}.get(t, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def rewrite(latex: str) -> Rewritten:
+    """Model LaTeX -> placeholder LaTeX that parse_latex reads, plus the name maps back."""
+    return _Rewriter(tokenize(undo_t5_spacing(latex))).run()

@@ -1,0 +1,122 @@
+"""Run SymPy work under a hard time limit, in warm worker processes that are
+killed when they overrun.
+
+SIGALRM cannot interrupt SymPy in C-level big-integer arithmetic and threads
+cannot be killed, so each call goes to a persistent child process over a pipe;
+when the answer does not come within the limit the child is killed and a fresh
+one takes its place, and the caller gets an Outcome saying "timed out" (which
+checks turn into "unknown"), never a hang. Written here rather than taken from a
+pool library: concurrent.futures and multiprocessing.Pool cannot kill one
+overrunning task without tearing down the whole pool.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing as mp
+import os
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_TIMEOUT = 2.0
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    value: Any = None
+    error: str | None = None
+    timed_out: bool = False
+
+
+def _serve(conn) -> None:  # runs in the child
+    while True:
+        try:
+            fn, args = conn.recv()
+        except (EOFError, KeyboardInterrupt):
+            return
+        try:
+            conn.send(("ok", fn(*args)))
+        except Exception as exc:  # reported to the caller, the worker lives on
+            try:
+                conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            except Exception:
+                conn.send(("error", type(exc).__name__))
+
+
+class _Worker:
+    def __init__(self, ctx):
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_serve, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(timeout=5)
+        self.conn.close()
+
+
+class Sandbox:
+    def __init__(self, workers: int | None = None):
+        self.ctx = mp.get_context("forkserver")
+        # Children fork from a server that has SymPy and the parser loaded already.
+        self.ctx.set_forkserver_preload(["app.math.latex", "app.math.srepr"])
+        self.size = workers or max(1, min(4, os.cpu_count() or 1))
+        self.idle: queue.Queue[_Worker] = queue.Queue()
+        self.lock = threading.Lock()
+        self.closed = False
+        self.respawns = 0
+        for _ in range(self.size):
+            self.idle.put(_Worker(self.ctx))
+
+    def call(self, fn: Callable, *args: Any, timeout: float = DEFAULT_TIMEOUT) -> Outcome:
+        """fn(*args) in a worker; fn must be a module-level function (it is pickled by name)."""
+        if self.closed:
+            raise RuntimeError("sandbox is closed")
+        worker = self.idle.get()
+        try:
+            worker.conn.send((fn, args))
+            if worker.conn.poll(timeout):
+                status, value = worker.conn.recv()
+                return Outcome(ok=True, value=value) if status == "ok" else Outcome(ok=False, error=value)
+            worker = self._replace(worker)
+            return Outcome(ok=False, error=f"no answer within {timeout:g} s", timed_out=True)
+        except (EOFError, BrokenPipeError, OSError) as exc:
+            worker = self._replace(worker)
+            return Outcome(ok=False, error=f"worker process failed ({type(exc).__name__})")
+        finally:
+            self.idle.put(worker)
+
+    def _replace(self, worker: _Worker) -> _Worker:
+        worker.kill()
+        self.respawns += 1
+        return _Worker(self.ctx)
+
+    def close(self) -> None:
+        self.closed = True
+        while True:
+            try:
+                self.idle.get_nowait().kill()
+            except queue.Empty:
+                break
+
+
+_default: Sandbox | None = None
+_default_lock = threading.Lock()
+
+
+def default_sandbox() -> Sandbox:
+    global _default
+    with _default_lock:
+        if _default is None or _default.closed:
+            _default = Sandbox()
+            atexit.register(_default.close)
+        return _default
+
+
+def run_bounded(fn: Callable, *args: Any, timeout: float = DEFAULT_TIMEOUT) -> Outcome:
+    return default_sandbox().call(fn, *args, timeout=timeout)
