@@ -27,7 +27,7 @@ ORDER BY d.id, s.index, u.username NULLS FIRST
 DERIVATION_ROWS = text("""
 SELECT pj.name AS project, p.key AS problem, p.perturbation::text AS perturbation, m.name AS model,
        d.id AS derivation_id,
-       (SELECT count(*) FROM steps s WHERE s.derivation_id = d.id) AS steps,
+       (SELECT count(*) FROM steps s WHERE s.derivation_id = d.id) AS steps, d.metrics,
        coalesce((SELECT jsonb_object_agg(c.label, c.n) FROM
                    (SELECT sl.label, count(*) AS n FROM step_labels sl WHERE sl.annotation_id = a.id
                     GROUP BY sl.label) c), '{}') AS label_counts,

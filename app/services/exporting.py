@@ -13,6 +13,7 @@ from app.repositories import exports as exports_repo
 from app.repositories import projects as projects_repo
 
 LEVELS = ("step", "derivation")
+METRICS = ("rouge2", "bleu", "gleu")  # ours, against the reference (app.math.metrics)
 
 
 def check_export(session: Session, *, project_name: str | None = None, project_id: int | None = None,
@@ -51,13 +52,14 @@ def step_rows(session: Session, project_id: int, labels: list[str]) -> Iterator[
 
 def derivation_rows(session: Session, project_id: int, labels: list[str]) -> Iterator[str]:
     yield _line(["project", "problem", "perturbation", "model", "derivation_id", "steps",
-                 *labels, "goal_reached", "comment", "annotator", "submitted_at"])
+                 *labels, "goal_reached", "comment", "annotator", "submitted_at", *METRICS])
     for r in exports_repo.stream(session, exports_repo.DERIVATION_ROWS, project_id=project_id):
         annotated = r.annotator is not None
         counts = [r.label_counts.get(label, 0) if annotated else "" for label in labels]
         goal = "" if r.goal_reached is None else ("yes" if r.goal_reached else "no")
+        metrics = [r.metrics.get(name, "") for name in METRICS]
         yield _line([r.project, r.problem, r.perturbation, r.model, r.derivation_id, r.steps,
-                     *counts, goal, r.comment or "", r.annotator or "", _iso(r.submitted_at)])
+                     *counts, goal, r.comment or "", r.annotator or "", _iso(r.submitted_at), *metrics])
 
 
 def stream_csv(factory: sessionmaker[Session], *, project_id: int, labels: list[str], level: str) -> Iterator[str]:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from app.math.latex import split_steps
+from app.math.metrics import text_metrics
 from app.math.prompt import parse_prompt
 from app.repositories import imports as imports_repo
 from app.repositories import projects as projects_repo
@@ -101,7 +102,8 @@ def import_records(
                     "source": "import",
                     "content_hash": digest,
                     "import_id": batch.id,
-                    "metrics": rec.metrics,
+                    # the authors' stored scores, plus ours against the reference
+                    "metrics": {**rec.metrics, **text_metrics(rec.derivation, rec.reference)},
                 }
             )
         new = imports_repo.insert_derivations(session, rows)

@@ -170,3 +170,18 @@ def test_export_rejects_unknown_level(client, annotated):
     login(client, "boss")
     response = client.get(f"/projects/{annotated['project_id']}/export.csv?level=word")
     assert response.status_code == 422 and "level" in response.text
+
+
+def test_derivation_export_carries_the_text_metrics(client, annotated, db):
+    import json as _json
+
+    login(client, "boss")
+    rows = read_csv(client.get(f"/projects/{annotated['project_id']}/export.csv?level=derivation").text)
+    assert list(rows[0])[-3:] == ["rouge2", "bleu", "gleu"]
+    records = _json.loads(PAPER_FILES["gpt-4"].read_text())
+    first = records[0]
+    row = next(r for r in rows if r["model"] == "gpt-4" and r["perturbation"] == "static"
+               and r["problem"] == annotated["rows"][0][3])
+    assert float(row["rouge2"]) == pytest.approx(first["static_rouge"], abs=1e-9)
+    assert float(row["bleu"]) == pytest.approx(first["static_bleu"], abs=1e-9)
+    assert float(row["gleu"]) == pytest.approx(first["static_gleu"], abs=1e-9)

@@ -1,0 +1,29 @@
+"""Our ROUGE-2 / BLEU / GLEU reproduce the scores the paper's files carry."""
+
+import json
+
+import pytest
+
+from app.math.metrics import text_metrics
+from tests.conftest import PAPER_FILES
+
+
+@pytest.mark.parametrize("model", sorted(PAPER_FILES))
+def test_reproduces_every_stored_static_score(model):
+    records = json.loads(PAPER_FILES[model].read_text())
+    assert len(records) == 10
+    for record in records:
+        ours = text_metrics(record[f"static_{model}"], record["derivation"])
+        assert ours["rouge2"] == pytest.approx(record["static_rouge"], abs=1e-6)
+        assert ours["bleu"] == pytest.approx(record["static_bleu"], abs=1e-6)
+        assert ours["gleu"] == pytest.approx(record["static_gleu"], abs=1e-6)
+
+
+def test_identical_texts_score_one_and_no_reference_scores_nothing():
+    text = r"\eta{(a)} = e^{a} and \frac{d}{d a} \eta{(a)} = e^{a}"
+    assert text_metrics(text, text) == pytest.approx({"rouge2": 1.0, "bleu": 1.0, "gleu": 1.0})
+    assert text_metrics(text, None) == {}
+
+
+def test_empty_prediction_scores_zero():
+    assert text_metrics("", "a = b and c = d") == {"rouge2": 0.0, "bleu": 0.0, "gleu": 0.0}
