@@ -196,8 +196,10 @@ class _Rewriter:
         return None
 
     # --- derivatives and integrals -----------------------------------------
-    def derivative_at(self, i: int) -> tuple[str, int, int, str] | None:
-        """`\\frac{d^{n}}{d x^{n}}` / `\\frac{\\partial}{\\partial x}`: (operator, order, end, variable)."""
+    def derivative_at(self, i: int) -> tuple[str, int, list[str]] | None:
+        """`\\frac{d^{n}}{d x^{n}}`, `\\frac{\\partial^{2}}{\\partial x\\partial y}`: the operator,
+        the end of the fraction, and the variables' placeholders in the order the
+        operators apply from the left (outermost first, as SymPy prints them)."""
         num, after_num = self.group_inner(i + 1)
         den, end = self.group_inner(after_num)
         num = [t for t in num if not t.isspace()]
@@ -211,21 +213,31 @@ class _Rewriter:
             if not m:
                 return None
             order = int(m.group(1))
-        if not den or den[0] != op:
+        variables: list[str] = []
+        k = 0
+        while k < len(den):
+            if den[k] != op:
+                return None
+            sub = _Rewriter(den[k + 1 :])
+            found = sub.atom_at(0) if k + 1 < len(den) else None
+            if not found:
+                return None
+            atom, atom_end = found
+            k += 1 + atom_end
+            power = 1
+            if k < len(den) and den[k] == "^":
+                inner, after = sub.group_inner(atom_end + 1)
+                digits = "".join(inner)
+                if not digits.isdigit():
+                    return None
+                power = int(digits)
+                k += after - atom_end
+            variables += [self.placeholder("symbol", atom.name)] * power
+        if len(variables) == 1 and order > 1:
+            variables *= order  # models sometimes drop the denominator's exponent
+        if len(variables) != order:
             return None
-        rest = den[1:]
-        sub = _Rewriter(rest)
-        found = sub.atom_at(0) if rest else None
-        if not found:
-            return None
-        atom, atom_end = found
-        tail = "".join(rest[atom_end:])
-        # models sometimes drop the denominator's exponent: the numerator's order decides
-        if order > 1 and tail not in (f"^{{{order}}}", f"^{order}", ""):
-            return None
-        if order == 1 and tail:
-            return None
-        return op, order, end, self.placeholder("symbol", atom.name)
+        return op, end, variables
 
     # --- the pass ---------------------------------------------------------
     def run(self) -> Rewritten:
@@ -249,8 +261,8 @@ class _Rewriter:
                 if tok in ("\\frac", "\\dfrac", "\\tfrac"):
                     found = self.derivative_at(i)
                     if found:
-                        op, order, end, letter = found
-                        out += [f"\\frac{{{op}}}{{{op} {letter}}}"] * order
+                        op, end, variables = found
+                        out += [f"\\frac{{{op}}}{{{op} {letter}}}" for letter in variables]
                         i = end
                         continue
                     num, after = self.group_inner(i + 1)
@@ -260,13 +272,9 @@ class _Rewriter:
                     i = end
                     continue
                 if tok.startswith("\\") and tok[1:] in INTEGRALS:
-                    out += ["\\int"] * INTEGRALS[tok[1:]]
-                    i += 1
-                    continue
-                if tok == "d" and self._differential_follows(i):
-                    atom, end = self.atom_at(self.skip_ws(i + 1))
-                    out += ["d", self.placeholder("symbol", atom.name)]
-                    i = end
+                    out += self.integral(i)
+                    self.tokens = tokens
+                    i = self.integral_end
                     continue
                 if tok.startswith("\\") and tok[1:] in FUNCTIONS:
                     # \sin^{2}{(x)} -> (\sin(x))^{2}; \sin{(x)} -> \sin(x)
@@ -279,7 +287,7 @@ class _Rewriter:
                         args, end = call
                         applied = [tok, "(", *self.rewrite(args), ")"]
                         self.tokens = tokens
-                        out += ["(", *applied, ")", "^", "{", *self.rewrite(power), "}"] if power else applied
+                        out += ["{", "(", *applied, ")", "}", "^", "{", *self.rewrite(power), "}"] if power else applied
                         self.tokens = tokens
                         i = end
                         continue
@@ -293,7 +301,9 @@ class _Rewriter:
                     if ptc:
                         exponent, args, after = ptc
                         letter = self.placeholder("function", atom.name)
-                        out += ["(", letter, "(", *self.rewrite(args), ")", ")", "^", "{", *self.rewrite(exponent), "}"]
+                        # braced: a group right after a symbol would otherwise read as a call
+                        out += ["{", "(", letter, "(", *self.rewrite(args), ")", ")", "}", "^", "{",
+                                *self.rewrite(exponent), "}"]
                         self.tokens = tokens
                         i = after
                         continue
@@ -311,10 +321,19 @@ class _Rewriter:
                         out.append(self.result.euler)
                     else:
                         out.append(self.placeholder("symbol", atom.name))
-                    nxt = self.skip_ws(end)
-                    if nxt < len(tokens) and tokens[nxt] == "(":
-                        out.append("\\cdot")  # `x (y + 1)` is a product; the grammar would read x(...) as a call
                     i = end
+                    continue
+                if tok == "(" and out and out[-1] in self.result.symbols:
+                    # `x (y + 1)` is a product, but the grammar reads `x (...)` as a call: brace the group
+                    depth = 0
+                    for k in range(i, len(tokens)):
+                        depth += {"(": 1, ")": -1}.get(tokens[k], 0)
+                        if depth == 0:
+                            break
+                    else:
+                        raise NormalizeError("unbalanced parentheses: a '(' is never closed")
+                    out += ["{", "(", *self.rewrite(tokens[i + 1 : k]), ")", "}"]
+                    i = k + 1
                     continue
                 if tok in ("\\cdot", "\\times"):
                     out.append("\\cdot")
@@ -329,23 +348,51 @@ class _Rewriter:
         finally:
             self.tokens = saved
 
-    def _differential_follows(self, i: int) -> bool:
-        """A `d` right before an identifier, after an integral sign in the same group."""
-        j = self.skip_ws(i + 1)
-        if j >= len(self.tokens) or self.atom_at(j) is None:
-            return False
-        depth = 0
-        for k in range(i - 1, -1, -1):
-            t = self.tokens[k]
-            if t in ("}", ")"):
+    def _differential_at(self, j: int) -> int | None:
+        """End of `d x` (a differential) starting at token j, else None."""
+        if self.tokens[j] != "d":
+            return None
+        k = self.skip_ws(j + 1)
+        found = self.atom_at(k) if k < len(self.tokens) else None
+        return found[1] if found else None
+
+    def integral(self, i: int) -> list[str]:
+        """`\\int body dx` (or \\iint ... dx dy), braced: SymPy's grammar otherwise lets
+        the first integral run on to the last differential of the line."""
+        tokens = self.tokens
+        needed = INTEGRALS[tokens[i][1:]]
+        count = needed
+        depth, j = 0, i + 1
+        differentials: list[tuple[int, int]] = []  # this integral's, at its own depth
+        while j < len(tokens) and needed > 0:
+            t = tokens[j]
+            if t in ("{", "("):
                 depth += 1
-            elif t in ("{", "("):
-                if depth == 0:
-                    return False
+            elif t in ("}", ")"):
                 depth -= 1
+                if depth < 0:
+                    break
             elif depth == 0 and t.startswith("\\") and t[1:] in INTEGRALS:
-                return True
-        return False
+                needed += INTEGRALS[t[1:]]  # a nested integral takes its own differentials first
+            elif depth == 0:
+                end = self._differential_at(j)
+                if end is not None:
+                    needed -= 1
+                    differentials.append((j, end))
+                    j = end
+                    continue
+            j += 1
+        if needed > 0:
+            raise NormalizeError("an integral has no differential (dx)")
+        own = differentials[-count:]
+        body = tokens[i + 1 : own[0][0]]
+        out = ["{", *(["\\int"] * count), *self.rewrite(body)]
+        self.tokens = tokens
+        for start, end in own:
+            atom, _ = self.atom_at(self.skip_ws(start + 1))
+            out += ["d", self.placeholder("symbol", atom.name)]
+        self.integral_end = own[-1][1]
+        return out + ["}"]
 
 
 def _balanced(tokens: list[str]) -> bool:

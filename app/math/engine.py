@@ -1,0 +1,290 @@
+"""The symbolic derivation engine: new problems the way the paper made them.
+
+A derivation starts from a premise that defines a function (`f(x) = sin(x)`) and
+applies engine operations (add, times, differentiate, evaluate_integrals, ...)
+for 4-9 steps. The prompt is "Given P, then derive M, then obtain G"; the four
+perturbations are VR (rename symbols), EE (swap sides), AG (another final
+operation) and SR (drop M from the prompt). Everything is drawn from one
+`random.Random(seed)`, so a seed reproduces a problem set exactly.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import sympy
+from sympy import Derivative, Eq, Function, Integral, Symbol
+
+# Names as the paper wrote them (SymPy symbol names hold LaTeX).
+SYMBOLS = ["x", "y", "z", "a", "b", "c", "r", "s", "t", "u", "v", "w", "J", "L", "\\alpha", "\\beta", "\\gamma",
+           "\\theta", "\\phi", "\\varphi", "\\lambda", "\\sigma", "\\tau", "\\mathbf{r}", "\\mathbf{s}", "\\mathbf{J}",
+           "\\hat{x}_0", "\\Psi_{\\lambda}", "P_e", "t_2"]
+FUNCTIONS = ["f", "g", "h", "m", "\\eta", "\\mathbb{I}", "\\mathbf{M}", "F_c", "C_d", "J_{\\varepsilon}",
+             "\\hat{p}_0", "V_{\\mathbf{B}}"]
+CONSTANTS = ["C", "K", "F_g", "c_1", "\\kappa"]
+# Variable renaming draws from names that never appear in the vocabulary above.
+UNSEEN_SYMBOLS = ["q", "k", "n", "p", "\\xi", "\\zeta", "\\omega", "\\chi", "\\mathbf{q}", "\\mathbf{k}", "\\hat{y}_1",
+                  "\\Omega_{\\mu}", "Q_m", "k_3", "\\nu", "\\rho", "\\upsilon", "\\mathbf{w}", "B_t", "\\iota"]
+UNSEEN_FUNCTIONS = ["\\psi", "\\mathcal{F}", "G_k", "\\Phi", "\\hat{q}", "\\mathbf{U}", "H_{\\nu}", "\\ell"]
+
+UNARY = {"cos": sympy.cos, "sin": sympy.sin, "exp": sympy.exp, "log": sympy.log}
+OPERATIONS = ["add", "minus", "times", "divide", "power", "differentiate", "integrate", "cos", "sin", "exp", "log",
+              "expand", "evaluate_derivatives", "evaluate_integrals", "substitute_LHS_for_RHS",
+              "substitute_RHS_for_LHS"]
+MAX_OPS = 45  # keep equations readable (and SymPy fast)
+
+
+@dataclass
+class Step:
+    operation: str  # "premise" or an engine operation
+    sources: tuple[int, ...]  # indices of the steps it was made from
+    argument: object | None
+    equation: Eq
+
+
+@dataclass
+class Problem:
+    steps: list[Step]
+    intermediate: int  # index of the "then derive" step
+    variant: str = "static"
+    parent: "Problem | None" = None
+    # The prompt's parts (SR drops the intermediate; AG changes the goal)
+    prompt_steps: list[int] = field(default_factory=list)
+
+    @property
+    def equations(self) -> list[Eq]:
+        return [s.equation for s in self.steps]
+
+    @property
+    def premise(self) -> Eq:
+        return self.steps[0].equation
+
+    @property
+    def goal(self) -> Eq:
+        return self.steps[-1].equation
+
+
+def to_latex(expr) -> str:
+    """SymPy's LaTeX in the paper's style: `\\eta{(a)}`, `\\int f{(x)} dx`."""
+    text = sympy.latex(expr)
+    return text.replace("\\left(", "(").replace(" \\right)", ")").replace("\\right)", ")").replace("\\, d", " d")
+
+
+def prompt_text(problem: Problem) -> str:
+    eqs = problem.equations
+    parts = [f"Given {to_latex(eqs[0])}"]
+    if problem.variant != "SR":
+        parts.append(f"then derive {to_latex(eqs[problem.intermediate])}")
+    parts.append(f"then obtain {to_latex(eqs[-1])}")
+    return ", ".join(parts)
+
+
+def reference_text(problem: Problem) -> str:
+    return " and ".join(to_latex(eq) for eq in problem.equations)
+
+
+def _size(eq: Eq) -> int:
+    return sympy.count_ops(eq.lhs) + sympy.count_ops(eq.rhs)
+
+
+def _has_undefined(expr) -> bool:
+    return bool(expr.atoms(sympy.core.function.AppliedUndef))
+
+
+def evaluate_derivatives(expr):
+    return expr.replace(lambda e: isinstance(e, Derivative), lambda e: e.doit())
+
+
+def evaluate_integrals(expr):
+    """Integrals of known functions evaluated; integrals of undefined functions kept."""
+    return expr.replace(
+        lambda e: isinstance(e, Integral) and not _has_undefined(e.function),
+        lambda e: e.doit(),
+    )
+
+
+class Engine:
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
+
+    # --- vocabulary ----------------------------------------------------------
+    def _premise(self, used: set[str]) -> Eq:
+        rng = self.rng
+        names = [n for n in SYMBOLS if n not in used]
+        args = [Symbol(n) for n in rng.sample(names, rng.choice([1, 1, 2]))]
+        fname = rng.choice(FUNCTIONS)
+        x = args[0]
+        other = args[1] if len(args) > 1 else x
+        body = rng.choice([
+            sympy.sin(x), sympy.cos(x), sympy.exp(x), x**2, x + other, x * other, other - x, x**3 / 3,
+            Derivative(sympy.sin(x), x), Integral(x + other, x), Derivative(x * other, x), sympy.cos(x) + x,
+        ])
+        return Eq(Function(fname)(*args), body)
+
+    def _term(self, eq: Eq):
+        rng = self.rng
+        free = sorted(eq.free_symbols, key=str)
+        choice = rng.random()
+        if choice < 0.5 and free:
+            return rng.choice(free)
+        if choice < 0.8:
+            fresh = [n for n in SYMBOLS if Symbol(n) not in eq.free_symbols]
+            return Symbol(rng.choice(fresh))
+        return sympy.Integer(rng.choice([2, 3]))
+
+    # --- operations -------------------------------------------------------
+    def apply(self, op: str, eqs: list[Eq], source: int) -> tuple[Eq, object, tuple[int, ...]] | None:
+        """One operation on eqs[source]; None when it does not apply or changes nothing."""
+        rng = self.rng
+        eq = eqs[source]
+        lhs, rhs = eq.lhs, eq.rhs
+        arg: object = None
+        sources: tuple[int, ...] = (source,)
+        if op in ("add", "minus", "times", "divide", "power"):
+            arg = self._term(eq)
+            if op == "power":
+                arg = sympy.Integer(2) if rng.random() < 0.5 else arg
+            new = {
+                "add": lambda s: s + arg, "minus": lambda s: s - arg, "times": lambda s: arg * s,
+                "divide": lambda s: s / arg, "power": lambda s: s**arg,
+            }[op]
+            result = Eq(new(lhs), new(rhs), evaluate=False)
+        elif op in ("differentiate", "integrate"):
+            free = sorted(eq.free_symbols, key=str)
+            if not free:
+                return None
+            arg = rng.choice(free)
+            wrap = (lambda s: Derivative(s, arg)) if op == "differentiate" else (lambda s: Integral(s, arg))
+            result = Eq(wrap(lhs), wrap(rhs), evaluate=False)
+        elif op in UNARY:
+            result = Eq(UNARY[op](lhs), UNARY[op](rhs), evaluate=False)
+        elif op == "expand":
+            result = Eq(sympy.expand(lhs), sympy.expand(rhs), evaluate=False)
+        elif op == "evaluate_derivatives":
+            result = Eq(evaluate_derivatives(lhs), evaluate_derivatives(rhs), evaluate=False)
+        elif op == "evaluate_integrals":
+            new_lhs, new_rhs = evaluate_integrals(lhs), evaluate_integrals(rhs)
+            if new_lhs == lhs and new_rhs == rhs:
+                return None
+            constant = Symbol(rng.choice([c for c in CONSTANTS if Symbol(c) not in eq.free_symbols]))
+            arg = constant
+            if new_rhs != rhs:
+                new_rhs = new_rhs + constant
+            else:
+                new_lhs = new_lhs + constant
+            result = Eq(new_lhs, new_rhs, evaluate=False)
+        elif op in ("substitute_LHS_for_RHS", "substitute_RHS_for_LHS"):
+            other = rng.randrange(len(eqs))
+            if other == source:
+                return None
+            pattern, replacement = (eqs[other].rhs, eqs[other].lhs) if op == "substitute_LHS_for_RHS" \
+                else (eqs[other].lhs, eqs[other].rhs)
+            if pattern.is_Atom:
+                return None
+            result = Eq(lhs.subs(pattern, replacement), rhs.subs(pattern, replacement), evaluate=False)
+            sources = (source, other)
+            arg = other
+        else:
+            raise ValueError(f"unknown operation {op}")
+        if result.lhs == result.rhs or result == eq or result.has(sympy.Piecewise, sympy.zoo, sympy.nan):
+            return None
+        if any(result == e or result == Eq(e.rhs, e.lhs, evaluate=False) for e in eqs):
+            return None
+        if _size(result) > MAX_OPS:
+            return None
+        return result, arg, sources
+
+    def derivation(self) -> Problem:
+        rng = self.rng
+        while True:
+            premise = self._premise(set())
+            steps = [Step("premise", (), None, premise)]
+            length = rng.randint(4, 9)
+            attempts = 0
+            while len(steps) < length and attempts < 60:
+                attempts += 1
+                eqs = [s.equation for s in steps]
+                # mostly chain on the latest equation, as the paper's derivations do
+                source = len(eqs) - 1 if rng.random() < 0.8 else rng.randrange(len(eqs))
+                op = self._pick_operation(eqs[source])
+                made = self.apply(op, eqs, source)
+                if made:
+                    result, arg, sources = made
+                    steps.append(Step(op, sources, arg, result))
+            if len(steps) >= 4:
+                return Problem(steps=steps, intermediate=max(1, len(steps) // 2))
+
+    def _pick_operation(self, eq: Eq) -> str:
+        rng = self.rng
+        if eq.has(Derivative) and rng.random() < 0.5:
+            return "evaluate_derivatives"
+        if eq.has(Integral) and rng.random() < 0.5:
+            return "evaluate_integrals"
+        weights = {"add": 3, "minus": 2, "times": 3, "divide": 2, "power": 1, "differentiate": 3, "integrate": 2,
+                   "cos": 0.3, "sin": 0.3, "exp": 0.5, "log": 0.3, "expand": 1, "substitute_LHS_for_RHS": 1.5,
+                   "substitute_RHS_for_LHS": 1.5}
+        return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+    # --- perturbations ---------------------------------------------------
+    def perturb(self, problem: Problem, variant: str) -> Problem | None:
+        if variant == "SR":
+            return Problem(steps=problem.steps, intermediate=problem.intermediate, variant="SR", parent=problem)
+        if variant == "EE":
+            steps = [Step(s.operation, s.sources, s.argument, Eq(s.equation.rhs, s.equation.lhs, evaluate=False))
+                     for s in problem.steps]
+            return Problem(steps=steps, intermediate=problem.intermediate, variant="EE", parent=problem)
+        if variant == "VR":
+            return self._rename(problem)
+        if variant == "AG":
+            return self._alternative_goal(problem)
+        raise ValueError(f"unknown perturbation {variant}")
+
+    def _rename(self, problem: Problem) -> Problem:
+        rng = self.rng
+        eqs = problem.equations
+        symbols = sorted(set().union(*(e.free_symbols for e in eqs)), key=str)
+        functions = sorted({f.func for e in eqs for f in e.atoms(sympy.core.function.AppliedUndef)}, key=str)
+        new_symbols = rng.sample(UNSEEN_SYMBOLS, len(symbols))
+        new_functions = rng.sample(UNSEEN_FUNCTIONS, len(functions))
+        sym_map = {s: Symbol(n) for s, n in zip(symbols, new_symbols)}
+        fun_map = {f: Function(n) for f, n in zip(functions, new_functions)}
+
+        def rename(expr):
+            expr = expr.xreplace(sym_map)
+            return expr.replace(lambda e: isinstance(e, sympy.core.function.AppliedUndef) and e.func in fun_map,
+                                lambda e: fun_map[e.func](*e.args))
+
+        steps = [Step(s.operation, s.sources, s.argument, Eq(rename(s.equation.lhs), rename(s.equation.rhs),
+                                                               evaluate=False)) for s in problem.steps]
+        return Problem(steps=steps, intermediate=problem.intermediate, variant="VR", parent=problem)
+
+    def _alternative_goal(self, problem: Problem) -> Problem | None:
+        last = problem.steps[-1]
+        eqs = problem.equations[:-1]
+        source = last.sources[0] if last.sources else len(eqs) - 1
+        for _ in range(20):
+            op = self._pick_operation(eqs[source])
+            if op == last.operation:
+                continue
+            made = self.apply(op, eqs, source)
+            if made and made[0] != last.equation:
+                result, arg, sources = made
+                steps = problem.steps[:-1] + [Step(op, sources, arg, result)]
+                return Problem(steps=steps, intermediate=problem.intermediate, variant="AG", parent=problem)
+        return None
+
+
+def generate(count: int, seed: int, perturbations: tuple[str, ...] = ("VR", "EE", "AG", "SR")) -> list[list[Problem]]:
+    """`count` problems, each followed by its perturbed variants: [[static, VR, EE, AG, SR], ...]."""
+    engine = Engine(seed)
+    out = []
+    for _ in range(count):
+        static = engine.derivation()
+        family = [static]
+        for variant in perturbations:
+            perturbed = engine.perturb(static, variant)
+            if perturbed is not None:
+                family.append(perturbed)
+        out.append(family)
+    return out
