@@ -182,7 +182,10 @@ class Engine:
                 else (eqs[other].lhs, eqs[other].rhs)
             if pattern.is_Atom:
                 return None
-            result = Eq(lhs.subs(pattern, replacement), rhs.subs(pattern, replacement), evaluate=False)
+            try:
+                result = Eq(lhs.subs(pattern, replacement), rhs.subs(pattern, replacement), evaluate=False)
+            except ValueError:  # e.g. it would replace an integration variable
+                return None
             sources = (source, other)
             arg = other
         else:
@@ -206,7 +209,7 @@ class Engine:
                 attempts += 1
                 eqs = [s.equation for s in steps]
                 # mostly chain on the latest equation, as the paper's derivations do
-                source = len(eqs) - 1 if rng.random() < 0.8 else rng.randrange(len(eqs))
+                source = len(eqs) - 1  # always the latest: every step is used by the next (none irrelevant)
                 op = self._pick_operation(eqs[source])
                 made = self.apply(op, eqs, source)
                 if made:

@@ -98,7 +98,10 @@ def parse_equation(latex: str) -> Eq:
 
     # sides restored apart (rebuilding an Eq of equal sides would give True);
     # a chain a = b = c states its first and last member equal
-    return Eq(restore(parsed_sides[0]), restore(parsed_sides[-1]), evaluate=False)
+    try:
+        return Eq(restore(parsed_sides[0]), restore(parsed_sides[-1]), evaluate=False)
+    except (ValueError, TypeError) as exc:  # e.g. a derivative by an expression, not a symbol
+        raise ParseError(f"not a well-formed expression ({exc})") from None
 
 
 def same_equation(a: Eq, b: Eq) -> bool:

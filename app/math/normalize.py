@@ -262,8 +262,18 @@ class _Rewriter:
                     found = self.derivative_at(i)
                     if found:
                         op, end, variables = found
-                        out += [f"\\frac{{{op}}}{{{op} {letter}}}" for letter in variables]
-                        i = end
+                        operators = [f"\\frac{{{op}}}{{{op} {letter}}}" for letter in variables]
+                        # The operand runs over the following factors up to the next derivative
+                        # operator (SymPy prints d/dx(2x) as `\\frac{d}{d x} 2 x`, and a product of
+                        # derivatives as `\\frac{d}{d x} f \\frac{d}{d y} g`); the grammar would take
+                        # the whole product, so the operator and its operand are braced
+                        operand_end = self.operand_end(end)
+                        if operand_end > end:
+                            out += ["{", *operators, "{", *self.rewrite(tokens[end:operand_end]), "}", "}"]
+                            self.tokens = tokens
+                        else:
+                            out += operators
+                        i = operand_end
                         continue
                     num, after = self.group_inner(i + 1)
                     den, end = self.group_inner(after)
@@ -347,6 +357,91 @@ class _Rewriter:
             return out
         finally:
             self.tokens = saved
+
+    def factor_end(self, j: int) -> int:
+        """End of the single factor starting at token j (or j when there is none)."""
+        tokens = self.tokens
+        j = self.skip_ws(j)
+        if j >= len(tokens):
+            return j
+        tok = tokens[j]
+        if tok in ("\\frac", "\\dfrac", "\\tfrac"):
+            _, after = self.group_inner(j + 1)
+            _, end = self.group_inner(after)
+            num = [t for t in tokens[self.skip_ws(j + 1) : after] if not t.isspace()]
+            if len(num) > 1 and num[1] in ("d", "\\partial"):  # another derivative: it takes a factor too
+                return self.factor_end(end)
+            return self._power_end(end)
+        if tok.startswith("\\") and tok[1:] in INTEGRALS:
+            saved = self.integral_end if hasattr(self, "integral_end") else None
+            out_len = len(self.result.symbols)
+            self.integral(j)  # computes self.integral_end (placeholders it makes are reused later)
+            end = self.integral_end
+            if saved is not None:
+                self.integral_end = saved
+            del out_len
+            self.tokens = tokens
+            return self._power_end(end)
+        if tok in ("(", "{"):
+            close = {"(": ")", "{": "}"}[tok]
+            depth = 0
+            for k in range(j, len(tokens)):
+                if tokens[k] == tok:
+                    depth += 1
+                elif tokens[k] == close:
+                    depth -= 1
+                    if depth == 0:
+                        return self._power_end(k + 1)
+            raise NormalizeError(f"unbalanced '{tok}'")
+        if tok.startswith("\\") and tok[1:] in FUNCTIONS:
+            k = self.skip_ws(j + 1)
+            if k < len(tokens) and tokens[k] == "^":
+                _, k = self.group_inner(k + 1)
+            call = self.call_args_at(k)
+            if call:
+                return self._power_end(call[1])
+            return self.group_end(k)
+        if re.fullmatch(r"\d+(\.\d+)?", tok) or tok in ("\\pi", "\\infty"):
+            return self._power_end(j + 1)
+        found = self.atom_at(j)
+        if found:
+            end = found[1]
+            ptc = self.power_then_call_at(end)
+            if ptc:
+                return ptc[2]
+            call = self.call_args_at(end)
+            if call:
+                end = call[1]
+            return self._power_end(end)
+        return j
+
+    def operand_end(self, j: int) -> int:
+        """A run of factors; it stops at another derivative operator once it holds more than
+        coefficients (`\\frac{d}{d x} f{(x)} \\frac{d}{d y} g` is a product of two derivatives,
+        `\\frac{d}{d x} x \\frac{d}{d y} g` the derivative of a product: SymPy prints both so)."""
+        end = self.factor_end(j)
+        while end > j:
+            k = self.skip_ws(end)
+            if k >= len(self.tokens) or self.tokens[k] in ("+", "-", "=", ",", ")", "}", "\\cdot", "\\times"):
+                break
+            if self.tokens[k] in ("\\frac", "\\dfrac", "\\tfrac"):
+                num, _ = self.group_inner(k + 1)
+                run = [t for t in self.tokens[j:end] if not t.isspace()]
+                coefficients_only = "(" not in run and not any(
+                    t.startswith("\\") and t[1:] in (FUNCTIONS | INTEGRALS.keys() | {"frac"}) for t in run)
+                if [t for t in num if not t.isspace()][:1] in (["d"], ["\\partial"]) and not coefficients_only:
+                    break
+            nxt = self.factor_end(k)
+            if nxt <= k:
+                break
+            end = nxt
+        return end
+
+    def _power_end(self, j: int) -> int:
+        k = self.skip_ws(j)
+        if k < len(self.tokens) and self.tokens[k] == "^":
+            return self.group_end(k + 1)
+        return j
 
     def _differential_at(self, j: int) -> int | None:
         """End of `d x` (a differential) starting at token j, else None."""

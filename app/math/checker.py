@@ -1,0 +1,397 @@
+"""SymPy pre-annotation: suggested labels for each step of a model derivation.
+
+For step k, given the premises, the goal and steps 1..k-1:
+- redundant: equivalent to an earlier step (same, sides swapped, or equal up to
+  rearrangement);
+- incorrect: does not hold once the premises' definitions are substituted and
+  derivatives/integrals evaluated (refuted symbolically or at random points);
+  a step that follows by one operation from a wrong step is "built on an
+  error", not incorrect;
+- skipped: holds, but no single engine operation gives it from the premises or
+  an earlier step;
+- irrelevant: holds, yet no later step is made from it (decided only when every
+  later step's source was found);
+- goal reached: the last step is the goal (up to sides and rearrangement).
+Every verdict is yes / no / unknown (unparsed, or SymPy ran out of time).
+Numbers at random points may refute a step, never prove one: a step that
+only passes numerically is reported as such in the reason.
+
+Pure functions of their input. `check_derivation` is meant to run inside
+app.math.sandbox (hard limit, process killed on overrun); inside it, each SymPy
+simplification also has a soft per-operation limit (SIGALRM) so one slow step
+costs "unknown" for that step, not the whole derivation.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import sympy
+from sympy import Derivative, Eq, Integral, Symbol
+from sympy.core.function import AppliedUndef
+
+from app.math.engine import UNARY, evaluate_derivatives, evaluate_integrals
+from app.math.latex import ParseError, parse_equation
+
+LABELS = ("incorrect", "irrelevant", "redundant", "skipped")
+YES, NO, UNKNOWN = "yes", "no", "unknown"
+OP_SECONDS = 0.5  # soft limit per SymPy simplification inside the worker
+
+
+class _Slow(Exception):
+    pass
+
+
+@contextmanager
+def _time_limit(seconds: float):
+    """Soft limit for Python-level SymPy work (the sandbox kills what this cannot stop)."""
+    if seconds <= 0 or signal.getsignal(signal.SIGALRM) is None:
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise _Slow()
+
+    try:
+        previous = signal.signal(signal.SIGALRM, _raise)
+    except ValueError:  # not the main thread: no soft limit, the sandbox still bounds us
+        yield
+        return
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@dataclass
+class Verdict:
+    value: str  # yes / no / unknown
+    reason: str
+
+
+@dataclass
+class StepCheck:
+    index: int  # 1-based
+    parsed: bool
+    canonical: str | None  # srepr of the parsed equation
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    source: int | None = None  # step it was made from (0 = a premise)
+    operation: str | None = None
+    built_on_error: bool = False
+
+
+@dataclass
+class DerivationCheck:
+    steps: list[StepCheck]
+    goal_reached: Verdict
+
+
+# --- algebra helpers (all bounded) ------------------------------------------
+
+def _is_zero(expr, seconds: float = OP_SECONDS, simplify: bool = False) -> bool | None:
+    """True when expr is 0 after expansion (and, if asked, simplification); None when
+    SymPy could not tell in time. Expansion is cheap; simplify is kept for proofs."""
+    if expr == 0:
+        return True
+    try:
+        with _time_limit(seconds):
+            expanded = sympy.expand(expr)
+            if expanded == 0:
+                return True
+            if simplify:
+                return sympy.simplify(expanded, doit=False) == 0
+            return False
+    except (_Slow, RecursionError):
+        return None
+    except Exception:
+        return None
+
+
+def _equivalent(a: Eq, b: Eq) -> bool:
+    """The same equation: identical, sides swapped, or each side the same after expansion.
+    (Not "same lhs - rhs": adding x to both sides is a step, not a repeat.)"""
+    for lhs, rhs in ((b.lhs, b.rhs), (b.rhs, b.lhs)):
+        if a.lhs == lhs and a.rhs == rhs:
+            return True
+    for lhs, rhs in ((b.lhs, b.rhs), (b.rhs, b.lhs)):
+        if _is_zero(a.lhs - lhs, 0.2) and _is_zero(a.rhs - rhs, 0.2):
+            return True
+    return False
+
+
+class _Context:
+    """Definitions from the premises (f(x) = body) and symbols that may be constants of integration."""
+
+    def __init__(self, premises: list[Eq], steps: list[Eq | None], goal: Eq | None):
+        self.definitions: dict = {}
+        premise_symbols: set = set()
+        for p in premises:
+            premise_symbols |= p.free_symbols
+            for lhs, rhs in ((p.lhs, p.rhs), (p.rhs, p.lhs)):
+                if isinstance(lhs, AppliedUndef) and all(isinstance(a, Symbol) for a in lhs.args):
+                    self.definitions[lhs.func] = (lhs.args, rhs)
+                    break
+                if isinstance(lhs, Symbol) and lhs not in rhs.free_symbols:
+                    self.definitions[lhs] = ((), rhs)
+                    break
+        seen: set = set()
+        for eq in [*steps, goal]:
+            if eq is not None:
+                seen |= eq.free_symbols
+        self.constants = sorted(seen - premise_symbols, key=str)
+
+    def substitute(self, expr):
+        for _ in range(3):  # definitions may refer to one another
+            new = expr.replace(
+                lambda e: isinstance(e, AppliedUndef) and e.func in self.definitions,
+                lambda e: self.definitions[e.func][1].subs(dict(zip(self.definitions[e.func][0], e.args)),
+                                                           simultaneous=True),
+            )
+            new = new.xreplace({k: v[1] for k, v in self.definitions.items() if isinstance(k, Symbol)})
+            if new == expr:
+                break
+            expr = new
+        return expr
+
+    def truth(self, eq: Eq) -> tuple[str, str]:
+        """("true" | "false" | "unknown", reason) for the equation given the premises."""
+        try:
+            with _time_limit(OP_SECONDS * 2):
+                residual = self.substitute(eq.lhs - eq.rhs)
+                has_integrals = residual.has(Integral)
+                # a constant of integration may be any of the step's new symbols (or none);
+                # replace() works inside out, so nested integrals each get theirs
+                shifts = [0] + [sign * c for c in self.constants[:3] for sign in (1, -1)] if has_integrals else [0]
+                candidates = [
+                    residual.replace(lambda e: isinstance(e, Integral), lambda e, k=shift: e.doit() + k).doit()
+                    for shift in shifts
+                ]
+                # ... or the constant was added to a whole side, after the integral was evaluated
+                candidates += [candidates[0] + shift for shift in shifts[1:]]
+        except (_Slow, RecursionError):
+            return "unknown", "SymPy ran out of time"
+        except Exception as exc:
+            return "unknown", f"SymPy could not evaluate it ({type(exc).__name__})"
+        first = candidates[0]
+        if first.atoms(AppliedUndef):
+            return "unknown", "uses functions the premises do not define"
+        if first.has(Integral) or first.has(Derivative):
+            return "unknown", "an integral or derivative SymPy cannot evaluate"
+        for candidate in candidates:
+            if _is_zero(candidate):
+                return "true", "holds given the premises" + (
+                    " (up to a constant of integration)" if candidate is not first else "")
+        numeric = [self._numerically_zero(c) for c in candidates]
+        for candidate, zero in zip(candidates, numeric):
+            if zero:
+                if _is_zero(candidate, OP_SECONDS, simplify=True):
+                    return "true", "holds given the premises"
+                return "true", "holds at 3 random points (not proved symbolically)"
+        if numeric and all(z is False for z in numeric):
+            return "false", "does not hold given the premises (the sides differ at random points)"
+        return "unknown", "SymPy could not decide"
+
+    @staticmethod
+    def _numerically_zero(expr) -> bool | None:
+        rng = random.Random(0)
+        symbols = sorted(expr.free_symbols, key=str)
+        values = []
+        for _ in range(3):
+            point = {s: sympy.Float(rng.uniform(0.5, 1.7)) for s in symbols}
+            try:
+                with _time_limit(OP_SECONDS):
+                    values.append(abs(complex(expr.subs(point).evalf(15))))
+            except (_Slow, TypeError, ValueError, ZeroDivisionError, OverflowError, RecursionError):
+                return None
+        return all(v < 1e-9 for v in values)
+
+
+def _simple_factor(ratio) -> bool:
+    """A number, a symbol or a power of one (what times/divide multiply by)."""
+    ratio = sympy.factor_terms(ratio)
+    factors = sympy.Mul.make_args(ratio)
+    return all(f.is_Number or f.is_Symbol or (f.is_Pow and f.base.is_Symbol and f.exp.is_Number) for f in factors)
+
+
+def _peel(expr, kind):
+    """Derivative/Integral minus its outermost variable (SymPy merges d/dx d/dy f into one object)."""
+    if not isinstance(expr, kind):
+        return None
+    if kind is Derivative:
+        variables = list(expr.variables)
+        return Derivative(expr.expr, *variables[:-1]) if len(variables) > 1 else expr.expr
+    limits = list(expr.limits)
+    return Integral(expr.function, *limits[:-1]) if len(limits) > 1 else expr.function
+
+
+def _peel_as(expr, like):
+    """`expr` in the form _peel gives for `like` (both must be the same kind)."""
+    return expr
+
+
+def _one_operation(src: Eq, dst: Eq, others: list[Eq]) -> str | None:
+    """The engine operation that turns src into dst, if one does."""
+    c, d = dst.lhs, dst.rhs
+    exponents = [sympy.Integer(2), sympy.Integer(3), *sorted(dst.free_symbols - src.free_symbols, key=str),
+                 *sorted(src.free_symbols, key=str)][:6]
+    for a, b in ((src.lhs, src.rhs), (src.rhs, src.lhs)):
+        if c == a and d == b:
+            return "restate"
+        if _peel(c, Derivative) is not None and _peel(c, Derivative) == _peel_as(a, c) \
+                and _peel(d, Derivative) == _peel_as(b, d):
+            return "differentiate"
+        if _peel(c, Integral) is not None and _peel(c, Integral) == _peel_as(a, c) \
+                and _peel(d, Integral) == _peel_as(b, d):
+            return "integrate"
+        for name, fn in UNARY.items():
+            if c == fn(a) and d == fn(b):
+                return name
+        if c.is_Pow and d.is_Pow and c.base == a and d.base == b and c.exp == d.exp:
+            return "power"
+        if not (a.is_Number and b.is_Number) and any(
+            _is_zero(c - a**t, 0.1) and _is_zero(d - b**t, 0.1) for t in exponents
+        ):
+            return "power"
+        if c - a != 0 and _is_zero((c - a) - (d - b), 0.2):
+            return "add"
+        if c != a and a != 0 and b != 0 and _is_zero(c * b - d * a, 0.2):
+            return "times"
+        if b == 0 and d == 0 and a != 0 and c != a and _simple_factor(c / a):
+            return "times"
+        if src.has(Derivative):
+            if _is_zero(c - evaluate_derivatives(a), 0.2) and _is_zero(d - evaluate_derivatives(b), 0.2):
+                return "evaluate_derivatives"
+        if src.has(Integral):
+            try:
+                ea, eb = evaluate_integrals(a), evaluate_integrals(b)
+            except Exception:
+                ea = eb = None
+            if ea is not None:
+                rest = sympy.expand((c - d) - (ea - eb))
+                variables = {lim[0] for i in src.atoms(Integral) for lim in i.limits}
+                if rest == 0 or not (rest.free_symbols & variables) and not rest.has(Integral):
+                    return "evaluate_integrals"
+        try:
+            if c == sympy.expand(a) and d == sympy.expand(b) and (c != a or d != b):
+                return "expand"
+        except Exception:
+            pass
+        for other in others:
+            for p, q in ((other.lhs, other.rhs), (other.rhs, other.lhs)):
+                if p.is_Atom or p == q:
+                    continue
+                if (a.has(p) or b.has(p)) and c == a.subs(p, q) and d == b.subs(p, q):
+                    return "substitute"
+    return None
+
+
+def _parse(latex: str | None) -> Eq | None:
+    if not latex:
+        return None
+    try:
+        return parse_equation(latex)
+    except ParseError:
+        return None
+
+
+def check_derivation(premises: list[str], goal: str | None, steps: list[str]) -> DerivationCheck:
+    premise_eqs = [eq for eq in (_parse(p) for p in premises) if eq is not None]
+    goal_eq = _parse(goal)
+    step_eqs = [_parse(s) for s in steps]
+    ctx = _Context(premise_eqs, step_eqs, goal_eq)
+    checks: list[StepCheck] = []
+    # (position in `known`, equation): premises are 0, steps are their 1-based index
+    known: list[tuple[int, Eq]] = [(0, p) for p in premise_eqs]
+    wrong: set[int] = set()
+    for index, eq in enumerate(step_eqs, start=1):
+        check = StepCheck(index=index, parsed=eq is not None, canonical=sympy.srepr(eq) if eq is not None else None)
+        checks.append(check)
+        if eq is None:
+            check.verdicts = {label: Verdict(UNKNOWN, "the step could not be parsed") for label in LABELS}
+            continue
+        restates_premise = any(_equivalent(eq, p) for p in premise_eqs)
+        earlier = next((j for j, e in known if j > 0 and _equivalent(eq, e)), None)
+        source = None
+        for j, e in reversed(known):
+            others = [x for _, x in known if x is not e]
+            op = _one_operation(e, eq, others)
+            if op:
+                source, check.operation = j, op
+                break
+        check.source = source
+        truth, why = ctx.truth(eq)
+
+        if earlier is not None:
+            redundant = Verdict(YES, f"repeats step {earlier}")
+        elif restates_premise:
+            redundant = Verdict(NO, "restates the premise")
+        else:
+            redundant = Verdict(NO, "new")
+
+        if truth == "false" and source is not None and source in wrong:
+            check.built_on_error = True
+            incorrect = Verdict(NO, f"follows from step {source} ({check.operation}), which is wrong: built on an error, not verified")
+            wrong.add(index)
+        elif truth == "false":
+            incorrect = Verdict(YES, why)
+            wrong.add(index)
+        elif truth == "true":
+            incorrect = Verdict(NO, why)
+        elif source is not None and source not in wrong:
+            incorrect = Verdict(NO, f"follows from {'the premise' if source == 0 else f'step {source}'} ({check.operation})")
+        else:
+            incorrect = Verdict(UNKNOWN, why)
+
+        if earlier is not None or restates_premise:
+            skipped = Verdict(NO, "not a new step")
+        elif source is not None:
+            skipped = Verdict(NO, f"one operation ({check.operation}) from "
+                                  f"{'the premise' if source == 0 else f'step {source}'}")
+        elif truth == "true":
+            skipped = Verdict(YES, "holds, but no single operation gives it from the premises or an earlier step")
+        elif truth == "false":
+            skipped = Verdict(NO, "does not hold (see incorrect)")
+        else:
+            skipped = Verdict(UNKNOWN, why)
+        check.verdicts = {"incorrect": incorrect, "redundant": redundant, "skipped": skipped}
+        known.append((index, eq))
+
+    _irrelevance(checks, step_eqs, goal_eq)
+    return DerivationCheck(steps=checks, goal_reached=_goal_verdict(step_eqs, goal_eq))
+
+
+def _irrelevance(checks: list[StepCheck], step_eqs: list[Eq | None], goal: Eq | None) -> None:
+    used = {c.source for c in checks if c.source}
+    last = max((c.index for c in checks if c.parsed), default=0)
+    for c in checks:
+        if not c.parsed:
+            continue
+        later = [x for x in checks if x.index > c.index]
+        traced = all(x.parsed and (x.source is not None or x.verdicts["redundant"].value == YES) for x in later)
+        if c.index == last or (goal is not None and _equivalent(step_eqs[c.index - 1], goal)):
+            c.verdicts["irrelevant"] = Verdict(NO, "reaches the goal" if c.index == last else "is the goal")
+        elif c.index in used:
+            users = sorted(x.index for x in checks if x.source == c.index)
+            c.verdicts["irrelevant"] = Verdict(NO, f"used by step {users[0]}")
+        elif c.verdicts["redundant"].value == YES:
+            c.verdicts["irrelevant"] = Verdict(NO, "a repeat (see redundant)")
+        elif traced and c.verdicts["incorrect"].value == NO:
+            c.verdicts["irrelevant"] = Verdict(YES, "no later step is made from it")
+        else:
+            c.verdicts["irrelevant"] = Verdict(UNKNOWN, "could not trace every later step")
+
+
+def _goal_verdict(step_eqs: list[Eq | None], goal: Eq | None) -> Verdict:
+    if goal is None:
+        return Verdict(UNKNOWN, "the goal could not be parsed")
+    parsed = [e for e in step_eqs if e is not None]
+    if not step_eqs or step_eqs[-1] is None:
+        return Verdict(UNKNOWN, "the last step could not be parsed")
+    if _equivalent(parsed[-1], goal):
+        return Verdict(YES, "the last step is the goal")
+    return Verdict(NO, "the last step is not the goal")
