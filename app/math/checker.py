@@ -25,8 +25,6 @@ costs "unknown" for that step, not the whole derivation.
 from __future__ import annotations
 
 import random
-import signal
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sympy
@@ -35,37 +33,11 @@ from sympy.core.function import AppliedUndef
 
 from app.math.engine import UNARY, evaluate_derivatives, evaluate_integrals
 from app.math.latex import ParseError, parse_equation
+from app.math.limits import TooSlow, time_limit
 
 LABELS = ("incorrect", "irrelevant", "redundant", "skipped")
 YES, NO, UNKNOWN = "yes", "no", "unknown"
 OP_SECONDS = 0.5  # soft limit per SymPy simplification inside the worker
-
-
-class _Slow(Exception):
-    pass
-
-
-@contextmanager
-def _time_limit(seconds: float):
-    """Soft limit for Python-level SymPy work (the sandbox kills what this cannot stop)."""
-    if seconds <= 0 or signal.getsignal(signal.SIGALRM) is None:
-        yield
-        return
-
-    def _raise(signum, frame):
-        raise _Slow()
-
-    try:
-        previous = signal.signal(signal.SIGALRM, _raise)
-    except ValueError:  # not the main thread: no soft limit, the sandbox still bounds us
-        yield
-        return
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass
@@ -99,14 +71,14 @@ def _is_zero(expr, seconds: float = OP_SECONDS, simplify: bool = False) -> bool 
     if expr == 0:
         return True
     try:
-        with _time_limit(seconds):
+        with time_limit(seconds):
             expanded = sympy.expand(expr)
             if expanded == 0:
                 return True
             if simplify:
                 return sympy.simplify(expanded, doit=False) == 0
             return False
-    except (_Slow, RecursionError):
+    except (TooSlow, RecursionError):
         return None
     except Exception:
         return None
@@ -161,7 +133,7 @@ class _Context:
     def truth(self, eq: Eq) -> tuple[str, str]:
         """("true" | "false" | "unknown", reason) for the equation given the premises."""
         try:
-            with _time_limit(OP_SECONDS * 2):
+            with time_limit(OP_SECONDS * 2):
                 residual = self.substitute(eq.lhs - eq.rhs)
                 has_integrals = residual.has(Integral)
                 # a constant of integration may be any of the step's new symbols (or none);
@@ -173,7 +145,7 @@ class _Context:
                 ]
                 # ... or the constant was added to a whole side, after the integral was evaluated
                 candidates += [candidates[0] + shift for shift in shifts[1:]]
-        except (_Slow, RecursionError):
+        except (TooSlow, RecursionError):
             return "unknown", "SymPy ran out of time"
         except Exception as exc:
             return "unknown", f"SymPy could not evaluate it ({type(exc).__name__})"
@@ -204,9 +176,9 @@ class _Context:
         for _ in range(3):
             point = {s: sympy.Float(rng.uniform(0.5, 1.7)) for s in symbols}
             try:
-                with _time_limit(OP_SECONDS):
+                with time_limit(OP_SECONDS):
                     values.append(abs(complex(expr.subs(point).evalf(15))))
-            except (_Slow, TypeError, ValueError, ZeroDivisionError, OverflowError, RecursionError):
+            except (TooSlow, TypeError, ValueError, ZeroDivisionError, OverflowError, RecursionError):
                 return None
         return all(v < 1e-9 for v in values)
 

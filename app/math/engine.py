@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import sympy
 from sympy import Derivative, Eq, Function, Integral, Symbol
 
+from app.math.limits import TooSlow, time_limit
+
 # Names as the paper wrote them (SymPy symbol names hold LaTeX).
 SYMBOLS = ["x", "y", "z", "a", "b", "c", "r", "s", "t", "u", "v", "w", "J", "L", "\\alpha", "\\beta", "\\gamma",
            "\\theta", "\\phi", "\\varphi", "\\lambda", "\\sigma", "\\tau", "\\mathbf{r}", "\\mathbf{s}", "\\mathbf{J}",
@@ -33,6 +35,7 @@ OPERATIONS = ["add", "minus", "times", "divide", "power", "differentiate", "inte
               "expand", "evaluate_derivatives", "evaluate_integrals", "substitute_LHS_for_RHS",
               "substitute_RHS_for_LHS"]
 MAX_OPS = 45  # keep equations readable (and SymPy fast)
+OP_SECONDS = 3.0  # a guard only: the filters above keep every operation far below it
 
 
 @dataclass
@@ -96,12 +99,30 @@ def evaluate_derivatives(expr):
     return expr.replace(lambda e: isinstance(e, Derivative), lambda e: e.doit())
 
 
+def _easy_integral(e) -> bool:
+    """Small integrands with numeric powers: SymPy integrates these in milliseconds
+    (others can take minutes, and a time limit would make the engine depend on the clock)."""
+    f = e.function
+    return (not _has_undefined(f) and not f.has(Integral, Derivative) and sympy.count_ops(f) <= 8
+            and all(p.exp.is_Number for p in f.atoms(sympy.Pow)))
+
+
+def _integrate(e):
+    # rule-based (manualintegrate): fast and deterministic on the engine's small integrands;
+    # SymPy's heuristic integrator can spend seconds on the same
+    from sympy.integrals.manualintegrate import manualintegrate
+
+    result = e.function
+    for limit in e.limits:
+        result = manualintegrate(result, limit[0])
+        if result.has(Integral):
+            return e
+    return result
+
+
 def evaluate_integrals(expr):
     """Integrals of known functions evaluated; integrals of undefined functions kept."""
-    return expr.replace(
-        lambda e: isinstance(e, Integral) and not _has_undefined(e.function),
-        lambda e: e.doit(),
-    )
+    return expr.replace(lambda e: isinstance(e, Integral) and not _has_undefined(e.function), _integrate)
 
 
 class Engine:
@@ -135,7 +156,17 @@ class Engine:
 
     # --- operations -------------------------------------------------------
     def apply(self, op: str, eqs: list[Eq], source: int) -> tuple[Eq, object, tuple[int, ...]] | None:
-        """One operation on eqs[source]; None when it does not apply or changes nothing."""
+        """One operation on eqs[source]; None when it does not apply, changes nothing or
+        takes SymPy too long (a hard integral, a huge expansion)."""
+        try:
+            with time_limit(OP_SECONDS):
+                return self._apply(op, eqs, source)
+        except (TooSlow, RecursionError):
+            return None
+        except Exception:  # SymPy's integrator has its own bugs; that operation is simply not taken
+            return None
+
+    def _apply(self, op: str, eqs: list[Eq], source: int) -> tuple[Eq, object, tuple[int, ...]] | None:
         rng = self.rng
         eq = eqs[source]
         lhs, rhs = eq.lhs, eq.rhs
@@ -160,10 +191,14 @@ class Engine:
         elif op in UNARY:
             result = Eq(UNARY[op](lhs), UNARY[op](rhs), evaluate=False)
         elif op == "expand":
+            if any(p.exp.is_Number and p.exp > 4 for p in eq.atoms(sympy.Pow)):
+                return None
             result = Eq(sympy.expand(lhs), sympy.expand(rhs), evaluate=False)
         elif op == "evaluate_derivatives":
             result = Eq(evaluate_derivatives(lhs), evaluate_derivatives(rhs), evaluate=False)
         elif op == "evaluate_integrals":
+            if not all(_easy_integral(i) for i in eq.atoms(Integral) if not _has_undefined(i.function)):
+                return None
             new_lhs, new_rhs = evaluate_integrals(lhs), evaluate_integrals(rhs)
             if new_lhs == lhs and new_rhs == rhs:
                 return None

@@ -1,0 +1,89 @@
+"""Model-like outputs with known errors, made from engine reference derivations:
+a known-answer test set of any size for the checker (and realistic demo data).
+
+- skipped: an intermediate step dropped -> the step after it skips;
+- redundant: an earlier step restated (sides swapped) -> redundant;
+- incorrect: the last step corrupted (sign, constant, factor) -> incorrect, goal not reached;
+- irrelevant: a true equation no later step uses, inserted before the last step;
+- none: the reference itself (every step correct, goal reached).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import sympy
+from sympy import Eq, Symbol
+
+from app.math.engine import SYMBOLS, Engine, Problem, to_latex
+
+KINDS = ("skipped", "redundant", "incorrect", "irrelevant", "none")
+
+
+@dataclass
+class Mutant:
+    kind: str
+    premises: list[str]
+    goal: str
+    steps: list[str]
+    labels: dict[int, set[str]] = field(default_factory=dict)  # 1-based step -> true labels
+    goal_reached: bool = True
+
+
+def _corrupt(eq: Eq, rng: random.Random) -> Eq:
+    rhs = eq.rhs
+    choice = rng.randrange(3)
+    if choice == 0 and rhs != 0:
+        new = -rhs  # a sign slip
+    elif choice == 1:
+        new = rhs + 1  # a lost or extra term
+    else:
+        new = 2 * rhs if rhs != 0 else sympy.Integer(1)  # a wrong factor (e.g. a wrong derivative)
+    return Eq(eq.lhs, new, evaluate=False)
+
+
+def mutate(problem: Problem, kind: str, rng: random.Random) -> Mutant | None:
+    eqs = list(problem.equations)
+    premise, goal = eqs[0], eqs[-1]
+    labels: dict[int, set[str]] = {}
+    goal_reached = True
+    if kind == "skipped":
+        if len(eqs) < 4:
+            return None
+        k = rng.randrange(1, len(eqs) - 1)  # never the premise, never the last
+        del eqs[k]
+        labels[k + 1] = {"skipped"}
+    elif kind == "redundant":
+        j = rng.randrange(1, len(eqs) - 1)
+        eqs.insert(j + 1, Eq(eqs[j].rhs, eqs[j].lhs, evaluate=False))
+        labels[j + 2] = {"redundant"}
+    elif kind == "incorrect":
+        eqs[-1] = _corrupt(eqs[-1], rng)
+        labels[len(eqs)] = {"incorrect"}
+        goal_reached = False
+    elif kind == "irrelevant":
+        fresh = [Symbol(n) for n in SYMBOLS if Symbol(n) not in premise.free_symbols]
+        t = rng.choice(fresh)
+        extra = Eq(t * premise.lhs, t * premise.rhs, evaluate=False)
+        if any(extra == e for e in eqs):
+            return None
+        eqs.insert(len(eqs) - 1, extra)
+        labels[len(eqs) - 1] = {"irrelevant"}
+    elif kind != "none":
+        raise ValueError(f"unknown mutant kind {kind}")
+    return Mutant(kind=kind, premises=[to_latex(premise)], goal=to_latex(goal),
+                  steps=[to_latex(e) for e in eqs], labels=labels, goal_reached=goal_reached)
+
+
+def mutants(count: int, seed: int) -> list[Mutant]:
+    """`count` mutants, the kinds in turn, from engine problems drawn with `seed`."""
+    engine = Engine(seed)
+    rng = random.Random(seed + 1)
+    out: list[Mutant] = []
+    while len(out) < count:
+        problem = engine.derivation()
+        made = mutate(problem, KINDS[len(out) % len(KINDS)], rng)
+        if made:
+            out.append(made)
+    return out
