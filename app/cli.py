@@ -194,6 +194,46 @@ def math_stats(
                 typer.echo(f"      {failure}")
 
 
+@cli.command()
+def check(
+    project: Annotated[Optional[str], typer.Option(help="Check every derivation of this project and store the suggestions.")] = None,
+    mutants: Annotated[Optional[int], typer.Option(help="Instead: score the checker on this many engine mutants.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for --mutants.")] = 0,
+) -> None:
+    """SymPy pre-annotation: suggested labels per step (stored), or the checker's precision/recall on mutants."""
+    if (project is None) == (mutants is None):
+        _fail("give either --project NAME or --mutants N")
+    if mutants is not None:
+        from app.math.evaluation import evaluate
+
+        with typer.progressbar(length=mutants, label="checking mutants", file=sys.stderr) as bar:
+            report = evaluate(mutants, seed, progress=bar.update)
+        typer.echo(f"{mutants} mutants (seed {seed}); the checker's 'yes' against the known labels:")
+        typer.echo(f"  {'label':14s} {'precision':>9s} {'recall':>7s} {'tp':>5s} {'fp':>5s} {'fn':>5s} {'unknown':>8s}")
+        for label, score in report.scores.items():
+            p = "-" if score.precision is None else f"{100 * score.precision:.1f}%"
+            r = "-" if score.recall is None else f"{100 * score.recall:.1f}%"
+            typer.echo(f"  {label:14s} {p:>9s} {r:>7s} {score.tp:5d} {score.fp:5d} {score.fn:5d} {score.unknown:8d}")
+        typer.echo(f"  false 'incorrect' on unmutated references: {report.false_incorrect_on_references} "
+                   f"of {report.references}; timeouts: {report.timeouts}")
+        xs = sorted(report.seconds)
+        if xs:
+            typer.echo(f"  seconds per derivation: p50 {xs[len(xs) // 2]:.2f}, p95 {xs[int(0.95 * (len(xs) - 1))]:.2f}")
+        return
+    from app.services.checking import check_project
+
+    sessions = _sessions()
+    try:
+        with typer.progressbar(length=1, label=f"checking {project}", file=sys.stderr) as bar:
+            def total(n):
+                bar.length = n
+            stats = check_project(sessions, project_name=project, progress=bar.update, total=total)
+    except DomainError as exc:
+        _fail(exc.message, exc.details)
+    typer.echo(f"checked {stats.derivations} derivations of '{project}': p50 {stats.percentile(0.5):.2f} s, "
+               f"p95 {stats.percentile(0.95):.2f} s per derivation, {stats.timeouts} out of time")
+
+
 def main() -> None:
     cli()
 

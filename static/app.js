@@ -105,6 +105,15 @@
     refButton?.addEventListener("click", toggleReference);
     document.getElementById("help-button")?.addEventListener("click", () => help.showModal());
 
+    // Suggestions never overwrite: accepting only turns on labels that are off.
+    function acceptSuggestions(step) {
+      if (!step) return;
+      step.querySelectorAll(".suggestion[data-label]").forEach((s) => {
+        const button = step.querySelector(`.labels button[data-label="${s.dataset.label}"]`);
+        if (button && button.getAttribute("aria-pressed") !== "true") button.click();
+      });
+    }
+
     function toggleGoal() {
       const yes = judgement.querySelector('input[name="goal_reached"][value="yes"]');
       const no = judgement.querySelector('input[name="goal_reached"][value="no"]');
@@ -128,7 +137,8 @@
         const button = current()?.querySelector(`.labels button[data-hotkey="${key}"]`);
         if (button) button.click();
         else return;
-      } else if (key === "g") toggleGoal();
+      } else if (key === "a") acceptSuggestions(current());
+      else if (key === "g") toggleGoal();
       else if (key === "r") toggleReference();
       else if (key === "Enter") document.getElementById("submit-button").click();
       else if (key === "n") window.location.href = page.dataset.nextUrl;

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.errors import InvalidInput, NotFound
 from app.models import Annotation, AnnotationStatus, Derivation, Project, Role, Step, User
 from app.repositories import annotations as annotations_repo
+from app.repositories import checks as checks_repo
 from app.repositories import derivations as derivations_repo
 from app.repositories import projects as projects_repo
 
@@ -24,6 +25,17 @@ class AnnotationView:
     annotation: Annotation | None
     labels: dict[int, set[str]] = field(default_factory=dict)
     show_model: bool = False
+    # SymPy's suggestions: step index -> label -> (verdict, reason); index 0: goal_reached
+    checks: dict[int, dict[str, tuple[str, str]]] = field(default_factory=dict)
+
+    def suggested(self, step_index: int) -> list[tuple[str, str]]:
+        """(label, reason) that SymPy says yes to, for one step."""
+        return [(label, reason) for label, (verdict, reason) in sorted(self.checks.get(step_index, {}).items())
+                if verdict == "yes"]
+
+    @property
+    def goal_check(self) -> tuple[str, str] | None:
+        return self.checks.get(0, {}).get("goal_reached")
 
     @property
     def steps(self) -> list[Step]:
@@ -66,6 +78,7 @@ def open_derivation(session: Session, *, derivation_id: int, user: User) -> Anno
         labels=labels,
         # Blind by default: annotators judge the derivation, not the model's reputation.
         show_model=user.role != Role.annotator,
+        checks=checks_repo.for_derivation(session, derivation_id),
     )
 
 

@@ -1,0 +1,52 @@
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app.models import AutoCheck, Derivation, Problem, Project, Step
+
+
+def to_check(session: Session, project_id: int) -> list[tuple[int, list[str], str | None, list[str]]]:
+    """(derivation id, premises, goal, steps' LaTeX) for every derivation of the project."""
+    rows = session.execute(
+        select(Derivation.id, Problem.premises, Problem.goal)
+        .join(Problem, Problem.id == Derivation.problem_id)
+        .where(Derivation.project_id == project_id)
+        .order_by(Derivation.id)
+    ).all()
+    steps: dict[int, list[str]] = {}
+    for derivation_id, latex in session.execute(
+        select(Step.derivation_id, Step.latex)
+        .join(Derivation, Derivation.id == Step.derivation_id)
+        .where(Derivation.project_id == project_id)
+        .order_by(Step.derivation_id, Step.index)
+    ):
+        steps.setdefault(derivation_id, []).append(latex)
+    return [(d, premises or [], goal, steps.get(d, [])) for d, premises, goal in rows]
+
+
+def save(session: Session, derivation_id: int, rows: list[dict], parse: dict[int, tuple[str, str | None]]) -> None:
+    """Replace the derivation's suggestions (a re-run writes nothing twice)."""
+    session.execute(delete(AutoCheck).where(AutoCheck.derivation_id == derivation_id))
+    if rows:
+        session.execute(insert(AutoCheck).values([{"derivation_id": derivation_id, **r} for r in rows]))
+    for index, (status, canonical) in parse.items():
+        session.execute(
+            update(Step)
+            .where(Step.derivation_id == derivation_id, Step.index == index)
+            .values(parse_status=status, canonical=canonical)
+        )
+
+
+def for_derivation(session: Session, derivation_id: int) -> dict[int, dict[str, tuple[str, str]]]:
+    """step index -> label -> (verdict, reason); index 0 holds goal_reached."""
+    out: dict[int, dict[str, tuple[str, str]]] = {}
+    for index, label, verdict, reason in session.execute(
+        select(AutoCheck.step_index, AutoCheck.label, AutoCheck.verdict, AutoCheck.reason)
+        .where(AutoCheck.derivation_id == derivation_id)
+    ):
+        out.setdefault(index, {})[label] = (verdict, reason)
+    return out
+
+
+def project_by_name(session: Session, name: str) -> Project | None:
+    return session.scalar(select(Project).where(Project.name == name))

@@ -1,0 +1,83 @@
+"""Run the SymPy pre-annotation over a project and store the suggestions.
+
+Each derivation is checked in a sandbox worker under a hard time limit and saved
+in its own transaction, so an interrupted run keeps what it finished and a
+re-run replaces, never duplicates. (Background jobs come with the worker.)"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import transaction
+from app.errors import NotFound
+from app.math.checker import DerivationCheck, check_derivation
+from app.math.sandbox import Sandbox, default_sandbox
+from app.repositories import checks as checks_repo
+
+CHECK_TIMEOUT = 20.0
+
+
+@dataclass
+class RunStats:
+    derivations: int = 0
+    timeouts: int = 0
+    seconds: list[float] = field(default_factory=list)
+
+    def percentile(self, q: float) -> float:
+        xs = sorted(self.seconds)
+        return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else 0.0
+
+
+def _rows(result: DerivationCheck) -> tuple[list[dict], dict[int, tuple[str, str | None]]]:
+    rows = [{"step_index": 0, "label": "goal_reached", "verdict": result.goal_reached.value,
+             "reason": result.goal_reached.reason}]
+    parse = {}
+    for step in result.steps:
+        parse[step.index] = ("parsed" if step.parsed else "unparsed", step.canonical)
+        rows += [{"step_index": step.index, "label": label, "verdict": v.value, "reason": v.reason}
+                 for label, v in step.verdicts.items()]
+    return rows, parse
+
+
+def check_project(factory: sessionmaker[Session], *, project_name: str, sandbox: Sandbox | None = None,
+                  progress: Callable[[int], None] | None = None, total: Callable[[int], None] | None = None) -> RunStats:
+    sandbox = sandbox or default_sandbox()
+    with transaction(factory) as session:
+        project = checks_repo.project_by_name(session, project_name)
+        if project is None:
+            raise NotFound(f"project '{project_name}' does not exist")
+        items = checks_repo.to_check(session, project.id)
+    if total:
+        total(len(items))
+    stats = RunStats()
+
+    def run(item):
+        derivation_id, premises, goal, steps = item
+        started = time.perf_counter()
+        outcome = sandbox.call(check_derivation, premises, goal, steps, timeout=CHECK_TIMEOUT)
+        return derivation_id, steps, outcome, time.perf_counter() - started
+
+    with ThreadPoolExecutor(max_workers=sandbox.size) as pool:
+        for derivation_id, steps, outcome, seconds in pool.map(run, items):
+            stats.derivations += 1
+            stats.seconds.append(seconds)
+            if outcome.ok:
+                rows, parse = _rows(outcome.value)
+            else:  # out of time: every verdict unknown, said so
+                stats.timeouts += 1
+                reason = f"SymPy ran out of time ({outcome.error})"
+                rows = [{"step_index": i, "label": label, "verdict": "unknown", "reason": reason}
+                        for i in range(1, len(steps) + 1)
+                        for label in ("incorrect", "irrelevant", "redundant", "skipped")]
+                rows.append({"step_index": 0, "label": "goal_reached", "verdict": "unknown", "reason": reason})
+                parse = {}
+            with transaction(factory) as session:
+                checks_repo.save(session, derivation_id, rows, parse)
+            if progress:
+                progress(1)
+    return stats
