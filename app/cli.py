@@ -17,6 +17,8 @@ cli = typer.Typer(help="Derivation Lab: find out how language models get derivat
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
 math_cli = typer.Typer(help="The math core: parsing and checking equations.", no_args_is_help=True)
+problems_cli = typer.Typer(help="Derivation problems from the symbolic engine.", no_args_is_help=True)
+cli.add_typer(problems_cli, name="problems")
 cli.add_typer(db_cli, name="db")
 cli.add_typer(user_cli, name="user")
 cli.add_typer(math_cli, name="math")
@@ -232,6 +234,26 @@ def check(
         _fail(exc.message, exc.details)
     typer.echo(f"checked {stats.derivations} derivations of '{project}': p50 {stats.percentile(0.5):.2f} s, "
                f"p95 {stats.percentile(0.95):.2f} s per derivation, {stats.timeouts} out of time")
+
+
+@problems_cli.command("generate")
+def problems_generate(
+    project: Annotated[str, typer.Option(help="Project name; created when new.")],
+    count: Annotated[int, typer.Option(help="How many problems.")] = 100,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same problems.")] = 0,
+    perturb: Annotated[str, typer.Option(help="Perturbations to add: any of VR,EE,AG,SR (empty for none).")] = "VR,EE,AG,SR",
+) -> None:
+    """Generate problems the way the paper did and store them with their reference derivations."""
+    from app.db import transaction
+    from app.services.problems import generate_problems
+
+    chosen = tuple(p.strip() for p in perturb.split(",") if p.strip())
+    unknown = [p for p in chosen if p not in ("VR", "EE", "AG", "SR")]
+    if unknown or count < 1:
+        _fail(f"--perturb: unknown {', '.join(unknown)} (use VR, EE, AG, SR)" if unknown else "--count must be at least 1")
+    with transaction(_sessions()) as session:
+        added, written = generate_problems(session, project_name=project, count=count, seed=seed, perturbations=chosen)
+    typer.echo(f"{added} new problems stored in '{project}' ({count} drawn with seed {seed}, {written} with their variants)")
 
 
 def main() -> None:

@@ -96,6 +96,15 @@ def _equivalent(a: Eq, b: Eq) -> bool:
     return False
 
 
+def _antiderivative(integral, constant):
+    """Evaluate an integral variable by variable, each with the constant (∬ f dx dy
+    gets one per integration, as a derivation that integrates twice writes it)."""
+    result = integral.function
+    for limit in integral.limits:
+        result = Integral(result, limit).doit() + constant
+    return result
+
+
 class _Context:
     """Definitions from the premises (f(x) = body) and symbols that may be constants of integration."""
 
@@ -140,7 +149,7 @@ class _Context:
                 # replace() works inside out, so nested integrals each get theirs
                 shifts = [0] + [sign * c for c in self.constants[:3] for sign in (1, -1)] if has_integrals else [0]
                 candidates = [
-                    residual.replace(lambda e: isinstance(e, Integral), lambda e, k=shift: e.doit() + k).doit()
+                    residual.replace(lambda e: isinstance(e, Integral), lambda e, k=shift: _antiderivative(e, k)).doit()
                     for shift in shifts
                 ]
                 # ... or the constant was added to a whole side, after the integral was evaluated
@@ -214,6 +223,11 @@ def _one_operation(src: Eq, dst: Eq, others: list[Eq]) -> str | None:
     for a, b in ((src.lhs, src.rhs), (src.rhs, src.lhs)):
         if c == a and d == b:
             return "restate"
+        try:  # before add/times: an expansion also "adds zero"
+            if c == sympy.expand(a) and d == sympy.expand(b) and (c != a or d != b):
+                return "expand"
+        except Exception:
+            pass
         if _peel(c, Derivative) is not None and _peel(c, Derivative) == _peel_as(a, c) \
                 and _peel(d, Derivative) == _peel_as(b, d):
             return "differentiate"
@@ -248,16 +262,18 @@ def _one_operation(src: Eq, dst: Eq, others: list[Eq]) -> str | None:
                 variables = {lim[0] for i in src.atoms(Integral) for lim in i.limits}
                 if rest == 0 or not (rest.free_symbols & variables) and not rest.has(Integral):
                     return "evaluate_integrals"
-        try:
-            if c == sympy.expand(a) and d == sympy.expand(b) and (c != a or d != b):
-                return "expand"
-        except Exception:
-            pass
         for other in others:
             for p, q in ((other.lhs, other.rhs), (other.rhs, other.lhs)):
                 if p.is_Atom or p == q:
                     continue
-                if (a.has(p) or b.has(p)) and c == a.subs(p, q) and d == b.subs(p, q):
+                if not (a.has(p) or b.has(p)):
+                    continue
+                ca, db = a.subs(p, q), b.subs(p, q)
+                if c == ca and d == db:
+                    return "substitute"
+                # SymPy may merge or reorder derivatives when substituting inside one
+                if (ca.has(Derivative) or db.has(Derivative)) and _is_zero((c - ca).doit(), 0.2) \
+                        and _is_zero((d - db).doit(), 0.2):
                     return "substitute"
     return None
 
@@ -298,6 +314,8 @@ def check_derivation(premises: list[str], goal: str | None, steps: list[str]) ->
         check.source = source
         truth, why = ctx.truth(eq)
 
+        if earlier is not None and check.operation == "expand" and check.source == earlier:
+            earlier = None  # expanding is an engine operation, not a repeat
         if earlier is not None:
             redundant = Verdict(YES, f"repeats step {earlier}")
         elif restates_premise:

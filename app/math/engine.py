@@ -96,7 +96,9 @@ def _has_undefined(expr) -> bool:
 
 
 def evaluate_derivatives(expr):
-    return expr.replace(lambda e: isinstance(e, Derivative), lambda e: e.doit())
+    # not through integrals: d/dy of an integral would evaluate the integral too, and lose
+    # its constant of integration
+    return expr.replace(lambda e: isinstance(e, Derivative) and not e.expr.has(Integral), lambda e: e.doit())
 
 
 def _easy_integral(e) -> bool:
@@ -139,7 +141,7 @@ class Engine:
         other = args[1] if len(args) > 1 else x
         body = rng.choice([
             sympy.sin(x), sympy.cos(x), sympy.exp(x), x**2, x + other, x * other, other - x, x**3 / 3,
-            Derivative(sympy.sin(x), x), Integral(x + other, x), Derivative(x * other, x), sympy.cos(x) + x,
+            Derivative(sympy.sin(x), x), Derivative(x * other, x), sympy.cos(x) + x,
         ])
         return Eq(Function(fname)(*args), body)
 
@@ -182,7 +184,8 @@ class Engine:
             }[op]
             result = Eq(new(lhs), new(rhs), evaluate=False)
         elif op in ("differentiate", "integrate"):
-            free = sorted(eq.free_symbols, key=str)
+            # never by a constant of integration: it stands for any constant
+            free = sorted((s for s in eq.free_symbols if s.name not in CONSTANTS), key=str)
             if not free:
                 return None
             arg = rng.choice(free)

@@ -1,0 +1,90 @@
+"""The checker on hand-made derivations whose errors are known: one case per
+kind of error, plus correct ones. Each verdict is checked, not just 'a flag'."""
+
+import pytest
+
+from app.math.checker import check_derivation
+
+P = r"f{(x)} = x^{2}"
+G = r"x \frac{d}{d x} f{(x)} = 2 x^{2}"
+
+# (name, premises, goal, steps, {step: {label: verdict}}, goal_reached)
+CASES = [
+    ("correct chain", [P], G,
+     [P, r"\frac{d}{d x} f{(x)} = \frac{d}{d x} x^{2}", r"\frac{d}{d x} f{(x)} = 2 x", G],
+     {1: {"incorrect": "no", "redundant": "no", "skipped": "no", "irrelevant": "no"},
+      2: {"incorrect": "no", "skipped": "no", "irrelevant": "no"}, 3: {"incorrect": "no", "skipped": "no"},
+      4: {"incorrect": "no", "skipped": "no"}}, "yes"),
+    ("wrong derivative", [P], G,
+     [P, r"\frac{d}{d x} f{(x)} = 3 x", r"x \frac{d}{d x} f{(x)} = 3 x^{2}"],
+     {2: {"incorrect": "yes"}, 3: {"incorrect": "no"}}, "no"),  # step 3 is built on step 2's error
+    ("sign slip", [r"g{(t)} = \sin{(t)}"], r"\frac{d}{d t} g{(t)} = \cos{(t)}",
+     [r"g{(t)} = \sin{(t)}", r"\frac{d}{d t} g{(t)} = - \cos{(t)}"], {2: {"incorrect": "yes"}}, "no"),
+    ("skipped steps", [P], G, [P, G], {2: {"skipped": "yes", "incorrect": "no"}}, "yes"),
+    ("repeat", [P], G,
+     [P, r"\frac{d}{d x} f{(x)} = 2 x", r"\frac{d}{d x} f{(x)} = 2 x", G],
+     {3: {"redundant": "yes"}, 2: {"redundant": "no"}}, "yes"),
+    ("repeat with sides swapped", [P], G,
+     [P, r"\frac{d}{d x} f{(x)} = 2 x", r"2 x = \frac{d}{d x} f{(x)}", G], {3: {"redundant": "yes"}}, "yes"),
+    ("irrelevant detour", [P], r"2 f{(x)} = 2 x^{2}",
+     [P, r"f{(x)} + y = x^{2} + y", r"2 f{(x)} = 2 x^{2}"],
+     {2: {"irrelevant": "yes", "incorrect": "no"}, 3: {"irrelevant": "no"}}, "yes"),
+    ("goal missed but correct", [P], G, [P, r"f{(x)} + 1 = x^{2} + 1"],
+     {2: {"incorrect": "no", "skipped": "no"}}, "no"),
+    ("integral with constant", [r"h{(u)} = \cos{(u)}"], r"\int h{(u)} du = C + \sin{(u)}",
+     [r"h{(u)} = \cos{(u)}", r"\int h{(u)} du = \int \cos{(u)} du", r"\int h{(u)} du = C + \sin{(u)}"],
+     {2: {"incorrect": "no", "skipped": "no"}, 3: {"incorrect": "no", "skipped": "no"}}, "yes"),
+    ("wrong integral", [r"h{(u)} = \cos{(u)}"], r"\int h{(u)} du = C + \sin{(u)}",
+     [r"h{(u)} = \cos{(u)}", r"\int h{(u)} du = C - \sin{(u)}"], {2: {"incorrect": "yes"}}, "no"),
+    ("unparsed step", [P], G, [P, r"\frac{d}{d x} f{(x) = 2", G],
+     {2: {"incorrect": "unknown", "skipped": "unknown", "redundant": "unknown"}}, "yes"),
+    ("T5 spacing", [P], r"\frac{d}{d x} f{(x)} = 2 x",
+     [r"f { (x) } = x ^ { 2 }", r"\ frac { d } { d x } f { (x) } = 2 x"], {2: {"incorrect": "no"}}, "yes"),
+    ("times and divide", [r"m{(a,b)} = a b"], r"\frac{m{(a,b)}}{a} = b",
+     [r"m{(a,b)} = a b", r"\frac{m{(a,b)}}{a} = b"], {2: {"incorrect": "no", "skipped": "no"}}, "yes"),
+    ("wrong division", [r"m{(a,b)} = a b"], r"\frac{m{(a,b)}}{a} = b",
+     [r"m{(a,b)} = a b", r"\frac{m{(a,b)}}{a} = a"], {2: {"incorrect": "yes"}}, "no"),
+    ("exponential", [r"\eta{(a)} = e^{a}"], r"\frac{d}{d a} \eta{(a)} = \eta{(a)}",
+     [r"\eta{(a)} = e^{a}", r"\frac{d}{d a} \eta{(a)} = \frac{d}{d a} e^{a}", r"\frac{d}{d a} \eta{(a)} = e^{a}",
+      r"\frac{d}{d a} \eta{(a)} = \eta{(a)}"],
+     {2: {"incorrect": "no", "skipped": "no"}, 3: {"incorrect": "no", "skipped": "no"}, 4: {"incorrect": "no"}}, "yes"),
+    ("wrong exponent", [r"\eta{(a)} = e^{a}"], r"\frac{d}{d a} \eta{(a)} = e^{a}",
+     [r"\eta{(a)} = e^{a}", r"\frac{d}{d a} \eta{(a)} = e^{2 a}"], {2: {"incorrect": "yes"}}, "no"),
+    ("power of both sides", [P], r"f^{2}{(x)} = x^{4}", [P, r"f^{2}{(x)} = x^{4}"],
+     {2: {"incorrect": "no", "skipped": "no"}}, "yes"),
+    ("add to both sides", [P], r"f{(x)} + y = x^{2} + y", [P, r"f{(x)} + y = x^{2} + y"],
+     {2: {"incorrect": "no", "skipped": "no"}}, "yes"),
+    ("wrong addition", [P], r"f{(x)} + y = x^{2} + y", [P, r"f{(x)} + y = x^{2} + 2 y"],
+     {2: {"incorrect": "yes"}}, "no"),
+    ("second derivative skipped", [P], r"\frac{d^{2}}{d x^{2}} f{(x)} = 2",
+     [P, r"\frac{d^{2}}{d x^{2}} f{(x)} = 2"], {2: {"skipped": "yes", "incorrect": "no"}}, "yes"),
+    ("expression exchange", [r"x^{2} = f{(x)}"], r"2 x = \frac{d}{d x} f{(x)}",
+     [r"x^{2} = f{(x)}", r"\frac{d}{d x} x^{2} = \frac{d}{d x} f{(x)}", r"2 x = \frac{d}{d x} f{(x)}"],
+     {2: {"incorrect": "no", "skipped": "no"}, 3: {"incorrect": "no", "skipped": "no"}}, "yes"),
+    ("chain restates the premise twice", [P], G, [P, P, G], {2: {"redundant": "yes"}}, "yes"),
+]
+
+
+@pytest.mark.parametrize("name,premises,goal,steps,expected,goal_reached", CASES, ids=[c[0] for c in CASES])
+def test_known_answers(name, premises, goal, steps, expected, goal_reached):
+    result = check_derivation(premises, goal, steps)
+    assert len(result.steps) == len(steps)
+    for index, labels in expected.items():
+        verdicts = result.steps[index - 1].verdicts
+        for label, value in labels.items():
+            assert verdicts[label].value == value, (index, label, verdicts[label].reason)
+            assert verdicts[label].reason  # every suggestion says why
+    assert result.goal_reached.value == goal_reached, result.goal_reached.reason
+
+
+def test_built_on_an_error_is_said_so():
+    result = check_derivation([P], G, [P, r"\frac{d}{d x} f{(x)} = 3 x", r"x \frac{d}{d x} f{(x)} = 3 x^{2}"])
+    third = result.steps[2]
+    assert third.built_on_error and "built on an error" in third.verdicts["incorrect"].reason
+
+
+def test_at_least_twenty_cases_cover_every_kind():
+    assert len(CASES) >= 20
+    kinds = {label for *_, expected, _ in CASES for labels in expected.values()
+             for label, value in labels.items() if value == "yes"}
+    assert kinds == {"incorrect", "irrelevant", "redundant", "skipped"}
