@@ -11,7 +11,9 @@ SELECT pj.name AS project, p.key AS problem, p.perturbation::text AS perturbatio
        d.id AS derivation_id, s.index AS step_index, s.latex,
        coalesce((SELECT array_agg(sl.label) FROM step_labels sl
                   WHERE sl.annotation_id = a.id AND sl.step_id = s.id), '{}') AS labels,
-       u.username AS annotator, a.submitted_at
+       u.username AS annotator, a.submitted_at,
+       coalesce((SELECT jsonb_object_agg(ac.label, ac.verdict) FROM auto_checks ac
+                  WHERE ac.derivation_id = d.id AND ac.step_index = s.index), '{}') AS checks
 FROM steps s
 JOIN derivations d ON d.id = s.derivation_id
 JOIN problems p ON p.id = d.problem_id
@@ -31,7 +33,9 @@ SELECT pj.name AS project, p.key AS problem, p.perturbation::text AS perturbatio
        coalesce((SELECT jsonb_object_agg(c.label, c.n) FROM
                    (SELECT sl.label, count(*) AS n FROM step_labels sl WHERE sl.annotation_id = a.id
                     GROUP BY sl.label) c), '{}') AS label_counts,
-       a.goal_reached, a.comment, u.username AS annotator, a.submitted_at
+       a.goal_reached, a.comment, u.username AS annotator, a.submitted_at,
+       (SELECT ac.verdict FROM auto_checks ac WHERE ac.derivation_id = d.id AND ac.step_index = 0
+         AND ac.label = 'goal_reached') AS checked_goal
 FROM derivations d
 JOIN problems p ON p.id = d.problem_id
 JOIN llm_models m ON m.id = d.model_id

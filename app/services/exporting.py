@@ -42,24 +42,25 @@ def _iso(value) -> str:
 
 def step_rows(session: Session, project_id: int, labels: list[str]) -> Iterator[str]:
     yield _line(["project", "problem", "perturbation", "model", "derivation_id", "step_index", "latex",
-                 *labels, "annotator", "submitted_at"])
+                 *labels, "annotator", "submitted_at", *(f"sympy_{label}" for label in labels)])
     for r in exports_repo.stream(session, exports_repo.STEP_ROWS, project_id=project_id):
         annotated = r.annotator is not None
         flags = [int(label in r.labels) if annotated else "" for label in labels]
         yield _line([r.project, r.problem, r.perturbation, r.model, r.derivation_id, r.step_index, r.latex,
-                     *flags, r.annotator or "", _iso(r.submitted_at)])
+                     *flags, r.annotator or "", _iso(r.submitted_at), *(r.checks.get(label, "") for label in labels)])
 
 
 def derivation_rows(session: Session, project_id: int, labels: list[str]) -> Iterator[str]:
     yield _line(["project", "problem", "perturbation", "model", "derivation_id", "steps",
-                 *labels, "goal_reached", "comment", "annotator", "submitted_at", *METRICS])
+                 *labels, "goal_reached", "comment", "annotator", "submitted_at", *METRICS, "sympy_goal_reached"])
     for r in exports_repo.stream(session, exports_repo.DERIVATION_ROWS, project_id=project_id):
         annotated = r.annotator is not None
         counts = [r.label_counts.get(label, 0) if annotated else "" for label in labels]
         goal = "" if r.goal_reached is None else ("yes" if r.goal_reached else "no")
         metrics = [r.metrics.get(name, "") for name in METRICS]
         yield _line([r.project, r.problem, r.perturbation, r.model, r.derivation_id, r.steps,
-                     *counts, goal, r.comment or "", r.annotator or "", _iso(r.submitted_at), *metrics])
+                     *counts, goal, r.comment or "", r.annotator or "", _iso(r.submitted_at), *metrics,
+                     r.checked_goal or ""])
 
 
 def stream_csv(factory: sessionmaker[Session], *, project_id: int, labels: list[str], level: str) -> Iterator[str]:

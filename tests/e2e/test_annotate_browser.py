@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction
-from app.models import Role
+from app.models import AutoCheck, Role
 from app.services.auth import create_user
 from app.services.importing import import_file
 from tests.conftest import PAPER_FILES, free_port
@@ -37,6 +37,8 @@ def server(fresh_database_url, tmp_path):
         import_file(session, project_name="e2e", filename="broken.jsonl", data=BROKEN.encode())
         import_file(session, project_name="e2e", filename="gpt4.json", data=PAPER_FILES["gpt-4"].read_bytes())
         create_user(session, username="alice", password=PASSWORD, role=Role.admin)
+        # a SymPy suggestion on the first derivation's first step, to accept with `a`
+        session.add(AutoCheck(derivation_id=1, step_index=1, label="irrelevant", verdict="yes", reason="unused"))
     settings = Settings(database_url=fresh_database_url, data_dir=tmp_path, secret_key="e2e", _env_file=None)
     port = free_port()
     config = uvicorn.Config(create_app(settings, sessions), host="127.0.0.1", port=port, log_level="warning")
@@ -111,6 +113,11 @@ def test_tag_with_keyboard_reload_submit_export(server, page):
     expect(pressed(page, 3, "redundant")).to_have_attribute("aria-pressed", "true")
     expect(pressed(page, 1, "incorrect")).to_have_attribute("aria-pressed", "false")
 
+    # step 1 is current after a reload; `a` accepts SymPy's suggestion for it
+    expect(page.locator(".step:nth-child(1) .suggestion")).to_contain_text("irrelevant")
+    page.keyboard.press("a")
+    expect(pressed(page, 1, "irrelevant")).to_have_attribute("aria-pressed", "true")
+
     page.keyboard.press("g")  # goal reached: yes
     expect(page.locator("#save-status")).to_contain_text("Saved")
     page.keyboard.press("Enter")
@@ -124,7 +131,7 @@ def test_tag_with_keyboard_reload_submit_export(server, page):
     rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
     derivation_id = url.rsplit("/", 1)[1]
     mine = [r for r in rows if r["derivation_id"] == derivation_id]
-    assert [(r["step_index"], r["incorrect"], r["redundant"], r["annotator"]) for r in mine] == [
-        ("1", "0", "0", "alice"), ("2", "1", "0", "alice"), ("3", "0", "1", "alice"),
+    assert [(r["step_index"], r["incorrect"], r["irrelevant"], r["redundant"], r["annotator"]) for r in mine] == [
+        ("1", "0", "1", "0", "alice"), ("2", "1", "0", "0", "alice"), ("3", "0", "0", "1", "alice"),
     ]
     assert mine[1]["latex"] == "\\frac{1}{ = c" and mine[0]["submitted_at"]

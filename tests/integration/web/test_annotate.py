@@ -144,3 +144,23 @@ def test_missing_derivation_is_a_clear_404_page(client, db):
     response = client.get("/derivations/999999")
     assert response.status_code == 404 and "derivation 999999 does not exist" in response.text
     assert "<html" in response.text
+
+
+def test_suggestions_show_with_their_reason(client, db):
+    from app.models import AutoCheck
+
+    project, (d1, _), user = setup(db)
+    db.add_all([
+        AutoCheck(derivation_id=d1.id, step_index=2, label="incorrect", verdict="yes", reason="does not hold <b>"),
+        AutoCheck(derivation_id=d1.id, step_index=3, label="skipped", verdict="no", reason="one operation"),
+        AutoCheck(derivation_id=d1.id, step_index=0, label="goal_reached", verdict="yes", reason="the last step is the goal"),
+    ])
+    db.flush()
+    login(client, user.username)
+    page = client.get(f"/derivations/{d1.id}").text
+    steps = steps_of(db, d1)
+    second = page[page.index(f'id="step-{steps[1].id}"'):page.index(f'id="step-{steps[2].id}"')]
+    assert 'class="suggestion" data-label="incorrect"' in second and "does not hold &lt;b&gt;" in second
+    third = page[page.index(f'id="step-{steps[2].id}"'):]
+    assert 'data-label="skipped" title' not in third  # a "no" is not a suggestion
+    assert "SymPy: yes (the last step is the goal)" in page

@@ -130,7 +130,7 @@ def test_step_export_one_row_per_step_per_annotator(client, annotated):
     assert "attachment" in response.headers["content-disposition"]
     rows = read_csv(response.text)
     assert list(rows[0]) == ["project", "problem", "perturbation", "model", "derivation_id", "step_index", "latex",
-                             *LABELS, "annotator", "submitted_at"]
+                             *LABELS, "annotator", "submitted_at", *(f"sympy_{l}" for l in LABELS)]
     users = annotated["users"]
     done = Counter(d for _, d in annotated["done"])
     total_steps = sum(len(s) for s in annotated["steps"].values())
@@ -177,7 +177,7 @@ def test_derivation_export_carries_the_text_metrics(client, annotated, db):
 
     login(client, "boss")
     rows = read_csv(client.get(f"/projects/{annotated['project_id']}/export.csv?level=derivation").text)
-    assert list(rows[0])[-3:] == ["rouge2", "bleu", "gleu"]
+    assert list(rows[0])[-4:] == ["rouge2", "bleu", "gleu", "sympy_goal_reached"]
     records = _json.loads(PAPER_FILES["gpt-4"].read_text())
     first = records[0]
     row = next(r for r in rows if r["model"] == "gpt-4" and r["perturbation"] == "static"
