@@ -29,3 +29,4 @@ clean-db:
 # Benchmarks print their figures (ratios measured in one run); they assert nothing.
 bench: $(STAMP)
 	$(BIN)/python bench/hot_path.py
+	$(BIN)/python bench/sandbox.py
