@@ -24,6 +24,7 @@ costs "unknown" for that step, not the whole derivation.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 
@@ -105,6 +106,16 @@ def _antiderivative(integral, constant):
     return result
 
 
+def _with_constants(expr, first, rest):
+    seen = []
+
+    def evaluate(e):
+        seen.append(e)
+        return _antiderivative(e, first if len(seen) == 1 else rest)
+
+    return expr.replace(lambda e: isinstance(e, Integral), evaluate)
+
+
 class _Context:
     """Definitions from the premises (f(x) = body) and symbols that may be constants of integration."""
 
@@ -145,13 +156,15 @@ class _Context:
             with time_limit(OP_SECONDS * 2):
                 residual = self.substitute(eq.lhs - eq.rhs)
                 has_integrals = residual.has(Integral)
+                variables = {lim[0] for i in residual.atoms(Integral) for lim in i.limits}
                 # a constant of integration may be any of the step's new symbols (or none);
-                # replace() works inside out, so nested integrals each get theirs
+                # replace() works inside out, so nested integrals each get theirs: the
+                # innermost the first of a pair of constants, the others the second
                 shifts = [0] + [sign * c for c in self.constants[:3] for sign in (1, -1)] if has_integrals else [0]
-                candidates = [
-                    residual.replace(lambda e: isinstance(e, Integral), lambda e, k=shift: _antiderivative(e, k)).doit()
-                    for shift in shifts
-                ]
+                pairs = [(k, k) for k in shifts]
+                if len(residual.atoms(Integral)) > 1:
+                    pairs += [(k1, k2) for k1 in shifts[1:] for k2 in shifts[1:] if k1 != k2][:12]
+                candidates = [_with_constants(residual, first, rest).doit() for first, rest in pairs]
                 # ... or the constant was added to a whole side, after the integral was evaluated
                 candidates += [candidates[0] + shift for shift in shifts[1:]]
         except (TooSlow, RecursionError):
@@ -167,6 +180,10 @@ class _Context:
             if _is_zero(candidate):
                 return "true", "holds given the premises" + (
                     " (up to a constant of integration)" if candidate is not first else "")
+        # antiderivatives that differ by something constant in the integration variables
+        # (SymPy's may expand what the step kept factored) are the same antiderivative
+        if has_integrals and all(_is_zero(sympy.diff(first, v), simplify=True) for v in variables):
+            return "true", "holds given the premises (up to a constant of integration)"
         numeric = [self._numerically_zero(c) for c in candidates]
         for candidate, zero in zip(candidates, numeric):
             if zero:
@@ -189,6 +206,8 @@ class _Context:
                     values.append(abs(complex(expr.subs(point).evalf(15))))
             except (TooSlow, TypeError, ValueError, ZeroDivisionError, OverflowError, RecursionError):
                 return None
+        if not all(math.isfinite(v) for v in values):
+            return None  # 0/0, log(0), ...: a point says nothing either way
         return all(v < 1e-9 for v in values)
 
 

@@ -202,6 +202,8 @@ class Engine:
         elif op == "evaluate_integrals":
             if not all(_easy_integral(i) for i in eq.atoms(Integral) if not _has_undefined(i.function)):
                 return None
+            if any(d.expr.has(Integral) for d in eq.atoms(Derivative)):
+                return None  # the constant would land outside the derivative
             new_lhs, new_rhs = evaluate_integrals(lhs), evaluate_integrals(rhs)
             if new_lhs == lhs and new_rhs == rhs:
                 return None
