@@ -229,11 +229,6 @@ def _peel(expr, kind):
     return Integral(expr.function, *limits[:-1]) if len(limits) > 1 else expr.function
 
 
-def _peel_as(expr, like):
-    """`expr` in the form _peel gives for `like` (both must be the same kind)."""
-    return expr
-
-
 def _one_operation(src: Eq, dst: Eq, others: list[Eq]) -> str | None:
     """The engine operation that turns src into dst, if one does."""
     c, d = dst.lhs, dst.rhs
@@ -247,11 +242,9 @@ def _one_operation(src: Eq, dst: Eq, others: list[Eq]) -> str | None:
                 return "expand"
         except Exception:
             pass
-        if _peel(c, Derivative) is not None and _peel(c, Derivative) == _peel_as(a, c) \
-                and _peel(d, Derivative) == _peel_as(b, d):
+        if _peel(c, Derivative) is not None and _peel(c, Derivative) == a and _peel(d, Derivative) == b:
             return "differentiate"
-        if _peel(c, Integral) is not None and _peel(c, Integral) == _peel_as(a, c) \
-                and _peel(d, Integral) == _peel_as(b, d):
+        if _peel(c, Integral) is not None and _peel(c, Integral) == a and _peel(d, Integral) == b:
             return "integrate"
         for name, fn in UNARY.items():
             if c == fn(a) and d == fn(b):

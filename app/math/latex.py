@@ -61,8 +61,6 @@ def rebuild(expr):
     if isinstance(expr, Integral) and isinstance(args[0], Integral):
         inner = args[0]
         return Integral(inner.function, *inner.limits, *args[1:])
-    if isinstance(expr, AppliedUndef):
-        return expr.func(*args)
     return expr.func(*args)
 
 

@@ -91,7 +91,7 @@ def canonical_name(raw: str) -> str:
 
 class _Rewriter:
     def __init__(self, tokens: list[str]):
-        self.tokens = [t for t in tokens]
+        self.tokens = list(tokens)
         self.out: list[str] = []
         self.by_name: dict[tuple[str, str], str] = {}
         self.result = Rewritten(text="")
@@ -373,13 +373,11 @@ class _Rewriter:
                 return self.factor_end(end)
             return self._power_end(end)
         if tok.startswith("\\") and tok[1:] in INTEGRALS:
-            saved = self.integral_end if hasattr(self, "integral_end") else None
-            out_len = len(self.result.symbols)
+            saved = getattr(self, "integral_end", None)
             self.integral(j)  # computes self.integral_end (placeholders it makes are reused later)
             end = self.integral_end
             if saved is not None:
                 self.integral_end = saved
-            del out_len
             self.tokens = tokens
             return self._power_end(end)
         if tok in ("(", "{"):

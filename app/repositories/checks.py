@@ -2,7 +2,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.models import AutoCheck, Derivation, Problem, Project, Step
+from app.models import AutoCheck, Derivation, Problem, Step
 
 
 def to_check(session: Session, project_id: int) -> list[tuple[int, list[str], str | None, list[str]]]:
@@ -46,7 +46,3 @@ def for_derivation(session: Session, derivation_id: int) -> dict[int, dict[str, 
     ):
         out.setdefault(index, {})[label] = (verdict, reason)
     return out
-
-
-def project_by_name(session: Session, name: str) -> Project | None:
-    return session.scalar(select(Project).where(Project.name == name))

@@ -18,6 +18,7 @@ from app.errors import NotFound
 from app.math.checker import DerivationCheck, check_derivation
 from app.math.sandbox import Sandbox, default_sandbox
 from app.repositories import checks as checks_repo
+from app.repositories import projects as projects_repo
 
 CHECK_TIMEOUT = 20.0
 
@@ -48,7 +49,7 @@ def check_project(factory: sessionmaker[Session], *, project_name: str, sandbox:
                   progress: Callable[[int], None] | None = None, total: Callable[[int], None] | None = None) -> RunStats:
     sandbox = sandbox or default_sandbox()
     with transaction(factory) as session:
-        project = checks_repo.project_by_name(session, project_name)
+        project = projects_repo.get_by_name(session, project_name)
         if project is None:
             raise NotFound(f"project '{project_name}' does not exist")
         items = checks_repo.to_check(session, project.id)
