@@ -79,6 +79,26 @@ def fresh_database_url() -> Iterator[str]:
     drop_database(url)
 
 
+@pytest.fixture
+def run(fresh_database_url, monkeypatch, tmp_path):
+    """`derivlab ARGS...` in-process, against a database of its own."""
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.config import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", fresh_database_url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def invoke(*args, input=None):
+        return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+
+    yield invoke
+    get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
     engine = create_engine(database_url)

@@ -1,12 +1,8 @@
 """`derivlab check` and `derivlab problems generate` against their own database,
 and the suggestions on the annotate page."""
 
-import pytest
 from sqlalchemy import create_engine, text
-from typer.testing import CliRunner
 
-from app.cli import cli
-from app.config import get_settings
 from tests.conftest import PAPER_FILES
 
 GOOD_AND_BAD = (
@@ -16,16 +12,6 @@ GOOD_AND_BAD = (
     '"model": "m", "derivation": "g{(t)} = \\\\sin{(t)} and \\\\frac{d}{d t} g{(t)} = \\\\frac{d}{d t} \\\\sin{(t)} '
     'and \\\\frac{d}{d t} g{(t)} = \\\\cos{(t)} and \\\\frac{d}{d t} g{(t)} = \\\\cos{(t)}"}\n'
 )
-
-
-@pytest.fixture
-def run(fresh_database_url, monkeypatch, tmp_path):
-    monkeypatch.setenv("DATABASE_URL", fresh_database_url)
-    monkeypatch.setenv("DATA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    runner = CliRunner()
-    yield lambda *args: runner.invoke(cli, list(args), catch_exceptions=False)
-    get_settings.cache_clear()
 
 
 def query(url, sql):

@@ -2,28 +2,11 @@
 
 import csv
 
-import pytest
 from sqlalchemy import create_engine, func, select, text
-from typer.testing import CliRunner
 
-from app.cli import cli
 from app.config import get_settings
 from app.models import Derivation, Step
 from tests.conftest import PAPER_FILES
-
-
-@pytest.fixture
-def run(fresh_database_url, monkeypatch, tmp_path):
-    monkeypatch.setenv("DATABASE_URL", fresh_database_url)
-    monkeypatch.setenv("DATA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def invoke(*args, input=None):
-        return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
-
-    yield invoke
-    get_settings.cache_clear()
 
 
 def count(url, table):
