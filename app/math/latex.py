@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 
 import sympy
-from sympy import Derivative, E, Eq, Function, Integral, Symbol
+from sympy import E, Eq, Function, Integral, Symbol
 from sympy.core.function import AppliedUndef
 
 from app.math.normalize import NormalizeError, rewrite, undo_t5_spacing
@@ -100,8 +100,4 @@ def parse_equation(latex: str) -> Eq:
         return Eq(restore(parsed_sides[0]), restore(parsed_sides[-1]), evaluate=False)
     except (ValueError, TypeError) as exc:  # e.g. a derivative by an expression, not a symbol
         raise ParseError(f"not a well-formed expression ({exc})") from None
-
-
-def same_equation(a: Eq, b: Eq) -> bool:
-    return a.lhs == b.lhs and a.rhs == b.rhs
 

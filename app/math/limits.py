@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from contextlib import contextmanager
 
 
@@ -24,6 +25,7 @@ def time_limit(seconds: float):
         raise TooSlow()
 
     previous = signal.signal(signal.SIGALRM, _raise)
+    started = time.monotonic()
     remaining = signal.setitimer(signal.ITIMER_REAL, seconds)[0]
     try:
         yield
@@ -31,4 +33,4 @@ def time_limit(seconds: float):
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         if remaining:  # an enclosing limit was running: give it back what is left of it
-            signal.setitimer(signal.ITIMER_REAL, max(remaining - seconds, 0.001))
+            signal.setitimer(signal.ITIMER_REAL, max(remaining - (time.monotonic() - started), 0.001))

@@ -67,7 +67,6 @@ class Sandbox:
         self.ctx.set_forkserver_preload(["app.math.latex", "app.math.srepr"])
         self.size = workers or max(1, min(4, os.cpu_count() or 1))
         self.idle: queue.Queue[_Worker] = queue.Queue()
-        self.lock = threading.Lock()
         self.closed = False
         self.respawns = 0
         for _ in range(self.size):
@@ -116,7 +115,3 @@ def default_sandbox() -> Sandbox:
             _default = Sandbox()
             atexit.register(_default.close)
         return _default
-
-
-def run_bounded(fn: Callable, *args: Any, timeout: float = DEFAULT_TIMEOUT) -> Outcome:
-    return default_sandbox().call(fn, *args, timeout=timeout)

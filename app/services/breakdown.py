@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput, NotFound
-from app.models import Perturbation
+from app.models import Perturbation, Project
 from app.repositories import projects as projects_repo
 from app.repositories import stats as stats_repo
 
@@ -37,9 +37,14 @@ def parse_perturbation(value: str | None) -> str | None:
         ) from None
 
 
-def per_model(session: Session, *, project_id: int, perturbation: str | None = None) -> list[ModelRow]:
-    if projects_repo.get(session, project_id) is None:
+def get_project(session: Session, project_id: int) -> Project:
+    project = projects_repo.get(session, project_id)
+    if project is None:
         raise NotFound(f"project {project_id} does not exist")
+    return project
+
+
+def per_model(session: Session, *, project_id: int, perturbation: str | None = None) -> list[ModelRow]:
     models, labels = stats_repo.per_model(session, project_id=project_id, perturbation=perturbation)
     counts: dict[str, dict[str, int]] = {}
     for model, label, n in labels:

@@ -10,7 +10,6 @@ import time
 
 import pytest
 import uvicorn
-from sqlalchemy import select
 
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction

@@ -2,10 +2,9 @@
 
 import csv
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, text
 
 from app.config import get_settings
-from app.models import Derivation, Step
 from tests.conftest import PAPER_FILES
 
 

@@ -27,8 +27,8 @@ def breakdown_page(
     request: Request, project_id: int, session: SessionDep, user: CurrentUser, perturbation: str | None = None
 ):
     chosen = breakdown.parse_perturbation(perturbation)
+    project = breakdown.get_project(session, project_id)
     rows = breakdown.per_model(session, project_id=project_id, perturbation=chosen)
-    project = projects_repo.get(session, project_id)
     return render(
         request, "pages/breakdown.html",
         {"project": project, "rows": rows, "chart": breakdown.chart_data(rows, project.taxonomy),
