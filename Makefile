@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+WORKER_STAMP := $(VENV)/.worker-installed
+# The CPU build (it lies on this project's machines); on a GPU box install a CUDA torch first.
+TORCH ?= torch==2.13.0
 
-.PHONY: run test install clean-db bench
+.PHONY: run test install worker-deps clean-db bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,13 +16,21 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# torch + transformers for the generation worker (tests need them; the web app does not).
+$(WORKER_STAMP): $(STAMP)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q --disable-pip-version-check '$(TORCH)'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,worker]'
+	touch $(WORKER_STAMP)
+
+worker-deps: $(WORKER_STAMP)
+
 # Without DATABASE_URL an embedded PostgreSQL is started under ./var/pg.
 run: $(STAMP)
 	$(BIN)/derivlab serve
 
 # Without DATABASE_URL the tests start an embedded PostgreSQL under ./var/test-pg.
 # Browser tests need Debian's chromium (apt-get install chromium); .ci/run installs it.
-test: $(STAMP)
+test: $(STAMP) $(WORKER_STAMP)
 	$(BIN)/python -m pytest
 
 # Forget the embedded database (its data and the demo passwords).

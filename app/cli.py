@@ -18,7 +18,13 @@ db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
 math_cli = typer.Typer(help="The math core: parsing and checking equations.", no_args_is_help=True)
 problems_cli = typer.Typer(help="Derivation problems from the symbolic engine.", no_args_is_help=True)
+run_cli = typer.Typer(help="Generation runs: a model writes derivations for a project's problems.", no_args_is_help=True)
+jobs_cli = typer.Typer(help="The background job queue.", no_args_is_help=True)
+model_cli = typer.Typer(help="Models for the worker.", no_args_is_help=True)
 cli.add_typer(problems_cli, name="problems")
+cli.add_typer(run_cli, name="run")
+cli.add_typer(jobs_cli, name="jobs")
+cli.add_typer(model_cli, name="model")
 cli.add_typer(db_cli, name="db")
 cli.add_typer(user_cli, name="user")
 cli.add_typer(math_cli, name="math")
@@ -58,8 +64,11 @@ def serve(
     host: Annotated[Optional[str], typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port to listen on.")] = None,
     demo: Annotated[bool, typer.Option(help="Seed the demo project when the database is empty.")] = True,
+    with_worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Start one background worker beside the server.")] = True,
 ) -> None:
-    """Apply migrations, seed the demo into an empty database, and serve the web app."""
+    """Apply migrations, seed the demo into an empty database, and serve the web app (and a worker)."""
+    import subprocess
+
     import uvicorn
 
     from app.db import transaction
@@ -77,8 +86,17 @@ def serve(
         empty = is_empty(session)
     if demo and empty:
         _seed_demo(sessions)
+    child = _start_worker(sessions.kw["bind"].url.render_as_string(hide_password=False)) if with_worker else None
     typer.secho(f"Derivation Lab on http://{host}:{port}", fg="green")
-    uvicorn.run(create_app(settings, sessions), host=host, port=port, log_level="info")
+    try:
+        uvicorn.run(create_app(settings, sessions), host=host, port=port, log_level="info")
+    finally:
+        if child is not None:
+            child.terminate()  # the worker finishes its job in hand, then stops
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
 
 
 @db_cli.command("upgrade")
@@ -252,8 +270,180 @@ def problems_generate(
     if unknown or count < 1:
         _fail(f"--perturb: unknown {', '.join(unknown)} (use VR, EE, AG, SR)" if unknown else "--count must be at least 1")
     with transaction(_sessions()) as session:
-        added, written = generate_problems(session, project_name=project, count=count, seed=seed, perturbations=chosen)
+        made = generate_problems(session, project_name=project, count=count, seed=seed, perturbations=chosen)
+    added, written = made.added, made.written
     typer.echo(f"{added} new problems stored in '{project}' ({count} drawn with seed {seed}, {written} with their variants)")
+
+
+def _start_worker(url: str) -> "subprocess.Popen | None":
+    """`make run`: one worker beside the web server. Checks always; generation too
+    when torch and transformers (the `worker` extra) are installed."""
+    import importlib.util
+    import os
+    import subprocess
+
+    kinds = ["check"]
+    if importlib.util.find_spec("torch") and importlib.util.find_spec("transformers"):
+        kinds.insert(0, "generate")
+    env = {**os.environ, "DATABASE_URL": url}
+    typer.echo(f"worker started for {', '.join(kinds)} jobs"
+               + ("" if "generate" in kinds else " (generation needs the worker extra: make worker-deps)"))
+    return subprocess.Popen([sys.executable, "-m", "app.worker", "--kinds", ",".join(kinds)], env=env)
+
+
+@cli.command()
+def worker(
+    kinds: Annotated[str, typer.Option(help="Job kinds to take: generate, check or both.")] = "generate,check",
+    device: Annotated[str, typer.Option(help="cpu, cuda or auto (cuda when torch sees a GPU).")] = "auto",
+    exit_when_idle: Annotated[bool, typer.Option("--exit-when-idle", help="Stop when no job is left (for scripts).")] = False,
+    lease_seconds: Annotated[float, typer.Option(help="A job whose worker is silent this long goes back to the queue.")] = 30.0,
+    poll_seconds: Annotated[float, typer.Option(help="How often an idle worker looks for jobs.")] = 1.0,
+) -> None:
+    """Run a worker: claims generation and check jobs from the database until stopped."""
+    import logging
+
+    from app.worker.backends import BackendCache, NoGPU, resolve_device
+    from app.worker.handlers import Context
+    from app.worker.loop import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    chosen = [k.strip() for k in kinds.split(",") if k.strip()]
+    if device not in ("cpu", "cuda", "auto"):
+        _fail(f"--device must be cpu, cuda or auto (got {device})")
+    if "generate" in chosen and device != "cpu":
+        try:
+            resolve_device(device)
+        except NoGPU as exc:
+            _fail(str(exc))
+        except ImportError:
+            _fail("generation needs torch and transformers: pip install 'derivation-lab[worker]' "
+                  "(or make worker-deps), or run with --kinds check")
+    settings = get_settings()
+    sessions = _sessions()
+    ctx = Context(sessions, BackendCache(device, settings.openai_base_url, settings.openai_api_key))
+    try:
+        loop = Worker(ctx, kinds=chosen, lease_seconds=lease_seconds, poll_seconds=poll_seconds)
+    except ValueError as exc:
+        _fail(str(exc))
+    loop.install_signal_handlers()
+    stats = loop.run(exit_when_idle=exit_when_idle)
+    typer.echo(f"worker {loop.id} stopped: {stats.done} jobs done, {stats.failed} failed, {stats.lost} lost")
+
+
+@run_cli.command("create")
+def run_create(
+    project: Annotated[str, typer.Option(help="Project whose problems the model answers.")],
+    model: Annotated[str, typer.Option(help="Local folder, hub id (jmeadows17/MathT5-large) or served model name.")],
+    backend: Annotated[str, typer.Option(help="hf-seq2seq, hf-causal or openai.")] = "hf-seq2seq",
+    name: Annotated[Optional[str], typer.Option(help="The model's name in dashboards (default: from --model).")] = None,
+    perturbations: Annotated[str, typer.Option(help="Which problems: any of static,VR,EE,AG,SR (default all).")] = "",
+    fresh: Annotated[int, typer.Option(help="Instead: generate this many new problems (with their variants) first.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed for decoding (and for --fresh problems).")] = 0,
+    max_new_tokens: Annotated[int, typer.Option()] = 256,
+    num_beams: Annotated[int, typer.Option()] = 1,
+    sample: Annotated[bool, typer.Option("--sample/--greedy", help="Sample instead of greedy/beam search.")] = False,
+    temperature: Annotated[float, typer.Option()] = 1.0,
+    top_p: Annotated[float, typer.Option()] = 1.0,
+    batch_size: Annotated[int, typer.Option()] = 16,
+) -> None:
+    """Create a generation run: its jobs are queued for the workers."""
+    from app.db import transaction
+    from app.schemas.runs import Decoding
+    from app.services.runs import create_run, parse_perturbations
+
+    decoding = Decoding(max_new_tokens=max_new_tokens, num_beams=num_beams, do_sample=sample,
+                        temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size)
+    try:
+        with transaction(_sessions()) as session:
+            run = create_run(session, project_name=project, model_path=model, backend=backend, decoding=decoding,
+                             perturbations=parse_perturbations(perturbations), name=name, fresh=fresh, seed=seed)
+            run_id, total = run.id, run.total
+    except DomainError as exc:
+        _fail(exc.message, exc.details)
+    typer.echo(f"run {run_id} created: {total} problems queued; start a worker (derivlab worker) "
+               f"and follow it with: derivlab run status {run_id}")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+@run_cli.command("status")
+def run_status(
+    run_id: Annotated[Optional[int], typer.Argument(help="The run (default: every run, newest first).")] = None,
+) -> None:
+    """Progress of a run: done/total, derivations per second, ETA, jobs by state."""
+    from app.db import transaction
+    from app.repositories import runs as runs_repo
+    from app.services.runs import progress
+
+    try:
+        with transaction(_sessions()) as session:
+            ids = [run_id] if run_id is not None else [r.id for r in runs_repo.list_all(session)]
+            reports = [progress(session, run_id=i) for i in ids]
+    except DomainError as exc:
+        _fail(exc.message, exc.details)
+    if not reports:
+        typer.echo("no runs yet: derivlab run create --help")
+    for p in reports:
+        rate = "-" if p.per_second is None else f"{p.per_second:.2f}/s"
+        jobs = ", ".join(f"{n} {state}" for state, n in p.jobs.items() if n)
+        typer.echo(f"run {p.run.id} [{p.state}] {p.model_name} ({p.run.backend}): {p.done}/{p.total} "
+                   f"({p.percent:.0f}%), {rate}, ETA {_duration(p.eta_seconds)}; jobs: {jobs or 'none'}")
+
+
+@jobs_cli.command("list")
+def jobs_list(
+    run: Annotated[Optional[int], typer.Option(help="Only this run's jobs.")] = None,
+    limit: Annotated[int, typer.Option()] = 30,
+) -> None:
+    """The newest jobs with their state, attempts and last error."""
+    from app.db import transaction
+    from app.repositories import jobs as jobs_repo
+
+    with transaction(_sessions()) as session:
+        counts = jobs_repo.counts(session, run_id=run)
+        rows = jobs_repo.list_recent(session, run_id=run, limit=limit)
+    typer.echo(", ".join(f"{n} {state}" for state, n in counts.items()))
+    for job in rows:
+        error = (job.error or "").strip().splitlines()
+        typer.echo(f"  job {job.id:6d} {job.kind:9s} {job.state.value:8s} attempts {job.attempts}/{job.max_attempts}"
+                   + (f"  {error[0][:100]}" if error else ""))
+
+
+@jobs_cli.command("retry")
+def jobs_retry(
+    job_ids: Annotated[Optional[list[int]], typer.Argument(help="Failed jobs to retry (default: every failed job).")] = None,
+    run: Annotated[Optional[int], typer.Option(help="Every failed job of this run.")] = None,
+) -> None:
+    """Put failed jobs back in the queue (their last error stays visible until they succeed)."""
+    from app import jobs
+    from app.db import transaction
+
+    with transaction(_sessions()) as session:
+        n = jobs.retry(session, job_ids=job_ids, run_id=run)
+    typer.echo(f"{n} failed jobs queued again")
+
+
+@model_cli.command("tiny")
+def model_tiny(
+    out: Annotated[Path, typer.Option(help="Folder to write the model and tokenizer to.")],
+    train_minutes: Annotated[float, typer.Option(help="Train briefly on engine problems (0: random weights).")] = 0.0,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Build a tiny T5 (tokenizer trained on engine derivations), optionally trained a little. Downloads nothing."""
+    try:
+        from app.worker.tiny import build_tiny
+    except ImportError:
+        _fail("this needs torch, transformers and tokenizers: make worker-deps")
+    report = build_tiny(out, train_seconds=60 * train_minutes, seed=seed, say=lambda m: typer.echo(m, err=True))
+    loss = "" if report.final_loss is None else f", final loss {report.final_loss:.3f}"
+    typer.echo(f"tiny T5 written to {report.path}: {report.parameters:,} parameters, vocabulary {report.vocab}, "
+               f"{report.train_steps} training steps{loss} ({report.seconds:.0f} s)")
+    typer.echo(f"use it: derivlab run create --project NAME --model {report.path} --backend hf-seq2seq")
 
 
 def main() -> None:

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     shared_data_dir: Path = ROOT.parent / "shared" / "data"
     # Cookies marked Secure: set true behind HTTPS.
     secure_cookies: bool = False
+    # The `openai` generation backend: any OpenAI-compatible server (vLLM, TGI, hosted).
+    openai_base_url: str | None = None
+    openai_api_key: str | None = None
 
     def session_secret(self) -> str:
         if self.secret_key:

@@ -50,9 +50,10 @@ class Derivation(Base):
     problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id", ondelete="CASCADE"), index=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("llm_models.id"))
     raw_text: Mapped[str] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(String(20), default="import")
+    source: Mapped[str] = mapped_column(String(20), default="import")  # import | generated
     content_hash: Mapped[str] = mapped_column(String(64))
     import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="SET NULL"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("generation_runs.id", ondelete="SET NULL"), index=True)
     # Scores carried by the source (the paper's ROUGE/BLEU/GLEU/BLEURT), by name.
     metrics: Mapped[dict[str, float]] = mapped_column(JSONB, default=dict)
     created_at: Mapped[datetime] = created_at_column()

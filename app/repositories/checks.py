@@ -5,19 +5,21 @@ from sqlalchemy.orm import Session
 from app.models import AutoCheck, Derivation, Problem, Step
 
 
-def to_check(session: Session, project_id: int) -> list[tuple[int, list[str], str | None, list[str]]]:
-    """(derivation id, premises, goal, steps' LaTeX) for every derivation of the project."""
+def to_check(session: Session, project_id: int | None = None,
+             derivation_ids: list[int] | None = None) -> list[tuple[int, list[str], str | None, list[str]]]:
+    """(derivation id, premises, goal, steps' LaTeX) for every derivation of the project, or the given ones."""
+    which = (Derivation.project_id == project_id) if derivation_ids is None else Derivation.id.in_(derivation_ids)
     rows = session.execute(
         select(Derivation.id, Problem.premises, Problem.goal)
         .join(Problem, Problem.id == Derivation.problem_id)
-        .where(Derivation.project_id == project_id)
+        .where(which)
         .order_by(Derivation.id)
     ).all()
     steps: dict[int, list[str]] = {}
     for derivation_id, latex in session.execute(
         select(Step.derivation_id, Step.latex)
         .join(Derivation, Derivation.id == Step.derivation_id)
-        .where(Derivation.project_id == project_id)
+        .where(which)
         .order_by(Step.derivation_id, Step.index)
     ):
         steps.setdefault(derivation_id, []).append(latex)

@@ -2,12 +2,12 @@
 
 Each derivation is checked in a sandbox worker under a hard time limit and saved
 in its own transaction, so an interrupted run keeps what it finished and a
-re-run replaces, never duplicates. (Background jobs come with the worker.)"""
+re-run replaces, never duplicates. The worker's check jobs use the same code."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -45,6 +45,30 @@ def _rows(result: DerivationCheck) -> tuple[list[dict], dict[int, tuple[str, str
     return rows, parse
 
 
+Item = tuple[int, list[str], str | None, list[str]]  # derivation id, premises, goal, steps
+
+
+def check_items(sandbox: Sandbox, items: list[Item]) -> Iterator[tuple[int, list[dict], dict, float, bool]]:
+    """(derivation id, suggestion rows, parse results, seconds, ran out of time) per item, in order."""
+
+    def run(item: Item):
+        derivation_id, premises, goal, steps = item
+        started = time.perf_counter()
+        outcome = sandbox.call(check_derivation, premises, goal, steps, timeout=CHECK_TIMEOUT)
+        seconds = time.perf_counter() - started
+        if outcome.ok:
+            return (derivation_id, *_rows(outcome.value), seconds, False)
+        reason = f"SymPy ran out of time ({outcome.error})"  # every verdict unknown, said so
+        rows = [{"step_index": i, "label": label, "verdict": "unknown", "reason": reason}
+                for i in range(1, len(steps) + 1)
+                for label in ("incorrect", "irrelevant", "redundant", "skipped")]
+        rows.append({"step_index": 0, "label": "goal_reached", "verdict": "unknown", "reason": reason})
+        return derivation_id, rows, {}, seconds, True
+
+    with ThreadPoolExecutor(max_workers=sandbox.size) as pool:
+        yield from pool.map(run, items)
+
+
 def check_project(factory: sessionmaker[Session], *, project_name: str, sandbox: Sandbox | None = None,
                   progress: Callable[[int], None] | None = None, total: Callable[[int], None] | None = None) -> RunStats:
     sandbox = sandbox or default_sandbox()
@@ -56,29 +80,12 @@ def check_project(factory: sessionmaker[Session], *, project_name: str, sandbox:
     if total:
         total(len(items))
     stats = RunStats()
-
-    def run(item):
-        derivation_id, premises, goal, steps = item
-        started = time.perf_counter()
-        outcome = sandbox.call(check_derivation, premises, goal, steps, timeout=CHECK_TIMEOUT)
-        return derivation_id, steps, outcome, time.perf_counter() - started
-
-    with ThreadPoolExecutor(max_workers=sandbox.size) as pool:
-        for derivation_id, steps, outcome, seconds in pool.map(run, items):
-            stats.derivations += 1
-            stats.seconds.append(seconds)
-            if outcome.ok:
-                rows, parse = _rows(outcome.value)
-            else:  # out of time: every verdict unknown, said so
-                stats.timeouts += 1
-                reason = f"SymPy ran out of time ({outcome.error})"
-                rows = [{"step_index": i, "label": label, "verdict": "unknown", "reason": reason}
-                        for i in range(1, len(steps) + 1)
-                        for label in ("incorrect", "irrelevant", "redundant", "skipped")]
-                rows.append({"step_index": 0, "label": "goal_reached", "verdict": "unknown", "reason": reason})
-                parse = {}
-            with transaction(factory) as session:
-                checks_repo.save(session, derivation_id, rows, parse)
-            if progress:
-                progress(1)
+    for derivation_id, rows, parse, seconds, timed_out in check_items(sandbox, items):
+        stats.derivations += 1
+        stats.seconds.append(seconds)
+        stats.timeouts += timed_out
+        with transaction(factory) as session:
+            checks_repo.save(session, derivation_id, rows, parse)
+        if progress:
+            progress(1)
     return stats

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from app import jobs
 from app.math.latex import split_steps
 from app.math.metrics import text_metrics
 from app.math.prompt import parse_prompt
@@ -83,6 +84,7 @@ def import_records(
     model_ids = projects_repo.model_ids(session, {r.model for r in records})
 
     added = 0
+    new_ids: list[int] = []
     seen: set[str] = set()
     for start in range(0, len(records), BATCH):
         chunk = records[start : start + BATCH]
@@ -116,9 +118,11 @@ def import_records(
             ],
         )
         added += len(new)
+        new_ids += [derivation_id for derivation_id, _ in new]
         if progress:
             progress(len(chunk))
     batch.derivations_added = added
+    jobs.enqueue_checks(session, new_ids)  # SymPy suggestions, made in the background by a worker
     session.flush()
     return ImportResult(
         project=project.name, format=fmt, records=len(records), added=added, problems_added=problems_added

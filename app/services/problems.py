@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import sympy
 from sqlalchemy.orm import Session
@@ -19,9 +20,16 @@ def _srepr_steps(problem) -> list:
     return [[step.operation, sympy.srepr(step.equation)] for step in problem.steps]
 
 
+@dataclass
+class Generated:
+    added: int  # problems new to the project
+    written: int  # problems with their variants
+    ids: list[int]  # every stored problem (new or already there), in order
+
+
 def generate_problems(session: Session, *, project_name: str, count: int, seed: int,
-                      perturbations: tuple[str, ...]) -> tuple[int, int]:
-    """Store `count` engine problems (+ perturbed variants); returns (problems added, variants written)."""
+                      perturbations: tuple[str, ...]) -> Generated:
+    """Store `count` engine problems and their perturbed variants."""
     project, _ = projects_repo.get_or_create(session, project_name.strip())
     rows = []
     for n, family in enumerate(generate(count, seed, perturbations), start=1):
@@ -35,6 +43,6 @@ def generate_problems(session: Session, *, project_name: str, count: int, seed: 
                 "premises": parsed.premises, "intermediates": parsed.intermediates, "goal": parsed.goal,
                 "reference": reference_text(problem), "reference_srepr": _srepr_steps(problem),
             })
-    _, added = imports_repo.upsert_problems(session, rows)
+    ids, added = imports_repo.upsert_problems(session, rows)
     imports_repo.link_parents(session, project.id)
-    return added, len(rows)
+    return Generated(added, len(rows), [ids[(r["key"], r["perturbation"])] for r in rows])
