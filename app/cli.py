@@ -345,6 +345,7 @@ def run_create(
     temperature: Annotated[float, typer.Option()] = 1.0,
     top_p: Annotated[float, typer.Option()] = 1.0,
     batch_size: Annotated[int, typer.Option()] = 16,
+    job_size: Annotated[Optional[int], typer.Option(help="Problems per job (default: 4 batches).")] = None,
 ) -> None:
     """Create a generation run: its jobs are queued for the workers."""
     from app.db import transaction
@@ -356,7 +357,8 @@ def run_create(
     try:
         with transaction(_sessions()) as session:
             run = create_run(session, project_name=project, model_path=model, backend=backend, decoding=decoding,
-                             perturbations=parse_perturbations(perturbations), name=name, fresh=fresh, seed=seed)
+                             perturbations=parse_perturbations(perturbations), name=name, fresh=fresh, seed=seed,
+                             job_size=job_size)
             run_id, total = run.id, run.total
     except DomainError as exc:
         _fail(exc.message, exc.details)

@@ -80,6 +80,28 @@ def fresh_database_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def committed(fresh_database_url):
+    """A sessionmaker on a database of its own whose commits are real: for code that
+    works across transactions and connections (the job queue, workers)."""
+    from app.db import make_engine, make_sessionmaker
+
+    engine = make_engine(fresh_database_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny T5 built from nothing downloaded, trained a few steps (it then writes
+    equation-like text with " and " between steps)."""
+    from app.worker.tiny import build_tiny
+
+    out = tmp_path_factory.mktemp("tiny-t5")
+    build_tiny(out, max_steps=30, seed=0, problems=40)
+    return out
+
+
+@pytest.fixture
 def run(fresh_database_url, monkeypatch, tmp_path):
     """`derivlab ARGS...` in-process, against a database of its own."""
     from typer.testing import CliRunner

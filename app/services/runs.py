@@ -49,15 +49,21 @@ def problems_per_job(decoding: Decoding) -> int:
     return max(decoding.batch_size * 4, 16)
 
 
+MAX_JOB_SIZE = 10_000
+
+
 def create_run(session: Session, *, project_name: str, model_path: str, backend: str, decoding: Decoding,
                perturbations: list[str], name: str | None = None, fresh: int = 0, seed: int = 0,
-               user_id: int | None = None) -> GenerationRun:
+               user_id: int | None = None, job_size: int | None = None) -> GenerationRun:
+    """Queue a run; `job_size` problems per job (default: four batches)."""
     model_path = model_path.strip()
     if backend not in BACKENDS:
         raise InvalidInput(f"unknown backend '{backend}'", details=[f"use one of {', '.join(BACKENDS)}"])
     if not model_path:
         raise InvalidInput("give the model: a local folder, a hub id, or the served model's name")
     decoding.check()
+    if job_size is not None and not 1 <= job_size <= MAX_JOB_SIZE:
+        raise InvalidInput(f"job size: 1..{MAX_JOB_SIZE} problems per job (got {job_size})")
     if fresh:
         if not 1 <= fresh <= 100_000:
             raise InvalidInput(f"fresh problems: 1..100000 (got {fresh})")
@@ -78,7 +84,7 @@ def create_run(session: Session, *, project_name: str, model_path: str, backend:
     run = runs_repo.add(session, project_id=project.id, model_id=model_id, backend=backend, model_path=model_path,
                         decoding=decoding.as_dict(), perturbations=perturbations, total=len(problem_ids),
                         created_by_id=user_id)
-    size = problems_per_job(decoding)
+    size = job_size or problems_per_job(decoding)
     jobs_repo.add_many(session, [
         {"kind": jobs.GENERATE, "run_id": run.id, "max_attempts": 3,
          "payload": {"run_id": run.id, "problem_ids": problem_ids[i:i + size]}}

@@ -1,0 +1,70 @@
+"""Generation runs in the browser: create one, watch it (htmx polling), retry what failed."""
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app import jobs
+from app.deps import AdminUser, SessionDep
+from app.errors import NotFound
+from app.repositories import jobs as jobs_repo
+from app.repositories import projects as projects_repo
+from app.repositories import runs as runs_repo
+from app.schemas.runs import BACKENDS, Decoding
+from app.services import runs
+from app.web.templating import is_fragment_request, render
+
+router = APIRouter()
+
+
+def _project(session, project_id: int):
+    project = projects_repo.get(session, project_id)
+    if project is None:
+        raise NotFound(f"project {project_id} does not exist")
+    return project
+
+
+@router.get("/projects/{project_id}/runs")
+def runs_page(request: Request, project_id: int, session: SessionDep, user: AdminUser):
+    project = _project(session, project_id)
+    listed = [runs.progress(session, run_id=run.id) for run, _ in runs_repo.list_for_project(session, project_id)]
+    return render(request, "pages/runs.html", {
+        "project": project, "runs": listed, "backends": BACKENDS, "defaults": Decoding(),
+        "perturbations": runs.ALL_PERTURBATIONS,
+    })
+
+
+@router.post("/projects/{project_id}/runs")
+def create_run(
+    request: Request, project_id: int, session: SessionDep, user: AdminUser,
+    model: str = Form(""), backend: str = Form("hf-seq2seq"), name: str = Form(""),
+    perturbations: list[str] = Form([]), fresh: int = Form(0), max_new_tokens: int = Form(256),
+    num_beams: int = Form(1), sampling: str = Form(""), temperature: float = Form(1.0), top_p: float = Form(1.0),
+    seed: int = Form(0), batch_size: int = Form(16),
+):
+    project = _project(session, project_id)
+    decoding = Decoding(max_new_tokens=max_new_tokens, num_beams=num_beams, do_sample=sampling == "on",
+                        temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size)
+    run = runs.create_run(session, project_name=project.name, model_path=model, backend=backend, decoding=decoding,
+                          perturbations=runs.parse_perturbations(perturbations), name=name.strip() or None,
+                          fresh=fresh, seed=seed, user_id=user.id)
+    url = f"/runs/{run.id}"
+    if is_fragment_request(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/runs/{run_id}")
+def run_page(request: Request, run_id: int, session: SessionDep, user: AdminUser):
+    report = runs.progress(session, run_id=run_id)
+    return render(request, "pages/run.html", {
+        "p": report, "project": _project(session, report.run.project_id),
+        "jobs": jobs_repo.list_recent(session, run_id=run_id, limit=20),
+    }, block="progress")
+
+
+@router.post("/runs/{run_id}/retry")
+def retry_run(request: Request, run_id: int, session: SessionDep, user: AdminUser):
+    runs.progress(session, run_id=run_id)  # 404 for an unknown run
+    jobs.retry(session, run_id=run_id)
+    session.flush()
+    return run_page(request, run_id, session, user)
