@@ -57,6 +57,7 @@ def create_run(session: Session, *, project_name: str, model_path: str, backend:
                user_id: int | None = None, job_size: int | None = None) -> GenerationRun:
     """Queue a run; `job_size` problems per job (default: four batches)."""
     model_path = model_path.strip()
+    perturbations = parse_perturbations(perturbations)  # none chosen: all of them
     if backend not in BACKENDS:
         raise InvalidInput(f"unknown backend '{backend}'", details=[f"use one of {', '.join(BACKENDS)}"])
     if not model_path:

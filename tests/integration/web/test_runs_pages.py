@@ -1,0 +1,84 @@
+"""Generation runs in the browser's HTML: pages and htmx fragments, admins only."""
+
+import re
+
+from sqlalchemy import select
+
+from app.models import GenerationRun, Job, JobState, Project, Role
+from app.services.importing import import_file
+from tests.conftest import PAPER_FILES, htmx, login
+from tests.factories import make_user
+
+
+def _setup(db, role=Role.admin):
+    path = PAPER_FILES["gpt-4"]
+    import_file(db, project_name="paper", filename=path.name, data=path.read_bytes())
+    user = make_user(db, role=role)
+    return user, db.execute(select(Project.id)).scalar_one()
+
+
+FORM = {"model": "/models/tiny", "backend": "hf-seq2seq", "name": "tiny", "perturbations": ["static", "EE"],
+        "fresh": "0", "max_new_tokens": "64", "num_beams": "1", "temperature": "1.0", "top_p": "1.0", "seed": "3",
+        "batch_size": "8"}
+
+
+def test_an_admin_queues_a_run_from_the_form_and_watches_it(client, db):
+    admin, project_id = _setup(db)
+    token = login(client, admin.username)
+    page = client.get(f"/projects/{project_id}/runs")
+    assert page.status_code == 200 and "Queue the run" in page.text and "No runs yet" in page.text
+
+    response = client.post(f"/projects/{project_id}/runs", data={**FORM, "csrf_token": token})
+    assert response.status_code == 303
+    run = db.scalars(select(GenerationRun)).one()
+    assert response.headers["location"] == f"/runs/{run.id}"
+    assert run.total == 20 and run.perturbations == ["static", "EE"] and run.decoding["seed"] == 3
+    jobs = db.scalars(select(Job).where(Job.run_id == run.id)).all()
+    assert [len(j.payload["problem_ids"]) for j in jobs] == [20]  # 4 batches of 8 > 20 problems: one job
+
+    full = client.get(f"/runs/{run.id}")
+    assert "<html" in full.text and "0</b> of 20 derivations" in full.text and "Waiting for a worker" in full.text
+    fragment = client.get(f"/runs/{run.id}", headers=htmx(token))
+    assert "<html" not in fragment.text and fragment.text.lstrip().startswith('<section id="run-progress"')
+    assert 'hx-trigger="every 2s"' in fragment.text  # polls while the run is queued or running
+    listing = client.get(f"/projects/{project_id}/runs")
+    assert f'href="/runs/{run.id}"' in listing.text and "0/20" in listing.text
+
+
+def test_htmx_form_post_redirects_through_hx_redirect_and_errors_go_to_the_flash(client, db):
+    admin, project_id = _setup(db)
+    token = login(client, admin.username)
+    response = client.post(f"/projects/{project_id}/runs", data=FORM, headers=htmx(token))
+    assert response.status_code == 204 and re.fullmatch(r"/runs/\d+", response.headers["HX-Redirect"])
+    bad = client.post(f"/projects/{project_id}/runs", data={**FORM, "backend": "magic", "batch_size": "0"},
+                      headers=htmx(token))
+    assert bad.status_code == 422 and bad.headers["HX-Retarget"] == "#flash"
+    assert "unknown backend &#39;magic&#39;" in bad.text
+    assert len(db.scalars(select(GenerationRun)).all()) == 1  # the bad one wrote nothing
+
+
+def test_a_finished_run_stops_polling_and_failed_jobs_can_be_retried(client, db):
+    admin, project_id = _setup(db)
+    token = login(client, admin.username)
+    client.post(f"/projects/{project_id}/runs", data={**FORM, "csrf_token": token})
+    run = db.scalars(select(GenerationRun)).one()
+    job = db.scalars(select(Job).where(Job.run_id == run.id)).one()
+    job.state, job.attempts, job.error = JobState.failed, 3, "RuntimeError: CUDA out of memory"
+    db.flush()
+    page = client.get(f"/runs/{run.id}", headers=htmx(token))
+    assert "hx-trigger" not in page.text and "failed" in page.text and "CUDA out of memory" in page.text
+    assert "Retry 1 failed job(s)" in page.text
+    retried = client.post(f"/runs/{run.id}/retry", headers=htmx(token))
+    assert retried.status_code == 200 and 'hx-trigger="every 2s"' in retried.text
+    db.refresh(job)
+    assert job.state == JobState.queued and job.attempts == 0
+
+
+def test_annotators_cannot_see_or_create_runs(client, db):
+    annotator, project_id = _setup(db, role=Role.annotator)
+    token = login(client, annotator.username)
+    assert client.get(f"/projects/{project_id}/runs").status_code == 403
+    assert client.post(f"/projects/{project_id}/runs", data={**FORM, "csrf_token": token}).status_code == 403
+    assert client.get("/runs/1").status_code == 403
+    assert client.post("/runs/1/retry", headers=htmx(token)).status_code == 403
+    assert db.scalars(select(GenerationRun)).all() == []
