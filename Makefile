@@ -38,6 +38,8 @@ clean-db:
 	rm -rf var/pg
 
 # Benchmarks print their figures (ratios measured in one run); they assert nothing.
-bench: $(STAMP)
+bench: $(STAMP) $(WORKER_STAMP)
 	$(BIN)/python bench/hot_path.py
 	$(BIN)/python bench/sandbox.py
+	$(BIN)/python bench/queue.py
+	$(BIN)/python bench/generation.py

@@ -94,7 +94,7 @@ def serve(
         if child is not None:
             child.terminate()  # the worker finishes its job in hand, then stops
             try:
-                child.wait(timeout=30)
+                child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
 
@@ -280,15 +280,26 @@ def _start_worker(url: str) -> "subprocess.Popen | None":
     when torch and transformers (the `worker` extra) are installed."""
     import importlib.util
     import os
+    import signal
     import subprocess
 
     kinds = ["check"]
     if importlib.util.find_spec("torch") and importlib.util.find_spec("transformers"):
         kinds.insert(0, "generate")
     env = {**os.environ, "DATABASE_URL": url}
+
+    def stop_with_parent() -> None:  # Linux: the worker gets SIGTERM if the server dies, even by SIGKILL
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
     typer.echo(f"worker started for {', '.join(kinds)} jobs"
                + ("" if "generate" in kinds else " (generation needs the worker extra: make worker-deps)"))
-    return subprocess.Popen([sys.executable, "-m", "app.worker", "--kinds", ",".join(kinds)], env=env)
+    return subprocess.Popen([sys.executable, "-m", "app.worker", "--kinds", ",".join(kinds)], env=env,
+                            preexec_fn=stop_with_parent)
 
 
 @cli.command()

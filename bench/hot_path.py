@@ -52,7 +52,7 @@ def main() -> None:
                            capture_output=True)
         subprocess.run([derivlab, "user", "add", "bench", "--role", "annotator", "--password-stdin"], env=env,
                        input=b"bench password\n", check=True, capture_output=True)
-        server = subprocess.Popen([derivlab, "serve", "--no-demo", "--port", str(port)], env=env,
+        server = subprocess.Popen([derivlab, "serve", "--no-demo", "--no-worker", "--port", str(port)], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         client = httpx.Client(base_url=base)

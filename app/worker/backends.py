@@ -62,6 +62,7 @@ class _HuggingFace:
             if self.tokenizer.pad_token is None:
                 self.tokenizer.pad_token = self.tokenizer.eos_token
         self._lock = threading.Lock()
+        self.tokens_generated = 0  # new tokens (not padding) since loading, for benchmarks
 
     def _prompt(self, prompt: str) -> str:
         return few_shot_prompt(prompt) if self.causal else seq2seq_prompt(prompt)
@@ -87,6 +88,9 @@ class _HuggingFace:
                 out = self.model.generate(**enc, **kwargs, pad_token_id=self.tokenizer.pad_token_id)
                 if self.causal:
                     out = out[:, enc["input_ids"].shape[1]:]  # only what the model added
+                else:
+                    out = out[:, 1:]  # the decoder's start token
+                self.tokens_generated += int((out != self.tokenizer.pad_token_id).sum())
                 for i, text in zip(batch, self.tokenizer.batch_decode(out, skip_special_tokens=True)):
                     outputs[i] = self._finish(text)
         return outputs
