@@ -1,0 +1,63 @@
+"""Real-browser fixtures: a served app on a database of its own, and headless Chromium."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import uvicorn
+
+from app.config import Settings
+from app.db import make_engine, make_sessionmaker, transaction
+from app.models import AutoCheck, Role
+from app.services.auth import create_user
+from app.services.importing import import_file
+from tests.conftest import PAPER_FILES, free_port
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PASSWORD = "e2e password 1"
+# First in the queue: step 2 is LaTeX KaTeX cannot render; it must stay taggable.
+BROKEN = ('{"problem_id": "broken", "prompt": "Given a = b, then obtain c = d", "model": "m", '
+          '"reference": "a = b and c = d", "derivation": "a = b and \\\\frac{1}{ = c and c = d"}\n')
+
+
+@pytest.fixture
+def server(fresh_database_url, tmp_path):
+    from app.main import create_app
+
+    sessions = make_sessionmaker(make_engine(fresh_database_url))
+    with transaction(sessions) as session:
+        import_file(session, project_name="e2e", filename="broken.jsonl", data=BROKEN.encode())
+        import_file(session, project_name="e2e", filename="gpt4.json", data=PAPER_FILES["gpt-4"].read_bytes())
+        create_user(session, username="alice", password=PASSWORD, role=Role.admin)
+        # a SymPy suggestion on the first derivation's first step, to accept with `a`
+        session.add(AutoCheck(derivation_id=1, step_index=1, label="irrelevant", verdict="yes", reason="unused"))
+    settings = Settings(database_url=fresh_database_url, data_dir=tmp_path, secret_key="e2e", _env_file=None)
+    port = free_port()
+    config = uvicorn.Config(create_app(settings, sessions), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not srv.started and time.time() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", sessions
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(accept_downloads=True)
+        pg = context.new_page()
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        yield pg
+        browser.close()
+        assert not errors, errors  # no JavaScript error on any page
