@@ -126,3 +126,14 @@ def counts(session: Session, *, run_id: int | None = None) -> dict[str, int]:
     for state, n in session.execute(query):
         out[state.value] = n
     return out
+
+
+def counts_by_kind(session: Session) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for kind, state, n in session.execute(select(Job.kind, Job.state, func.count()).group_by(Job.kind, Job.state)):
+        out.setdefault(kind, {s.value: 0 for s in JobState})[state.value] = n
+    return out
+
+
+def list_failed(session: Session, limit: int = 100) -> list[Job]:
+    return list(session.scalars(select(Job).where(Job.state == JobState.failed).order_by(Job.id.desc()).limit(limit)))

@@ -82,3 +82,25 @@ def test_annotators_cannot_see_or_create_runs(client, db):
     assert client.get("/runs/1").status_code == 403
     assert client.post("/runs/1/retry", headers=htmx(token)).status_code == 403
     assert db.scalars(select(GenerationRun)).all() == []
+
+
+def test_the_jobs_page_shows_the_queue_and_retries_failed_jobs(client, db):
+    admin, _ = _setup(db)  # the import queued check jobs
+    token = login(client, admin.username)
+    checks = db.scalars(select(Job).where(Job.kind == "check").order_by(Job.id)).all()
+    assert len(checks) == 3  # 50 derivations, 20 per job
+    checks[0].state, checks[0].attempts, checks[0].error = JobState.failed, 3, "TimeoutError: SymPy gave up"
+    db.flush()
+    page = client.get("/jobs")
+    assert "<html" in page.text and "TimeoutError: SymPy gave up" in page.text and "Retry every failed job" in page.text
+    assert re.search(r"<td>check</td><td class=\"num\">2</td><td class=\"num\">0</td><td class=\"num\">0</td>"
+                     r"<td class=\"num\">1</td>", page.text)
+    fragment = client.post("/jobs/retry", headers=htmx(token))
+    assert "<html" not in fragment.text and "1 failed job(s) queued again" in fragment.text
+    db.refresh(checks[0])
+    assert checks[0].state == JobState.queued
+    annotator = make_user(db, role=Role.annotator)
+    client.post("/logout", data={"csrf_token": token})
+    token = login(client, annotator.username)
+    assert client.get("/jobs").status_code == 403
+    assert client.post("/jobs/retry", headers=htmx(token)).status_code == 403
