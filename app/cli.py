@@ -162,7 +162,7 @@ def import_cmd(
 @cli.command()
 def export(
     project: Annotated[str, typer.Option(help="Project name.")],
-    level: Annotated[str, typer.Option(help="step or derivation")] = "step",
+    level: Annotated[str, typer.Option(help="step, derivation or events (the label history)")] = "step",
     output: Annotated[Path, typer.Option("-o", "--output", help="CSV file to write ('-' for stdout).")] = Path("-"),
 ) -> None:
     """Export a project's labels as CSV, streamed from the database."""

@@ -84,3 +84,13 @@ def admin_user(user: CurrentUser) -> User:
 
 
 AdminUser = Annotated[User, Depends(admin_user)]
+
+
+def staff_user(user: CurrentUser) -> User:
+    """Admins and reviewers: they see the analysis (breakdown, agreement, history, exports)."""
+    if user.role not in (Role.admin, Role.reviewer):
+        raise Forbidden("Only admins and reviewers can see this.")
+    return user
+
+
+StaffUser = Annotated[User, Depends(staff_user)]

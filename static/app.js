@@ -148,4 +148,38 @@
     });
   }
   document.addEventListener("DOMContentLoaded", setupAnnotate);
+
+  // ---- active time -------------------------------------------------------
+  // Time counts while the page is visible and the annotator did something in the
+  // last minute; it is reported every 15 s and when the page is hidden or left.
+  function setupActiveTime() {
+    const page = document.getElementById("annotate");
+    if (!page || !page.dataset.timeUrl) return;
+    const IDLE_MS = 60000;
+    let lastActivity = Date.now();
+    let counted = 0; // ms not yet reported
+    let tick = Date.now();
+    const touch = () => { lastActivity = Date.now(); };
+    ["keydown", "pointerdown", "pointermove", "scroll", "input"].forEach((name) =>
+      document.addEventListener(name, touch, { passive: true, capture: true }));
+    function account() {
+      const now = Date.now();
+      if (document.visibilityState === "visible" && now - lastActivity < IDLE_MS) counted += now - tick;
+      tick = now;
+    }
+    function report(useBeacon) {
+      account();
+      const seconds = Math.min(counted / 1000, 120);
+      if (seconds < 1) return;
+      counted = 0;
+      const body = new URLSearchParams({ seconds: seconds.toFixed(1), csrf_token: csrf() });
+      if (useBeacon && navigator.sendBeacon) navigator.sendBeacon(page.dataset.timeUrl, body);
+      else fetch(page.dataset.timeUrl, { method: "POST", body, headers: { "X-CSRF-Token": csrf() } });
+    }
+    setInterval(account, 1000);
+    setInterval(() => report(false), 15000);
+    document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") report(true); });
+    window.addEventListener("pagehide", () => report(true));
+  }
+  document.addEventListener("DOMContentLoaded", setupActiveTime);
 })();

@@ -68,3 +68,11 @@ def make_derivation(
 
 def steps_of(session: Session, derivation: Derivation) -> list[Step]:
     return session.query(Step).filter_by(derivation_id=derivation.id).order_by(Step.index).all()
+
+
+def assign(session: Session, user: User, *derivations: Derivation) -> None:
+    """Put derivations in an annotator's queue, as Next would have handed them out."""
+    from app.repositories import annotations as annotations_repo
+
+    for derivation in derivations:
+        annotations_repo.get_or_create(session, derivation_id=derivation.id, annotator_id=user.id)

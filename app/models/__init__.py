@@ -1,16 +1,18 @@
 """All tables; importing this module registers them on Base.metadata."""
 
-from app.models.annotation import Annotation, AnnotationEvent, AnnotationStatus, StepLabel
+from app.models.annotation import (
+    Adjudication, Annotation, AnnotationEvent, AnnotationStatus, FinalLabel, StepLabel,
+)
 from app.models.base import Base
 from app.models.check import AutoCheck
 from app.models.job import Job, JobState
 from app.models.derivation import Derivation, ParseStatus, Perturbation, Problem, Step
-from app.models.project import DEFAULT_TAXONOMY, ImportBatch, LLMModel, Project
+from app.models.project import DEFAULT_TAXONOMY, ImportBatch, LLMModel, Project, ProjectMember, SampleItem
 from app.models.run import GenerationRun
 from app.models.user import Role, User
 
 __all__ = [
-    "Annotation", "AnnotationEvent", "AnnotationStatus", "AutoCheck", "Base", "DEFAULT_TAXONOMY", "Derivation", "GenerationRun", "Job", "JobState",
+    "Adjudication", "FinalLabel", "ProjectMember", "SampleItem", "Annotation", "AnnotationEvent", "AnnotationStatus", "AutoCheck", "Base", "DEFAULT_TAXONOMY", "Derivation", "GenerationRun", "Job", "JobState",
     "ImportBatch", "LLMModel", "ParseStatus", "Perturbation", "Problem", "Project", "Role", "Step",
     "StepLabel", "User",
 ]

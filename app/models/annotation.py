@@ -38,6 +38,8 @@ class Annotation(Base):
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Time with the page visible and the annotator active (the browser reports it), not wall time.
+    active_seconds: Mapped[float] = mapped_column(default=0.0, server_default="0")
 
 
 class StepLabel(Base):
@@ -52,14 +54,40 @@ class StepLabel(Base):
 
 
 class AnnotationEvent(Base):
-    """Append-only history of every change an annotator makes."""
+    """Append-only history of every change an annotator or reviewer makes. A reviewer's
+    final labels have no annotation: they belong to the derivation."""
 
     __tablename__ = "annotation_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"), index=True)
+    annotation_id: Mapped[int | None] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"), index=True)
+    derivation_id: Mapped[int | None] = mapped_column(ForeignKey("derivations.id", ondelete="CASCADE"), index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    kind: Mapped[str] = mapped_column(String(40))  # label_on, label_off, goal, comment, submit
+    # label_on, label_off, judgement, submit, final_on, final_off, final_judgement, settle
+    kind: Mapped[str] = mapped_column(String(40))
     step_id: Mapped[int | None] = mapped_column(ForeignKey("steps.id", ondelete="CASCADE"))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     at: Mapped[datetime] = created_at_column()
+
+
+class Adjudication(Base):
+    """A reviewer's settlement of a derivation the annotators disagree on. Once decided,
+    its final labels are what dashboards count (exports keep every annotator's too)."""
+
+    __tablename__ = "adjudications"
+
+    derivation_id: Mapped[int] = mapped_column(ForeignKey("derivations.id", ondelete="CASCADE"), primary_key=True)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    goal_reached: Mapped[bool | None]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class FinalLabel(Base):
+    __tablename__ = "final_labels"
+
+    derivation_id: Mapped[int] = mapped_column(ForeignKey("adjudications.derivation_id", ondelete="CASCADE"),
+                                               primary_key=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("steps.id", ondelete="CASCADE"), primary_key=True)
+    label: Mapped[str] = mapped_column(String(40), primary_key=True)

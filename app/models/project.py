@@ -25,6 +25,8 @@ class Project(Base):
     taxonomy: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=lambda: list(DEFAULT_TAXONOMY))
     # How many annotators label each derivation.
     overlap: Mapped[int] = mapped_column(default=1)
+    # Blind: annotators see neither the model's name nor anyone else's labels.
+    blind: Mapped[bool] = mapped_column(default=True, server_default="true")
     created_at: Mapped[datetime] = created_at_column()
 
     @property
@@ -56,3 +58,22 @@ class ImportBatch(Base):
     derivations_added: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created_at_column()
+
+
+class ProjectMember(Base):
+    """Who annotates a project. A project with no members is open to every annotator."""
+
+    __tablename__ = "project_members"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class SampleItem(Base):
+    """A derivation in the project's stratified sample; when a sample exists the queue serves only it."""
+
+    __tablename__ = "sample_items"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    derivation_id: Mapped[int] = mapped_column(ForeignKey("derivations.id", ondelete="CASCADE"), primary_key=True)

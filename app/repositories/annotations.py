@@ -90,13 +90,23 @@ def touch(session: Session, annotation_id: int, **values: Any) -> None:
     )
 
 
-def add_event(session: Session, *, annotation_id: int, actor_id: int, kind: str,
+def add_event(session: Session, *, derivation_id: int, actor_id: int, kind: str, annotation_id: int | None = None,
               step_id: int | None = None, detail: dict[str, Any] | None = None) -> None:
     session.execute(
         insert(AnnotationEvent).values(
-            annotation_id=annotation_id, actor_id=actor_id, kind=kind, step_id=step_id, detail=detail or {}
+            annotation_id=annotation_id, derivation_id=derivation_id, actor_id=actor_id, kind=kind, step_id=step_id,
+            detail=detail or {},
         )
     )
+
+
+def add_active_time(session: Session, annotation_id: int, seconds: float) -> float:
+    # not touch(): time is not a change of the judgement, so the version stays
+    return session.execute(
+        update(Annotation).where(Annotation.id == annotation_id)
+        .values(active_seconds=Annotation.active_seconds + seconds)
+        .returning(Annotation.active_seconds)
+    ).scalar_one()
 
 
 def list_for_annotator(session: Session, *, project_id: int, annotator_id: int, limit: int = 200) -> list[Annotation]:

@@ -1,7 +1,7 @@
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from app.models import Annotation, Derivation, Project, Step
+from app.models import Annotation, Derivation, Project, SampleItem, Step
 
 
 def get_full(session: Session, derivation_id: int) -> Derivation | None:
@@ -32,10 +32,12 @@ def step_in_derivation(session: Session, derivation_id: int, step_id: int) -> tu
     return (row[0], row[1]) if row else None
 
 
-def next_unclaimed(session: Session, *, project_id: int, annotator_id: int, overlap: int) -> int | None:
-    """The derivation with the fewest annotations below the overlap that this
-    annotator has not touched; locked rows are skipped so two annotators
-    pressing Next at once do not both take the last slot."""
+def next_candidate(session: Session, *, project_id: int, annotator_id: int, overlap: int, sampled: bool,
+                   exclude: list[int]) -> int | None:
+    """The derivation with the fewest annotations below the overlap that this annotator
+    has not touched (within the sample, when the project has one), locked; rows another
+    annotator holds are skipped. The count here is the statement's snapshot: the caller
+    counts again once the lock is held (annotation_count)."""
     taken = (
         select(func.count())
         .select_from(Annotation)
@@ -45,10 +47,17 @@ def next_unclaimed(session: Session, *, project_id: int, annotator_id: int, over
     mine = select(Annotation.id).where(
         Annotation.derivation_id == Derivation.id, Annotation.annotator_id == annotator_id
     )
-    return session.scalar(
-        select(Derivation.id)
-        .where(Derivation.project_id == project_id, ~mine.exists(), taken < overlap)
-        .order_by(taken, Derivation.id)
-        .limit(1)
-        .with_for_update(skip_locked=True, of=Derivation)
-    )
+    query = select(Derivation.id).where(Derivation.project_id == project_id, ~mine.exists(), taken < overlap)
+    if exclude:
+        query = query.where(Derivation.id.not_in(exclude))
+    if sampled:
+        query = query.where(
+            select(SampleItem.derivation_id)
+            .where(SampleItem.project_id == project_id, SampleItem.derivation_id == Derivation.id)
+            .exists()
+        )
+    return session.scalar(query.order_by(taken, Derivation.id).limit(1).with_for_update(skip_locked=True, of=Derivation))
+
+
+def annotation_count(session: Session, derivation_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Annotation).where(Annotation.derivation_id == derivation_id))

@@ -1,8 +1,10 @@
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.models import Annotation, AnnotationStatus, Derivation, LLMModel, Project
+from app.models import (
+    Annotation, AnnotationStatus, Derivation, LLMModel, Problem, Project, ProjectMember, SampleItem,
+)
 
 
 def get(session: Session, project_id: int) -> Project | None:
@@ -23,8 +25,9 @@ def get_or_create(session: Session, name: str) -> tuple[Project, bool]:
     return project, True
 
 
-def list_with_progress(session: Session, annotator_id: int) -> list[dict]:
-    """Every project with its size and how much of it this annotator has submitted."""
+def list_with_progress(session: Session, annotator_id: int, only_open_to: int | None = None) -> list[dict]:
+    """Every project with its size and how much of it this annotator has submitted
+    (only_open_to: just the projects that user may annotate)."""
     total = (
         select(Derivation.project_id, func.count().label("derivations"))
         .group_by(Derivation.project_id)
@@ -41,6 +44,7 @@ def list_with_progress(session: Session, annotator_id: int) -> list[dict]:
         select(Project, func.coalesce(total.c.derivations, 0), func.coalesce(mine.c.done, 0))
         .outerjoin(total, total.c.project_id == Project.id)
         .outerjoin(mine, mine.c.project_id == Project.id)
+        .where(True if only_open_to is None else open_to(only_open_to))
         .order_by(Project.name)
     ).all()
     return [{"project": p, "derivations": n, "done": d} for p, n, d in rows]
@@ -54,3 +58,57 @@ def model_ids(session: Session, names: set[str]) -> dict[str, int]:
         )
     rows = session.execute(select(LLMModel.name, LLMModel.id).where(LLMModel.name.in_(names)))
     return {name: id_ for name, id_ in rows}
+
+
+def open_to(user_id: int):
+    """Projects with no members are open to all; else to their members."""
+    members = select(ProjectMember.user_id).where(ProjectMember.project_id == Project.id)
+    return ~members.exists() | members.where(ProjectMember.user_id == user_id).exists()
+
+
+def is_open_to(session: Session, project_id: int, user_id: int) -> bool:
+    return bool(session.scalar(select(Project.id).where(Project.id == project_id, open_to(user_id))))
+
+
+def member_ids(session: Session, project_id: int) -> set[int]:
+    return set(session.scalars(select(ProjectMember.user_id).where(ProjectMember.project_id == project_id)))
+
+
+def set_members(session: Session, project_id: int, user_ids: set[int]) -> None:
+    session.execute(delete(ProjectMember).where(ProjectMember.project_id == project_id))
+    if user_ids:
+        session.execute(insert(ProjectMember).values([{"project_id": project_id, "user_id": u} for u in sorted(user_ids)]))
+
+
+def has_sample(session: Session, project_id: int) -> bool:
+    return bool(session.scalar(select(SampleItem.derivation_id).where(SampleItem.project_id == project_id).limit(1)))
+
+
+def sample_size(session: Session, project_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(SampleItem).where(SampleItem.project_id == project_id))
+
+
+def set_sample(session: Session, project_id: int, derivation_ids: list[int]) -> None:
+    session.execute(delete(SampleItem).where(SampleItem.project_id == project_id))
+    if derivation_ids:
+        session.execute(insert(SampleItem).values([{"project_id": project_id, "derivation_id": d}
+                                                   for d in sorted(set(derivation_ids))]))
+
+
+def derivations_by_model(session: Session, project_id: int) -> list[tuple[int, int, str, int, int | None]]:
+    """(derivation id, model id, perturbation, problem id, parent problem id) of every derivation."""
+    return [tuple(r) for r in session.execute(
+        select(Derivation.id, Derivation.model_id, Problem.perturbation, Problem.id, Problem.parent_id)
+        .join(Problem, Problem.id == Derivation.problem_id)
+        .where(Derivation.project_id == project_id)
+        .order_by(Derivation.id)
+    )]
+
+
+def models_of(session: Session, project_id: int) -> list[tuple[int, str]]:
+    """(id, name) of the models with derivations in the project."""
+    return [tuple(r) for r in session.execute(
+        select(LLMModel.id, LLMModel.name).where(
+            select(Derivation.id).where(Derivation.project_id == project_id, Derivation.model_id == LLMModel.id).exists()
+        ).order_by(LLMModel.name)
+    )]

@@ -21,3 +21,7 @@ def add(session: Session, *, username: str, password_hash: str, role: Role) -> U
 
 def count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def list_all(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy.orm import Session
 
-from app.errors import InvalidInput, NotFound
+from app.errors import Forbidden, InvalidInput, NotFound
 from app.models import Annotation, AnnotationStatus, Derivation, Project, Role, Step, User
 from app.repositories import annotations as annotations_repo
 from app.repositories import checks as checks_repo
@@ -67,33 +67,84 @@ def _project(session: Session, project_id: int) -> Project:
     return project
 
 
+def check_project_access(session: Session, *, project_id: int, user: User) -> None:
+    """Annotators work only in projects open to them (no members listed, or they are one)."""
+    if user.role == Role.annotator and not projects_repo.is_open_to(session, project_id, user.id):
+        raise Forbidden("You are not one of this project's annotators.")
+
+
+def _own_annotation(session: Session, *, derivation_id: int, user: User) -> Annotation:
+    """The user's annotation of the derivation. Annotators get derivations from Next only,
+    so the overlap holds; admins and reviewers may open and label any derivation."""
+    annotation = annotations_repo.get(session, derivation_id=derivation_id, annotator_id=user.id)
+    if annotation is not None:
+        return annotation
+    if user.role == Role.annotator:
+        _derivation_exists(session, derivation_id)
+        raise Forbidden("This derivation is not in your queue: use “Annotate next”.")
+    return annotations_repo.get_or_create(session, derivation_id=derivation_id, annotator_id=user.id)
+
+
 def open_derivation(session: Session, *, derivation_id: int, user: User) -> AnnotationView:
     derivation = _derivation(session, derivation_id)
     annotation = annotations_repo.get(session, derivation_id=derivation_id, annotator_id=user.id)
+    if annotation is None and user.role == Role.annotator:
+        raise Forbidden("This derivation is not in your queue: use “Annotate next”.")
     labels = annotations_repo.labels_by_step(session, annotation.id) if annotation else {}
+    project = _project(session, derivation.project_id)
     return AnnotationView(
-        project=_project(session, derivation.project_id),
+        project=project,
         derivation=derivation,
         annotation=annotation,
         labels=labels,
-        # Blind by default: annotators judge the derivation, not the model's reputation.
-        show_model=user.role != Role.annotator,
+        # Blind (the default): annotators judge the derivation, not the model's reputation.
+        show_model=not (project.blind and user.role == Role.annotator),
         checks=checks_repo.for_derivation(session, derivation_id),
     )
 
 
+MAX_SKIPS = 100  # candidates found full after locking before giving up (only under heavy contention)
+
+
 def next_derivation(session: Session, *, project_id: int, user: User) -> int | None:
-    """The annotator's own unfinished derivation first, else a new one, claimed now."""
+    """The annotator's own unfinished derivation first, else a new one, claimed now.
+    Every derivation reaches the project's overlap k before any gets k+1 (fewest
+    annotations first), and never more than k: the candidate is locked, then its
+    annotations counted again, so two annotators pressing Next at once cannot both
+    take its last slot."""
     project = _project(session, project_id)
+    check_project_access(session, project_id=project.id, user=user)
     mine = annotations_repo.oldest_in_progress(session, project_id=project.id, annotator_id=user.id)
     if mine is not None:
         return mine
-    derivation_id = derivations_repo.next_unclaimed(
-        session, project_id=project.id, annotator_id=user.id, overlap=project.overlap
-    )
-    if derivation_id is not None:
-        annotations_repo.get_or_create(session, derivation_id=derivation_id, annotator_id=user.id)
-    return derivation_id
+    sampled = projects_repo.has_sample(session, project.id)
+    full: list[int] = []
+    for _ in range(MAX_SKIPS):
+        derivation_id = derivations_repo.next_candidate(
+            session, project_id=project.id, annotator_id=user.id, overlap=project.overlap, sampled=sampled,
+            exclude=full,
+        )
+        if derivation_id is None:
+            return None
+        if derivations_repo.annotation_count(session, derivation_id) < project.overlap:
+            annotations_repo.get_or_create(session, derivation_id=derivation_id, annotator_id=user.id)
+            return derivation_id
+        full.append(derivation_id)  # filled by someone who committed after our snapshot
+    return None
+
+
+MAX_ACTIVE_REPORT = 120.0  # seconds one report may add (the page reports every 15 s)
+
+
+def record_active_time(session: Session, *, derivation_id: int, user: User, seconds: float) -> float:
+    """Add active seconds reported by the annotate page; returns the annotation's total."""
+    if not 0 <= seconds <= MAX_ACTIVE_REPORT:
+        raise InvalidInput(f"seconds: 0..{MAX_ACTIVE_REPORT:.0f} per report (got {seconds})")
+    annotation = annotations_repo.get(session, derivation_id=derivation_id, annotator_id=user.id)
+    if annotation is None:
+        _derivation_exists(session, derivation_id)
+        raise NotFound(f"you have no annotation of derivation {derivation_id}")
+    return annotations_repo.add_active_time(session, annotation.id, seconds)
 
 
 @dataclass
@@ -116,12 +167,13 @@ def set_step_label(
     keys = [item["key"] for item in taxonomy]
     if label not in keys:
         raise InvalidInput(f"label '{label}' is not in this project's taxonomy ({', '.join(keys)})")
-    annotation = annotations_repo.get_or_create(session, derivation_id=derivation_id, annotator_id=user.id)
+    annotation = _own_annotation(session, derivation_id=derivation_id, user=user)
     if annotations_repo.set_label(session, annotation_id=annotation.id, step_id=step_id, label=label, on=on):
         annotations_repo.touch(session, annotation.id)
         annotations_repo.add_event(
-            session, annotation_id=annotation.id, actor_id=user.id, kind="label_on" if on else "label_off",
-            step_id=step_id, detail={"label": label},
+            session, annotation_id=annotation.id, derivation_id=derivation_id, actor_id=user.id,
+            kind="label_on" if on else "label_off", step_id=step_id,
+            detail={"label": label, "old": not on, "new": on},
         )
     return LabelChange(
         step, annotations_repo.labels_of_step(session, annotation.id, step_id), taxonomy, annotation.status.value
@@ -137,8 +189,9 @@ def save_judgement(
     if len(comment) > MAX_COMMENT:
         raise InvalidInput(f"comment: at most {MAX_COMMENT} characters ({len(comment)} given)")
     _derivation_exists(session, derivation_id)
-    annotation = annotations_repo.get_or_create(session, derivation_id=derivation_id, annotator_id=user.id)
+    annotation = _own_annotation(session, derivation_id=derivation_id, user=user)
     changes = {}
+    old = {"goal_reached": annotation.goal_reached, "comment": annotation.comment}
     if annotation.goal_reached != goal_reached:
         changes["goal_reached"] = goal_reached
     if annotation.comment != comment:
@@ -146,8 +199,8 @@ def save_judgement(
     if changes:
         annotations_repo.touch(session, annotation.id, **changes)
         annotations_repo.add_event(
-            session, annotation_id=annotation.id, actor_id=user.id, kind="judgement",
-            detail={k: v for k, v in changes.items()},
+            session, annotation_id=annotation.id, derivation_id=derivation_id, actor_id=user.id, kind="judgement",
+            detail={**{k: v for k, v in changes.items()}, "old": {k: old[k] for k in changes}},
         )
     return annotation
 
@@ -166,7 +219,8 @@ def submit(
         )
     else:  # a reopened piece of work, submitted again
         annotations_repo.touch(session, annotation.id, submitted_at=datetime.now(timezone.utc))
-    annotations_repo.add_event(session, annotation_id=annotation.id, actor_id=user.id, kind="submit")
+    annotations_repo.add_event(session, annotation_id=annotation.id, derivation_id=derivation_id, actor_id=user.id,
+                               kind="submit")
     return project_id
 
 

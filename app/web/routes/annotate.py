@@ -72,3 +72,10 @@ def submit(
         session, derivation_id=derivation_id, user=user, goal_reached=_goal(goal_reached), comment=comment
     )
     return _redirect(request, f"/projects/{project_id}/next")
+
+
+@router.post("/derivations/{derivation_id}/time")
+def active_time(request: Request, derivation_id: int, session: SessionDep, user: CurrentUser, seconds: float = Form(...)):
+    """The annotate page reports time spent active (page visible, annotator at work)."""
+    total = annotating.record_active_time(session, derivation_id=derivation_id, user=user, seconds=seconds)
+    return Response(status_code=204, headers={"X-Active-Seconds": f"{total:.1f}"})

@@ -1,6 +1,7 @@
 from fastapi import APIRouter, Request
 
 from app.deps import CurrentUser, SessionDep
+from app.models import Role
 from app.repositories import projects as projects_repo
 from app.web.templating import render
 
@@ -9,5 +10,6 @@ router = APIRouter()
 
 @router.get("/")
 def home(request: Request, session: SessionDep, user: CurrentUser):
-    projects = projects_repo.list_with_progress(session, user.id)
+    only = user.id if user.role == Role.annotator else None  # annotators see the projects open to them
+    projects = projects_repo.list_with_progress(session, user.id, only_open_to=only)
     return render(request, "pages/home.html", {"projects": projects})

@@ -3,7 +3,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from app.deps import AdminUser, CurrentUser, SessionDep
+from app.deps import CurrentUser, SessionDep, StaffUser
 from app.errors import NotFound
 from app.models import Perturbation
 from app.repositories import projects as projects_repo
@@ -18,13 +18,14 @@ def project_page(request: Request, project_id: int, session: SessionDep, user: C
     project = projects_repo.get(session, project_id)
     if project is None:
         raise NotFound(f"project {project_id} does not exist")
+    annotating.check_project_access(session, project_id=project_id, user=user)
     work = annotating.my_work(session, project_id=project_id, user=user)
     return render(request, "pages/project.html", {"project": project, "work": work})
 
 
 @router.get("/projects/{project_id}/breakdown")
 def breakdown_page(
-    request: Request, project_id: int, session: SessionDep, user: CurrentUser, perturbation: str | None = None
+    request: Request, project_id: int, session: SessionDep, user: StaffUser, perturbation: str | None = None
 ):
     chosen = breakdown.parse_perturbation(perturbation)
     project = breakdown.get_project(session, project_id)
@@ -38,7 +39,7 @@ def breakdown_page(
 
 
 @router.get("/projects/{project_id}/export.csv")
-def export_csv(request: Request, project_id: int, session: SessionDep, user: AdminUser, level: str = "step"):
+def export_csv(request: Request, project_id: int, session: SessionDep, user: StaffUser, level: str = "step"):
     pid, labels, name = exporting.check_export(session, project_id=project_id, level=level)
     filename = f"{name}-{level}s.csv"
     return StreamingResponse(

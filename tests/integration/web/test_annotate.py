@@ -7,18 +7,20 @@ from sqlalchemy import select
 
 from app.models import Annotation, AnnotationEvent, Role, StepLabel
 from tests.conftest import htmx, login
-from tests.factories import make_derivation, make_project, make_user, steps_of
+from tests.factories import assign, make_derivation, make_project, make_user, steps_of
 
 
-def setup(db, role=Role.annotator, n=2):
+def setup(db, role=Role.annotator, n=2, assigned=True):
     project = make_project(db)
     derivations = [make_derivation(db, project=project, model="secret-model") for _ in range(n)]
     user = make_user(db, role=role)
+    if assigned:
+        assign(db, user, *derivations)
     return project, derivations, user
 
 
 def test_next_opens_an_unfinished_derivation_and_claims_it(client, db):
-    project, (d1, d2), user = setup(db)
+    project, (d1, d2), user = setup(db, assigned=False)
     login(client, user.username)
     response = client.get(f"/projects/{project.id}/next")
     assert response.status_code == 303 and response.headers["location"] == f"/derivations/{d1.id}"
@@ -123,7 +125,7 @@ def test_all_done_when_nothing_is_left(client, db):
 
 
 def test_overlap_one_keeps_a_claimed_derivation_from_others(client, db):
-    project, (d1, d2), first = setup(db)
+    project, (d1, d2), first = setup(db, assigned=False)
     second = make_user(db)
     login(client, first.username)
     assert client.get(f"/projects/{project.id}/next").headers["location"] == f"/derivations/{d1.id}"

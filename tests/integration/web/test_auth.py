@@ -2,7 +2,7 @@
 
 from app.models import Role
 from tests.conftest import csrf_of, htmx, login
-from tests.factories import make_derivation, make_project, make_user, steps_of
+from tests.factories import assign, make_derivation, make_project, make_user, steps_of
 
 
 def test_every_page_but_login_requires_a_user(client, db):
@@ -57,6 +57,7 @@ def test_session_cookie_is_httponly_and_samesite(client, db):
 def test_state_changes_need_the_csrf_token(client, db):
     user = make_user(db, username="ann")
     derivation = make_derivation(db, project=make_project(db))
+    assign(db, user, derivation)
     step_id = steps_of(db, derivation)[0].id
     token = login(client, user.username)
     url = f"/derivations/{derivation.id}/steps/{step_id}/labels/incorrect?on=true"

@@ -13,7 +13,7 @@ from app.models import Derivation, LLMModel, Problem, Role, Step
 from app.services import annotating
 from app.services.importing import import_file
 from tests.conftest import PAPER_FILES, login
-from tests.factories import make_user
+from tests.factories import assign, make_user
 
 LABELS = ["incorrect", "irrelevant", "redundant", "skipped"]
 
@@ -48,6 +48,7 @@ def annotated(db):
     for n, (d, model, perturbation, key, project_id) in enumerate(rows):
         annotators = [ann] if n % 3 == 0 else ([ann, bob] if n % 3 == 1 else [])
         for user in annotators:
+            assign(db, user, db.get(Derivation, d))
             for step_id, index, _ in steps[d]:
                 for label in pattern(d + user.id, index):
                     annotating.set_step_label(db, derivation_id=d, step_id=step_id, label=label, on=True, user=user)
@@ -55,6 +56,7 @@ def annotated(db):
             done.append((user.username, d))
     # unsubmitted work is not counted anywhere
     last = rows[-1][0]
+    assign(db, bob, db.get(Derivation, last))
     annotating.set_step_label(db, derivation_id=last, step_id=steps[last][0][0], label="incorrect", on=True, user=bob)
     db.flush()
     return {"rows": rows, "steps": steps, "done": done, "users": {"ann": ann, "bob": bob}, "admin": admin,
@@ -90,7 +92,7 @@ def table_rows(page: str) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("perturbation", [None, "static", "SR"])
 def test_breakdown_page_matches_independent_counts(client, annotated, perturbation):
-    login(client, "ann")
+    login(client, "boss")
     query = f"?perturbation={perturbation}" if perturbation else ""
     page = client.get(f"/projects/{annotated['project_id']}/breakdown{query}").text
     got = table_rows(page)
@@ -107,7 +109,7 @@ def test_breakdown_page_matches_independent_counts(client, annotated, perturbati
 
 
 def test_breakdown_fragment_for_htmx(client, annotated):
-    login(client, "ann")
+    login(client, "boss")
     url = f"/projects/{annotated['project_id']}/breakdown?perturbation=VR"
     fragment = client.get(url, headers={"HX-Request": "true"})
     assert fragment.text.lstrip().startswith('<section id="breakdown">') and "<html" not in fragment.text
@@ -130,7 +132,8 @@ def test_step_export_one_row_per_step_per_annotator(client, annotated):
     assert "attachment" in response.headers["content-disposition"]
     rows = read_csv(response.text)
     assert list(rows[0]) == ["project", "problem", "perturbation", "model", "derivation_id", "step_index", "latex",
-                             *LABELS, "annotator", "submitted_at", *(f"sympy_{l}" for l in LABELS)]
+                             *LABELS, "annotator", "submitted_at", *(f"sympy_{l}" for l in LABELS),
+                             *(f"final_{l}" for l in LABELS), "adjudicated_by"]
     users = annotated["users"]
     done = Counter(d for _, d in annotated["done"])
     total_steps = sum(len(s) for s in annotated["steps"].values())
@@ -177,7 +180,7 @@ def test_derivation_export_carries_the_text_metrics(client, annotated, db):
 
     login(client, "boss")
     rows = read_csv(client.get(f"/projects/{annotated['project_id']}/export.csv?level=derivation").text)
-    assert list(rows[0])[-4:] == ["rouge2", "bleu", "gleu", "sympy_goal_reached"]
+    assert list(rows[0])[-10:-6] == ["rouge2", "bleu", "gleu", "sympy_goal_reached"]
     records = _json.loads(PAPER_FILES["gpt-4"].read_text())
     first = records[0]
     row = next(r for r in rows if r["model"] == "gpt-4" and r["perturbation"] == "static"

@@ -1,0 +1,107 @@
+"""A reviewer settles where annotators disagree: side by side, one final label set per
+step and a final goal. Decided final labels are what dashboards count."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from app.errors import InvalidInput, NotFound
+from app.models import Adjudication, Annotation, Derivation, Project, User
+from app.repositories import adjudication as adjudication_repo
+from app.repositories import annotations as annotations_repo
+from app.repositories import derivations as derivations_repo
+from app.repositories import projects as projects_repo
+
+
+@dataclass
+class Side:
+    annotator: str
+    annotation: Annotation
+    labels: dict[int, set[str]]  # step id -> labels
+
+
+@dataclass
+class ReviewView:
+    project: Project
+    derivation: Derivation
+    sides: list[Side]
+    adjudication: Adjudication | None
+    final: dict[int, set[str]] = field(default_factory=dict)
+
+    def disputed(self, step_id: int) -> bool:
+        return len({frozenset(side.labels.get(step_id, set())) for side in self.sides}) > 1
+
+    @property
+    def goal_disputed(self) -> bool:
+        return len({side.annotation.goal_reached for side in self.sides}) > 1
+
+
+def _derivation(session: Session, derivation_id: int) -> Derivation:
+    derivation = derivations_repo.get_full(session, derivation_id)
+    if derivation is None:
+        raise NotFound(f"derivation {derivation_id} does not exist")
+    return derivation
+
+
+def review(session: Session, *, derivation_id: int) -> ReviewView:
+    derivation = _derivation(session, derivation_id)
+    submitted = adjudication_repo.submitted(session, derivation_id)
+    labels = adjudication_repo.labels_of(session, [a.id for a, _ in submitted])
+    sides = [Side(name, a, labels.get(a.id, {})) for a, name in submitted]
+    return ReviewView(projects_repo.get(session, derivation.project_id), derivation, sides,
+                      adjudication_repo.get(session, derivation_id), adjudication_repo.final_labels(session, derivation_id))
+
+
+def _start(session: Session, *, derivation_id: int, reviewer: User) -> Adjudication:
+    """The first final decision on a derivation starts from what every annotator agreed on."""
+    existing = adjudication_repo.get(session, derivation_id)
+    if existing is not None:
+        return existing
+    view = review(session, derivation_id=derivation_id)
+    if len(view.sides) < 2:
+        raise InvalidInput(f"derivation {derivation_id} has fewer than two submitted annotations: nothing to settle")
+    agreed = {step.id: set.intersection(*(set(side.labels.get(step.id, set())) for side in view.sides))
+              for step in view.derivation.steps}
+    goals = {side.annotation.goal_reached for side in view.sides}
+    return adjudication_repo.create(session, derivation_id=derivation_id, reviewer_id=reviewer.id,
+                                    goal_reached=goals.pop() if len(goals) == 1 else None, labels=agreed)
+
+
+def set_final_label(session: Session, *, derivation_id: int, step_id: int, label: str, on: bool,
+                    reviewer: User) -> set[str]:
+    found = derivations_repo.step_in_derivation(session, derivation_id, step_id)
+    if found is None:
+        _derivation(session, derivation_id)
+        raise NotFound(f"step {step_id} is not a step of derivation {derivation_id}")
+    keys = [item["key"] for item in found[1]]
+    if label not in keys:
+        raise InvalidInput(f"label '{label}' is not in this project's taxonomy ({', '.join(keys)})")
+    _start(session, derivation_id=derivation_id, reviewer=reviewer)
+    if adjudication_repo.set_final_label(session, derivation_id=derivation_id, step_id=step_id, label=label, on=on):
+        adjudication_repo.update_adjudication(session, derivation_id, reviewer_id=reviewer.id)
+        annotations_repo.add_event(session, derivation_id=derivation_id, actor_id=reviewer.id,
+                                   kind="final_on" if on else "final_off", step_id=step_id,
+                                   detail={"label": label, "old": not on, "new": on})
+    return adjudication_repo.final_labels(session, derivation_id).get(step_id, set())
+
+
+def settle(session: Session, *, derivation_id: int, reviewer: User, goal_reached: bool | None,
+           comment: str) -> Adjudication:
+    """Record the final goal and comment and mark the derivation decided (again, after a change)."""
+    adjudication = _start(session, derivation_id=derivation_id, reviewer=reviewer)
+    old = {"goal_reached": adjudication.goal_reached, "comment": adjudication.comment}
+    adjudication_repo.update_adjudication(session, derivation_id, reviewer_id=reviewer.id, goal_reached=goal_reached,
+                                          comment=comment[:10_000], decided_at=adjudication_repo.now())
+    annotations_repo.add_event(session, derivation_id=derivation_id, actor_id=reviewer.id, kind="settle",
+                               detail={"goal_reached": goal_reached, "comment": comment[:10_000], "old": old})
+    session.flush()
+    return adjudication_repo.get(session, derivation_id)
+
+
+def disagreements(session: Session, *, project_id: int, model_id: int | None = None,
+                  perturbation: str | None = None) -> list[dict]:
+    if projects_repo.get(session, project_id) is None:
+        raise NotFound(f"project {project_id} does not exist")
+    return adjudication_repo.disagreements(session, project_id=project_id, model_id=model_id, perturbation=perturbation)

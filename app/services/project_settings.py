@@ -1,0 +1,84 @@
+"""A project's team and queue: overlap, blind mode, annotators, stratified sample."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from app.errors import InvalidInput, NotFound
+from app.models import Project, User
+from app.repositories import projects as projects_repo
+from app.repositories import users as users_repo
+
+MAX_OVERLAP = 20
+
+
+@dataclass
+class SettingsView:
+    project: Project
+    users: list[User]
+    members: set[int]
+    sample_size: int
+
+
+def _project(session: Session, project_id: int) -> Project:
+    project = projects_repo.get(session, project_id)
+    if project is None:
+        raise NotFound(f"project {project_id} does not exist")
+    return project
+
+
+def view(session: Session, *, project_id: int) -> SettingsView:
+    project = _project(session, project_id)
+    return SettingsView(project, users_repo.list_all(session), projects_repo.member_ids(session, project_id),
+                        projects_repo.sample_size(session, project_id))
+
+
+def update(session: Session, *, project_id: int, overlap: int, blind: bool, member_ids: set[int]) -> Project:
+    project = _project(session, project_id)
+    if not 1 <= overlap <= MAX_OVERLAP:
+        raise InvalidInput(f"overlap: 1..{MAX_OVERLAP} annotators per derivation (got {overlap})")
+    known = {u.id for u in users_repo.list_all(session)}
+    unknown = member_ids - known
+    if unknown:
+        raise InvalidInput(f"members: no user with id {', '.join(map(str, sorted(unknown)))}")
+    project.overlap, project.blind = overlap, blind
+    projects_repo.set_members(session, project_id, member_ids)
+    session.flush()
+    return project
+
+
+def draw_sample(session: Session, *, project_id: int, per_model: int, seed: int) -> int:
+    """Per model, `per_model` static derivations drawn at random (by seed) and the same
+    model's derivations of their perturbed twins, as the paper's manual evaluation did.
+    Replaces the previous sample; returns its size."""
+    _project(session, project_id)
+    if not 1 <= per_model <= 100_000:
+        raise InvalidInput(f"per model: 1..100000 static derivations (got {per_model})")
+    rows = projects_repo.derivations_by_model(session, project_id)
+    static: dict[int, list[tuple[int, int]]] = defaultdict(list)  # model -> [(derivation, problem)]
+    twins: dict[tuple[int, int], list[int]] = defaultdict(list)  # (model, parent problem) -> derivations
+    for derivation_id, model_id, perturbation, problem_id, parent_id in rows:
+        if getattr(perturbation, "value", perturbation) == "static":
+            static[model_id].append((derivation_id, problem_id))
+        elif parent_id is not None:
+            twins[(model_id, parent_id)].append(derivation_id)
+    if not static:
+        raise InvalidInput("this project has no static derivations to sample from")
+    rng = random.Random(seed)
+    chosen: list[int] = []
+    for model_id in sorted(static):
+        pool = static[model_id]
+        for derivation_id, problem_id in rng.sample(pool, min(per_model, len(pool))):
+            chosen.append(derivation_id)
+            chosen += twins[(model_id, problem_id)]
+    projects_repo.set_sample(session, project_id, chosen)
+    return len(set(chosen))
+
+
+def clear_sample(session: Session, *, project_id: int) -> None:
+    _project(session, project_id)
+    projects_repo.set_sample(session, project_id, [])

@@ -1,0 +1,81 @@
+"""Agreement, adjudication and history: for reviewers and admins."""
+
+from fastapi import APIRouter, Form, Request
+
+from app.deps import SessionDep, StaffUser
+from app.errors import InvalidInput
+from app.models import Perturbation
+from app.repositories import history as history_repo
+from app.repositories import projects as projects_repo
+from app.services import adjudication, agreement, breakdown
+from app.web.templating import render
+
+router = APIRouter()
+
+
+def _filters(session, project_id: int, model: str | None, perturbation: str | None) -> dict:
+    chosen = breakdown.parse_perturbation(perturbation)
+    models = projects_repo.models_of(session, project_id)
+    model_id = None
+    if model:
+        if not model.isdigit() or int(model) not in {m_id for m_id, _ in models}:
+            raise InvalidInput(f"model '{model}' is not a model of this project")
+        model_id = int(model)
+    return {"model_id": model_id, "perturbation": chosen, "models": models,
+            "perturbations": [p.value for p in Perturbation]}
+
+
+@router.get("/projects/{project_id}/agreement")
+def agreement_page(request: Request, project_id: int, session: SessionDep, user: StaffUser,
+                   model: str | None = None, perturbation: str | None = None):
+    project = breakdown.get_project(session, project_id)
+    filters = _filters(session, project_id, model, perturbation)
+    report = agreement.compute(session, project_id=project_id, model_id=filters["model_id"],
+                               perturbation=filters["perturbation"])
+    return render(request, "pages/agreement.html", {"project": project, "report": report, **filters}, block="agreement")
+
+
+@router.get("/projects/{project_id}/review")
+def review_list(request: Request, project_id: int, session: SessionDep, user: StaffUser,
+                model: str | None = None, perturbation: str | None = None):
+    project = breakdown.get_project(session, project_id)
+    filters = _filters(session, project_id, model, perturbation)
+    rows = adjudication.disagreements(session, project_id=project_id, model_id=filters["model_id"],
+                                      perturbation=filters["perturbation"])
+    return render(request, "pages/review_list.html", {"project": project, "rows": rows, **filters}, block="disagreements")
+
+
+@router.get("/derivations/{derivation_id}/review")
+def review_page(request: Request, derivation_id: int, session: SessionDep, user: StaffUser):
+    view = adjudication.review(session, derivation_id=derivation_id)
+    return render(request, "pages/review.html", {"view": view})
+
+
+@router.post("/derivations/{derivation_id}/final/{step_id}/{label}")
+def set_final_label(request: Request, derivation_id: int, step_id: int, label: str, session: SessionDep,
+                    user: StaffUser, on: bool = True):
+    labels = adjudication.set_final_label(session, derivation_id=derivation_id, step_id=step_id, label=label, on=on,
+                                          reviewer=user)
+    view = adjudication.review(session, derivation_id=derivation_id)
+    return render(request, "partials/final_labels.html",
+                  {"derivation_id": derivation_id, "step_id": step_id, "labels": labels,
+                   "taxonomy": view.project.taxonomy})
+
+
+@router.post("/derivations/{derivation_id}/settle")
+def settle(request: Request, derivation_id: int, session: SessionDep, user: StaffUser,
+           goal_reached: str = Form(""), comment: str = Form("")):
+    if goal_reached not in ("", "yes", "no"):
+        raise InvalidInput(f"goal_reached '{goal_reached}': use yes, no or leave it empty")
+    adjudication.settle(session, derivation_id=derivation_id, reviewer=user,
+                        goal_reached=None if goal_reached == "" else goal_reached == "yes", comment=comment)
+    view = adjudication.review(session, derivation_id=derivation_id)
+    return render(request, "pages/review.html", {"view": view}, block="settlement")
+
+
+@router.get("/derivations/{derivation_id}/history")
+def history_page(request: Request, derivation_id: int, session: SessionDep, user: StaffUser):
+    view = adjudication.review(session, derivation_id=derivation_id)  # 404 for an unknown derivation
+    return render(request, "pages/history.html",
+                  {"derivation": view.derivation, "project": view.project,
+                   "events": history_repo.for_derivation(session, derivation_id)})

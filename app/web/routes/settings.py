@@ -1,0 +1,41 @@
+"""A project's settings page (admins): overlap, blind mode, annotators, sample."""
+
+from fastapi import APIRouter, Form, Request
+
+from app.deps import AdminUser, SessionDep
+from app.services import project_settings
+from app.web.templating import render
+
+router = APIRouter()
+
+
+def _page(request, session, project_id: int, message: str | None = None):
+    return render(request, "pages/settings.html",
+                  {"view": project_settings.view(session, project_id=project_id), "message": message},
+                  block="settings")
+
+
+@router.get("/projects/{project_id}/settings")
+def settings_page(request: Request, project_id: int, session: SessionDep, user: AdminUser):
+    return _page(request, session, project_id)
+
+
+@router.post("/projects/{project_id}/settings")
+def save_settings(request: Request, project_id: int, session: SessionDep, user: AdminUser,
+                  overlap: int = Form(...), blind: str = Form(""), members: list[int] = Form([])):
+    project_settings.update(session, project_id=project_id, overlap=overlap, blind=blind == "on",
+                            member_ids=set(members))
+    return _page(request, session, project_id, "Settings saved.")
+
+
+@router.post("/projects/{project_id}/sample")
+def draw_sample(request: Request, project_id: int, session: SessionDep, user: AdminUser,
+                per_model: int = Form(...), seed: int = Form(0)):
+    size = project_settings.draw_sample(session, project_id=project_id, per_model=per_model, seed=seed)
+    return _page(request, session, project_id, f"The queue now serves a sample of {size} derivations.")
+
+
+@router.post("/projects/{project_id}/sample/clear")
+def clear_sample(request: Request, project_id: int, session: SessionDep, user: AdminUser):
+    project_settings.clear_sample(session, project_id=project_id)
+    return _page(request, session, project_id, "Sample cleared: the queue serves every derivation.")
