@@ -1,0 +1,135 @@
+"""Adjudication, agreement and history through HTTP: pages and htmx fragments; final
+labels count in the breakdown and appear beside every annotator's in the exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.models import Adjudication, AnnotationEvent, Role
+from app.services import annotating
+from tests.conftest import htmx, login
+from tests.factories import assign, make_derivation, make_project, make_user, steps_of
+
+
+@pytest.fixture
+def disputed(db):
+    """Two annotators on one derivation: they disagree on step 2 and on the goal."""
+    project = make_project(db, overlap=2)
+    d = make_derivation(db, project=project, model="gpt-x")
+    calm = make_derivation(db, project=project, model="gpt-x")
+    ann, bob = make_user(db, username="ann"), make_user(db, username="bob")
+    reviewer = make_user(db, username="rita", role=Role.reviewer)
+    s1, s2, _ = steps_of(db, d)
+    for user, labels, goal in ((ann, {s1.id: {"redundant"}, s2.id: {"incorrect"}}, True),
+                               (bob, {s1.id: {"redundant"}}, False)):
+        assign(db, user, d, calm)
+        for step_id, ls in labels.items():
+            for label in ls:
+                annotating.set_step_label(db, derivation_id=d.id, step_id=step_id, label=label, on=True, user=user)
+        annotating.submit(db, derivation_id=d.id, user=user, goal_reached=goal, comment=f"{user.username} says")
+        annotating.submit(db, derivation_id=calm.id, user=user, goal_reached=True, comment="")
+    db.flush()
+    return {"project": project, "d": d, "calm": calm, "steps": (s1, s2), "reviewer": reviewer}
+
+
+def test_disagreements_list_and_side_by_side(client, disputed):
+    d, project = disputed["d"], disputed["project"]
+    token = login(client, "rita")
+    listing = client.get(f"/projects/{project.id}/review")
+    assert f'href="/derivations/{d.id}/review"' in listing.text
+    assert f'/derivations/{disputed["calm"].id}/review' not in listing.text  # they agreed on that one
+    assert "1 to settle, 0 settled" in listing.text
+    fragment = client.get(f"/projects/{project.id}/review?perturbation=VR", headers=htmx(token))
+    assert fragment.text.lstrip().startswith('<section id="disagreements">') and "No disagreements" in fragment.text
+    page = client.get(f"/derivations/{d.id}/review").text
+    assert "<th>ann</th><th>bob</th>" in page and "ann says" in page and "model: gpt-x" in page
+    s1, s2 = disputed["steps"]
+    assert re.search(rf'<tr class="disputed" data-step-id="{s2.id}">', page)
+    assert re.search(rf'<tr class="" data-step-id="{s1.id}">', page)
+
+
+def test_adjudicate_then_breakdown_and_exports_use_the_final_labels(client, db, disputed):
+    d, project = disputed["d"], disputed["project"]
+    s1, s2 = disputed["steps"]
+    token = login(client, "rita")
+    # the first decision starts from what both agreed on (step 1: redundant)
+    on = client.post(f"/derivations/{d.id}/final/{s2.id}/skipped?on=true", headers=htmx(token))
+    assert on.status_code == 200 and "<html" not in on.text and f'id="final-{s2.id}"' in on.text
+    assert 'data-label="skipped"' in on.text and 'class="label on" aria-pressed="true" data-label="skipped"' in on.text
+    page = client.get(f"/derivations/{d.id}/review").text
+    assert re.search(rf'id="final-{s1.id}".*?class="label on" aria-pressed="true" data-label="redundant"', page, re.S)
+    settled = client.post(f"/derivations/{d.id}/settle", data={"goal_reached": "no", "comment": "bob is right"},
+                          headers=htmx(token))
+    assert settled.status_code == 200 and 'id="settled"' in settled.text and "<html" not in settled.text
+    adjudication = db.get(Adjudication, d.id)
+    assert adjudication.goal_reached is False and adjudication.decided_at is not None
+
+    admin = make_user(db, role=Role.admin, username="boss")
+    client.post("/logout", data={"csrf_token": token})
+    login(client, admin.username)
+    # breakdown: the settled derivation counts once, with the final labels; the calm one twice (no labels)
+    page = client.get(f"/projects/{project.id}/breakdown").text
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", re.search(r'<tr data-model="gpt-x">(.*?)</tr>', page, re.S).group(1))
+    assert cells[4] == str(3 + 3 * 2)  # judged steps: 3 (final) + 3 steps x 2 annotations
+    assert cells[5] == "0" and cells[9] == "1" and cells[11] == "1"  # incorrect 0, redundant 1, skipped 1
+
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/projects/{project.id}/export.csv?level=step").text)))
+    mine = [r for r in rows if r["derivation_id"] == str(d.id) and r["step_index"] == "2"]
+    assert {r["annotator"]: r["incorrect"] for r in mine} == {"ann": "1", "bob": "0"}  # each annotator's own
+    assert {(r["final_incorrect"], r["final_skipped"], r["adjudicated_by"]) for r in mine} == {("0", "1", "rita")}
+    calm = [r for r in rows if r["derivation_id"] == str(disputed["calm"].id)]
+    assert {r["final_incorrect"] for r in calm} == {""}  # not adjudicated: no final columns
+    drows = list(csv.DictReader(io.StringIO(client.get(f"/projects/{project.id}/export.csv?level=derivation").text)))
+    final = {r["annotator"]: (r["goal_reached"], r["final_goal_reached"], r["final_redundant"])
+             for r in drows if r["derivation_id"] == str(d.id)}
+    assert final == {"ann": ("yes", "no", "1"), "bob": ("no", "no", "1")}
+
+
+def test_history_page_and_export_list_every_change(client, db, disputed):
+    d, project = disputed["d"], disputed["project"]
+    s1, s2 = disputed["steps"]
+    token = login(client, "rita")
+    client.post(f"/derivations/{d.id}/final/{s2.id}/incorrect?on=true", headers=htmx(token))
+    client.post(f"/derivations/{d.id}/final/{s2.id}/incorrect?on=false", headers=htmx(token))
+    page = client.get(f"/derivations/{d.id}/history").text
+    assert page.count("<td>label_on</td>") == 3 and "final_on" in page and "final_off" in page
+    events = list(csv.DictReader(io.StringIO(client.get(f"/projects/{project.id}/export.csv?level=events").text)))
+    final = [(e["kind"], e["actor"], e["annotator"], e["step_index"], e["label"], e["old"], e["new"])
+             for e in events if e["kind"].startswith("final")]
+    assert final == [("final_on", "rita", "", "2", "incorrect", "0", "1"),
+                     ("final_off", "rita", "", "2", "incorrect", "1", "0")]
+    ann_on = [e for e in events if e["kind"] == "label_on" and e["annotator"] == "ann"]
+    assert {(e["step_index"], e["label"], e["old"], e["new"]) for e in ann_on} == {("1", "redundant", "0", "1"),
+                                                                                 ("2", "incorrect", "0", "1")}
+    assert db.scalar(select(AnnotationEvent).where(AnnotationEvent.kind == "settle")) is None
+
+
+def test_agreement_page_and_fragment(client, disputed):
+    project = disputed["project"]
+    token = login(client, "rita")
+    page = client.get(f"/projects/{project.id}/agreement").text
+    assert 'id="agreement-table"' in page and 'id="kappa-heatmap"' in page and "<html" in page
+    assert re.search(r'data-figure="goal reached">.*?<td class="num items">2</td>', page, re.S)
+    fragment = client.get(f"/projects/{project.id}/agreement?perturbation=static", headers=htmx(token))
+    assert fragment.text.lstrip().startswith('<section id="agreement">')
+    assert client.get(f"/projects/{project.id}/agreement?model=abc").status_code == 422
+
+
+def test_active_time_is_added_to_the_annotators_own_work(client, db):
+    project = make_project(db)
+    d = make_derivation(db, project=project)
+    user = make_user(db)
+    token = login(client, user.username)
+    assert client.post(f"/derivations/{d.id}/time", data={"seconds": "5"}, headers=htmx(token)).status_code == 404
+    assign(db, user, d)
+    for seconds in ("15", "12.5"):
+        response = client.post(f"/derivations/{d.id}/time", data={"seconds": seconds}, headers=htmx(token))
+        assert response.status_code == 204
+    assert response.headers["X-Active-Seconds"] == "27.5"
+    too_much = client.post(f"/derivations/{d.id}/time", data={"seconds": "500"}, headers=htmx(token))
+    assert too_much.status_code == 422 and "0..120" in too_much.text

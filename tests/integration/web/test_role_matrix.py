@@ -1,0 +1,126 @@
+"""Every route x every role: allowed (a 2xx/3xx answer) or refused (403).
+
+The routes come from the app's own OpenAPI schema, and the test fails when one is not
+in ACCESS, so a new route has to be classified here. Annotators reach only their own
+queue and their own work; reviewers also see the analysis, adjudicate and read the
+history; admins do everything."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.models import GenerationRun, Job, Role
+from app.services import annotating
+from tests.conftest import htmx, login
+from tests.factories import assign, make_derivation, make_project, make_user, steps_of
+
+ALL = {"admin", "reviewer", "annotator"}
+STAFF = {"admin", "reviewer"}
+ADMIN = {"admin"}
+
+ACCESS: dict[tuple[str, str], set[str]] = {
+    ("GET", "/login"): ALL,
+    ("POST", "/login"): ALL,
+    ("GET", "/"): ALL,
+    ("GET", "/projects/{project_id}"): ALL,
+    ("GET", "/projects/{project_id}/next"): ALL,
+    ("GET", "/derivations/{derivation_id}"): ALL,
+    ("POST", "/derivations/{derivation_id}/steps/{step_id}/labels/{label}"): ALL,
+    ("POST", "/derivations/{derivation_id}/judgement"): ALL,
+    ("POST", "/derivations/{derivation_id}/submit"): ALL,
+    ("POST", "/derivations/{derivation_id}/time"): ALL,
+    ("GET", "/projects/{project_id}/breakdown"): STAFF,
+    ("GET", "/projects/{project_id}/export.csv"): STAFF,
+    ("GET", "/projects/{project_id}/agreement"): STAFF,
+    ("GET", "/projects/{project_id}/review"): STAFF,
+    ("GET", "/derivations/{derivation_id}/review"): STAFF,
+    ("POST", "/derivations/{derivation_id}/final/{step_id}/{label}"): STAFF,
+    ("POST", "/derivations/{derivation_id}/settle"): STAFF,
+    ("GET", "/derivations/{derivation_id}/history"): STAFF,
+    ("GET", "/import"): ADMIN,
+    ("POST", "/import"): ADMIN,
+    ("GET", "/projects/{project_id}/runs"): ADMIN,
+    ("POST", "/projects/{project_id}/runs"): ADMIN,
+    ("GET", "/runs/{run_id}"): ADMIN,
+    ("POST", "/runs/{run_id}/retry"): ADMIN,
+    ("GET", "/jobs"): ADMIN,
+    ("POST", "/jobs/retry"): ADMIN,
+    ("GET", "/projects/{project_id}/settings"): ADMIN,
+    ("POST", "/projects/{project_id}/settings"): ADMIN,
+    ("POST", "/projects/{project_id}/sample"): ADMIN,
+    ("POST", "/projects/{project_id}/sample/clear"): ADMIN,
+    ("POST", "/logout"): ALL,  # last: it ends the session
+}
+
+FORMS = {
+    "/login": lambda ids: {"username": ids["username"], "password": "correct horse battery", "next": "/"},
+    "/derivations/{derivation_id}/judgement": lambda ids: {"goal_reached": "yes", "comment": "ok"},
+    "/derivations/{derivation_id}/submit": lambda ids: {"goal_reached": "yes", "comment": "ok"},
+    "/derivations/{derivation_id}/time": lambda ids: {"seconds": "3"},
+    "/derivations/{derivation_id}/settle": lambda ids: {"goal_reached": "no", "comment": "settled"},
+    "/import": lambda ids: {"project": ids["project_name"]},
+    "/projects/{project_id}/runs": lambda ids: {"model": "/models/tiny", "backend": "hf-seq2seq"},
+    "/projects/{project_id}/settings": lambda ids: {"overlap": "3", "blind": "on"},
+    "/projects/{project_id}/sample": lambda ids: {"per_model": "1", "seed": "1"},
+}
+JSONL = (b'{"problem_id": "m1", "prompt": "Given a = b, then obtain b = a", "model": "m", '
+         b'"derivation": "a = b and b = a"}\n')
+
+
+@pytest.fixture
+def world(db):
+    project = make_project(db, overlap=3)
+    d = make_derivation(db, project=project, model="secret")
+    for n in range(2):  # two annotators already disagree on it, so a reviewer can settle it
+        other = make_user(db, username=f"early{n}")
+        assign(db, other, d)
+        annotating.submit(db, derivation_id=d.id, user=other, goal_reached=bool(n), comment="")
+    users = {role: make_user(db, role=Role(role), username=f"the-{role}") for role in ALL}
+    for user in users.values():
+        assign(db, user, d)
+    run = GenerationRun(project_id=project.id, model_id=d.model_id, backend="hf-seq2seq", model_path="/m",
+                        decoding={}, perturbations=["static"], total=1)
+    db.add(run)
+    db.flush()
+    db.add(Job(kind="generate", payload={"run_id": run.id, "problem_ids": [d.problem_id]}, run_id=run.id))
+    db.flush()
+    return {"project_id": project.id, "project_name": project.name, "derivation_id": d.id,
+            "step_id": steps_of(db, d)[0].id, "label": "incorrect", "run_id": run.id, "users": users}
+
+
+def _routes(app) -> set[tuple[str, str]]:
+    return {(method.upper(), path) for path, ops in app.openapi()["paths"].items() for method in ops}
+
+
+def test_every_route_is_classified(app):
+    assert _routes(app) == set(ACCESS)
+
+
+@pytest.mark.parametrize("role", sorted(ALL))
+def test_role_matrix(client, world, role):
+    ids = {**world, "username": f"the-{role}"}
+    token = login(client, ids["username"])
+    outcomes = {}
+    for (method, template), allowed in ACCESS.items():
+        url = template.format(**ids)
+        if method == "GET":
+            response = client.get(url, headers={"HX-Request": "true"} if "review" in url else {})
+        else:
+            data = FORMS.get(template, lambda _: {})(ids)
+            files = {"file": ("tiny.jsonl", JSONL, "application/json")} if template == "/import" else None
+            if template == "/login":
+                response = client.post(url, data={**data, "csrf_token": token})
+                token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/").text).group(1)
+            else:
+                response = client.post(url + ("?on=true" if "{label}" in template else ""), data=data, files=files,
+                                       headers=htmx(token))
+        outcomes[(method, template)] = response.status_code
+        if role in allowed:
+            assert response.status_code in (200, 204, 303), (role, method, template, response.status_code,
+                                                              response.text[:300])
+        else:
+            assert response.status_code == 403, (role, method, template, response.status_code)
+    assert len(outcomes) == len(ACCESS)
