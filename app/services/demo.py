@@ -31,13 +31,13 @@ def is_empty(session: Session) -> bool:
 
 
 def seed(session: Session, *, shared_data_dir: Path, say: Callable[[str], None] = print) -> dict[str, str]:
-    """Import the demo derivations and create an admin and an annotator; return their passwords."""
+    """Import the demo derivations and create an admin, an annotator and a reviewer; return their passwords."""
     project, files = demo_files(shared_data_dir)
     for path in files:
         result = import_file(session, project_name=project, filename=path.name, data=path.read_bytes())
         say(f"imported {path.name}: {result.added} derivations into '{project}'")
     passwords = {}
-    for username, role in (("admin", Role.admin), ("annotator", Role.annotator)):
+    for username, role in (("admin", Role.admin), ("annotator", Role.annotator), ("reviewer", Role.reviewer)):
         if users_repo.get_by_username(session, username) is None:
             passwords[username] = generate_password()
             create_user(session, username=username, password=passwords[username], role=role)
