@@ -13,7 +13,8 @@ from app.config import ROOT, Settings, get_settings
 from app.db import database_url, make_engine, make_sessionmaker
 from app.deps import csrf_protect
 from app.web import errors
-from app.web.routes import annotate, auth, home, importing, jobs, projects, review, runs, settings as settings_routes
+from app.web.routes import annotate, auth, dashboards, home, importing, jobs, projects, review, runs
+from app.web.routes import settings as settings_routes
 
 SECURITY_HEADERS = {
     # KaTeX sets inline styles; no inline or remote script is ever needed.
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
         return response
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
-    for module in (auth, home, annotate, projects, importing, runs, jobs, review, settings_routes):
+    for module in (auth, home, annotate, projects, importing, runs, jobs, review, settings_routes, dashboards):
         app.include_router(module.router)
     errors.install(app)
     return app

@@ -49,9 +49,107 @@
     });
   }
 
+  // ---- dashboards --------------------------------------------------------
+  const boards = {};
+  function chartOn(id, config) {
+    const canvas = document.getElementById(id);
+    if (!canvas || !window.Chart) return;
+    if (boards[id]) boards[id].destroy();
+    boards[id] = new Chart(canvas, { ...config, options: { animation: false, ...config.options } });
+  }
+  // The heatmap is drawn by hand on a canvas (Chart.js has none built in): one cell
+  // per model x perturbation x figure, red for worse-than-static error rates.
+  function drawHeatmap(canvas, effects) {
+    if (!canvas) return;
+    const ctx = canvas.getContext("2d");
+    const rows = [];
+    effects.rows.forEach((m) => effects.columns.forEach((p) => rows.push([m, p])));
+    const left = 190, top = 70, cw = Math.max(46, (canvas.clientWidth - left - 10) / effects.keys.length), ch = 20;
+    canvas.width = left + cw * effects.keys.length + 10;
+    canvas.height = top + ch * rows.length + 10;
+    ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.font = "11px sans-serif"; ctx.textBaseline = "middle";
+    effects.names.forEach((name, i) => {
+      ctx.save(); ctx.translate(left + cw * i + cw / 2, top - 6); ctx.rotate(-Math.PI / 4);
+      ctx.fillStyle = "#333"; ctx.fillText(name, 0, 0); ctx.restore();
+    });
+    rows.forEach(([m, p], r) => {
+      ctx.fillStyle = "#333"; ctx.fillText(`${m} · ${p}`, 4, top + ch * r + ch / 2);
+      effects.keys.forEach((key, i) => {
+        const v = effects.delta[m]?.[p]?.[key];
+        const metric = ["rouge2", "bleu", "gleu", "goal_reached"].includes(key);
+        let color = "#eee";
+        if (v !== null && v !== undefined) {
+          const bad = metric ? -v : v; // more errors, or lower metric/goal: worse
+          const t = Math.min(1, Math.abs(bad) * 4);
+          color = bad > 0 ? `rgba(192,57,43,${0.15 + 0.85 * t})` : `rgba(22,160,133,${0.15 + 0.85 * t})`;
+        }
+        ctx.fillStyle = color; ctx.fillRect(left + cw * i + 1, top + ch * r + 1, cw - 2, ch - 2);
+        if (v !== null && v !== undefined) {
+          ctx.fillStyle = "#111"; ctx.fillText((v >= 0 ? "+" : "") + v.toFixed(2), left + cw * i + 4, top + ch * r + ch / 2);
+        }
+      });
+    });
+  }
+  function renderDashboards(root) {
+    const dataEl = root.querySelector("#dashboard-data");
+    if (!dataEl) return;
+    const data = JSON.parse(dataEl.textContent);
+    chartOn("chart-errors", {
+      type: "bar",
+      data: { labels: data.errors.models, datasets: data.errors.series.map((s, i) => ({ label: s.label, data: s.data, backgroundColor: PALETTE[i % PALETTE.length] })) },
+      options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: "% of judged steps" } } } },
+    });
+    drawHeatmap(document.getElementById("chart-effects"), data.effects);
+    const byModel = {};
+    data.points.forEach((p) => (byModel[p.model] ||= []).push({ x: p.x, y: p.y }));
+    chartOn("chart-metrics", {
+      type: "scatter",
+      data: { datasets: Object.entries(byModel).map(([m, pts], i) => ({ label: m, data: pts, backgroundColor: PALETTE[i % PALETTE.length] })) },
+      options: { scales: { x: { title: { display: true, text: "ROUGE-2" } }, y: { title: { display: true, text: "human-labelled steps" } } } },
+    });
+    chartOn("chart-checker", {
+      type: "bar",
+      data: { labels: data.checker.labels, datasets: [
+        { label: "precision", data: data.checker.precision, backgroundColor: PALETTE[2] },
+        { label: "recall", data: data.checker.recall, backgroundColor: PALETTE[3] }] },
+      options: { scales: { y: { min: 0, max: 1 } } },
+    });
+    chartOn("chart-throughput", {
+      type: "bar",
+      data: { labels: data.throughput.days, datasets: [{ label: "judgements per day", data: data.throughput.n, backgroundColor: PALETTE[4] }] },
+    });
+  }
+
+  // Every chart downloads as PNG, every table as CSV (built from the table itself).
+  function download(name, href) {
+    const a = document.createElement("a");
+    a.href = href; a.download = name; document.body.appendChild(a); a.click(); a.remove();
+  }
+  function tableCsv(table) {
+    const quote = (v) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+    return Array.from(table.rows).map((row) =>
+      Array.from(row.cells).map((c) => quote(c.innerText.replace(/\s+/g, " ").replace(/ ?PNG · CSV| ?CSV$/, "").trim())).join(",")
+    ).join("\n") + "\n";
+  }
+  document.addEventListener("click", (evt) => {
+    const png = evt.target.closest("[data-png]");
+    if (png) {
+      const canvas = document.getElementById(png.dataset.png);
+      if (canvas) download(`${png.dataset.name}.png`, canvas.toDataURL("image/png"));
+    }
+    const csvButton = evt.target.closest("[data-csv]");
+    if (csvButton) {
+      const table = document.getElementById(csvButton.dataset.csv);
+      const blob = new Blob([tableCsv(table)], { type: "text/csv" });
+      download(`${csvButton.dataset.name}.csv`, URL.createObjectURL(blob));
+    }
+  });
+
   function enhance(root) {
     renderMath(root);
     renderChart(root);
+    renderDashboards(root);
   }
 
   document.addEventListener("DOMContentLoaded", () => enhance(document));

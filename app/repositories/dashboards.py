@@ -1,0 +1,235 @@
+"""The dashboards' aggregates, all computed in PostgreSQL (GROUP BY, window functions):
+no query here returns a row per label.
+
+Every query starts from the same filtered judgements: each submitted annotation,
+except on derivations a reviewer settled, which count once with their final labels
+(when filtering by one annotator, that annotator's own annotations are used)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True)
+class Filters:
+    project_id: int
+    model_id: int | None = None
+    perturbation: str | None = None
+    annotator_id: int | None = None
+    since: date | None = None  # judgements made on or after this day
+    until: date | None = None  # ... and on or before this day
+
+    def params(self) -> dict:
+        return {"project_id": self.project_id, "model_id": self.model_id, "perturbation": self.perturbation,
+                "annotator_id": self.annotator_id, "since": self.since,
+                "until": self.until + timedelta(days=1) if self.until else None}
+
+
+_BASE = """
+WITH scope AS (
+    SELECT d.id, d.model_id, d.metrics, p.perturbation::text AS perturbation
+    FROM derivations d JOIN problems p ON p.id = d.problem_id
+    WHERE d.project_id = :project_id
+      AND (CAST(:model_id AS int) IS NULL OR d.model_id = :model_id)
+      AND (CAST(:perturbation AS text) IS NULL OR p.perturbation::text = :perturbation)
+),
+decided AS (
+    SELECT adj.derivation_id, adj.goal_reached, adj.decided_at
+    FROM adjudications adj JOIN scope ON scope.id = adj.derivation_id
+    WHERE adj.decided_at IS NOT NULL AND CAST(:annotator_id AS int) IS NULL
+),
+judgements AS (  -- jid > 0: an annotation's id; jid < 0: a settled derivation's id, negated
+    SELECT a.id AS jid, a.derivation_id, scope.model_id, scope.perturbation, a.annotator_id, a.goal_reached,
+           a.submitted_at AS at
+    FROM annotations a JOIN scope ON scope.id = a.derivation_id
+    WHERE a.status = 'submitted'
+      AND (CAST(:annotator_id AS int) IS NULL OR a.annotator_id = :annotator_id)
+      AND NOT EXISTS (SELECT 1 FROM decided WHERE decided.derivation_id = a.derivation_id)
+      AND (CAST(:since AS date) IS NULL OR a.submitted_at >= :since)
+      AND (CAST(:until AS date) IS NULL OR a.submitted_at < :until)
+    UNION ALL
+    SELECT -decided.derivation_id, decided.derivation_id, scope.model_id, scope.perturbation, NULL,
+           decided.goal_reached, decided.decided_at
+    FROM decided JOIN scope ON scope.id = decided.derivation_id
+    WHERE (CAST(:since AS date) IS NULL OR decided.decided_at >= :since)
+      AND (CAST(:until AS date) IS NULL OR decided.decided_at < :until)
+),
+labels AS (
+    SELECT j.jid, j.derivation_id, j.model_id, j.perturbation, sl.step_id, sl.label
+    FROM judgements j JOIN step_labels sl ON sl.annotation_id = j.jid WHERE j.jid > 0
+    UNION ALL
+    SELECT j.jid, j.derivation_id, j.model_id, j.perturbation, fl.step_id, fl.label
+    FROM judgements j JOIN final_labels fl ON fl.derivation_id = j.derivation_id WHERE j.jid < 0
+),
+step_counts AS (
+    SELECT s.derivation_id, count(*) AS n FROM steps s JOIN scope ON scope.id = s.derivation_id GROUP BY 1
+)
+"""
+
+# Per model and perturbation: sizes, judged steps, goal, and per label the labelled steps
+# and the judgements with at least one such label.
+_TOTALS = text(_BASE + """
+SELECT m.name AS model, scope.perturbation,
+       count(*) AS derivations,
+       coalesce(sum(sc.n), 0)::bigint AS steps,
+       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM judgements j WHERE j.derivation_id = scope.id)) AS annotated,
+       coalesce(sum((SELECT count(*) FROM judgements j WHERE j.derivation_id = scope.id)), 0)::bigint AS judgements,
+       coalesce(sum(sc.n * (SELECT count(*) FROM judgements j WHERE j.derivation_id = scope.id)), 0)::bigint
+           AS judged_steps,
+       coalesce(sum((SELECT count(*) FROM judgements j WHERE j.derivation_id = scope.id AND j.goal_reached)), 0)::bigint
+           AS goal_yes,
+       coalesce(sum((SELECT count(*) FROM judgements j WHERE j.derivation_id = scope.id
+                     AND j.goal_reached IS NOT NULL)), 0)::bigint AS goal_judged,
+       avg((scope.metrics->>'rouge2')::float8) AS rouge2, avg((scope.metrics->>'bleu')::float8) AS bleu,
+       avg((scope.metrics->>'gleu')::float8) AS gleu
+FROM scope JOIN llm_models m ON m.id = scope.model_id LEFT JOIN step_counts sc ON sc.derivation_id = scope.id
+GROUP BY m.name, scope.perturbation
+ORDER BY m.name, scope.perturbation
+""")
+
+_LABEL_COUNTS = text(_BASE + """
+SELECT m.name AS model, labels.perturbation, labels.label, count(*) AS steps, count(DISTINCT labels.jid) AS judgements
+FROM labels JOIN llm_models m ON m.id = labels.model_id
+GROUP BY m.name, labels.perturbation, labels.label
+""")
+
+# Per derivation (one point each): the text metrics and the human error count (labelled
+# steps per judgement, averaged over its judgements); Spearman's rho per model as the
+# Pearson correlation of average ranks.
+_METRIC_POINTS = _BASE + """,
+per_derivation AS (
+    SELECT scope.id, scope.model_id, (scope.metrics->>'rouge2')::float8 AS rouge2,
+           (scope.metrics->>'bleu')::float8 AS bleu, (scope.metrics->>'gleu')::float8 AS gleu,
+           (SELECT count(*) FROM labels WHERE labels.derivation_id = scope.id)::float8
+             / (SELECT count(*) FROM judgements j WHERE j.derivation_id = scope.id) AS errors
+    FROM scope
+    WHERE EXISTS (SELECT 1 FROM judgements j WHERE j.derivation_id = scope.id)
+      AND scope.metrics ? 'rouge2' AND scope.metrics ? 'bleu' AND scope.metrics ? 'gleu'
+)
+"""
+
+_SPEARMAN = text(_METRIC_POINTS + """,
+ranked AS (
+    SELECT model_id,
+           rank() OVER (PARTITION BY model_id ORDER BY errors) + (count(*) OVER (PARTITION BY model_id, errors) - 1) / 2.0 AS r_errors,
+           rank() OVER (PARTITION BY model_id ORDER BY rouge2) + (count(*) OVER (PARTITION BY model_id, rouge2) - 1) / 2.0 AS r_rouge2,
+           rank() OVER (PARTITION BY model_id ORDER BY bleu) + (count(*) OVER (PARTITION BY model_id, bleu) - 1) / 2.0 AS r_bleu,
+           rank() OVER (PARTITION BY model_id ORDER BY gleu) + (count(*) OVER (PARTITION BY model_id, gleu) - 1) / 2.0 AS r_gleu
+    FROM per_derivation
+)
+SELECT m.name AS model, count(*) AS derivations, corr(r_rouge2, r_errors) AS rouge2, corr(r_bleu, r_errors) AS bleu,
+       corr(r_gleu, r_errors) AS gleu
+FROM ranked JOIN llm_models m ON m.id = ranked.model_id
+GROUP BY m.name ORDER BY m.name
+""")
+
+_POINTS = text(_METRIC_POINTS + """
+SELECT per_derivation.id AS derivation_id, m.name AS model, rouge2, bleu, gleu, errors
+FROM per_derivation JOIN llm_models m ON m.id = per_derivation.model_id
+ORDER BY per_derivation.id LIMIT :limit
+""")
+
+# SymPy's suggestions against the humans: a step's label is "human yes" when at least
+# half of its judgements gave it; goal reached likewise per derivation.
+_CHECKER = _BASE + """,
+judged_steps AS (
+    SELECT s.id AS step_id, s.derivation_id, s.index, j.n
+    FROM steps s JOIN (SELECT derivation_id, count(*) AS n FROM judgements GROUP BY 1) j
+      ON j.derivation_id = s.derivation_id
+),
+human AS (SELECT step_id, label, count(*) AS k FROM labels GROUP BY step_id, label),
+pairs AS (
+    SELECT js.derivation_id, js.index, ac.label, ac.verdict, coalesce(h.k, 0) * 2 >= js.n AS human_yes
+    FROM judged_steps js
+    JOIN auto_checks ac ON ac.derivation_id = js.derivation_id AND ac.step_index = js.index
+    LEFT JOIN human h ON h.step_id = js.step_id AND h.label = ac.label
+    WHERE ac.label <> 'goal_reached'
+    UNION ALL
+    SELECT g.derivation_id, 0, 'goal_reached', ac.verdict, g.yes * 2 >= g.n
+    FROM (SELECT derivation_id, count(*) FILTER (WHERE goal_reached) AS yes,
+                 count(*) FILTER (WHERE goal_reached IS NOT NULL) AS n
+          FROM judgements GROUP BY derivation_id) g
+    JOIN auto_checks ac ON ac.derivation_id = g.derivation_id AND ac.step_index = 0 AND ac.label = 'goal_reached'
+    WHERE g.n > 0
+)
+"""
+
+_CHECKER_SCORES = text(_CHECKER + """
+SELECT label,
+       count(*) FILTER (WHERE verdict = 'yes' AND human_yes) AS tp,
+       count(*) FILTER (WHERE verdict = 'yes' AND NOT human_yes) AS fp,
+       count(*) FILTER (WHERE verdict = 'no' AND human_yes) AS fn,
+       count(*) FILTER (WHERE verdict = 'no' AND NOT human_yes) AS tn,
+       count(*) FILTER (WHERE verdict = 'unknown') AS unknown
+FROM pairs GROUP BY label ORDER BY label
+""")
+
+_CHECKER_EXAMPLES = text(_CHECKER + """
+SELECT label, kind, derivation_id, index FROM (
+    SELECT label, CASE WHEN verdict = 'yes' THEN 'SymPy yes, humans no' ELSE 'SymPy no, humans yes' END AS kind,
+           derivation_id, index,
+           row_number() OVER (PARTITION BY label, verdict ORDER BY derivation_id, index) AS n
+    FROM pairs WHERE (verdict = 'yes' AND NOT human_yes) OR (verdict = 'no' AND human_yes)
+) x WHERE n <= :per_kind ORDER BY label, kind, derivation_id, index
+""")
+
+_PROGRESS_MODELS = text(_BASE + """
+SELECT m.name AS model, count(*) AS derivations,
+       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM judgements j WHERE j.derivation_id = scope.id)) AS annotated
+FROM scope JOIN llm_models m ON m.id = scope.model_id GROUP BY m.name ORDER BY m.name
+""")
+
+_PROGRESS_ANNOTATORS = text(_BASE + """
+SELECT u.username AS annotator, count(*) AS submitted, sum(a.active_seconds) AS active_seconds
+FROM judgements j JOIN annotations a ON a.id = j.jid JOIN users u ON u.id = j.annotator_id
+WHERE j.jid > 0 GROUP BY u.username ORDER BY u.username
+""")
+
+_THROUGHPUT = text(_BASE + """
+SELECT date_trunc('day', at)::date AS day, count(*) AS judgements
+FROM judgements GROUP BY 1 ORDER BY 1
+""")
+
+
+def _rows(session: Session, query, params: dict) -> list[dict]:
+    return [dict(r._mapping) for r in session.execute(query, params)]
+
+
+def totals(session: Session, f: Filters) -> list[dict]:
+    return _rows(session, _TOTALS, f.params())
+
+
+def label_counts(session: Session, f: Filters) -> list[dict]:
+    return _rows(session, _LABEL_COUNTS, f.params())
+
+
+def spearman(session: Session, f: Filters) -> list[dict]:
+    return _rows(session, _SPEARMAN, f.params())
+
+
+def metric_points(session: Session, f: Filters, limit: int = 5000) -> list[dict]:
+    return _rows(session, _POINTS, {**f.params(), "limit": limit})
+
+
+def checker_scores(session: Session, f: Filters) -> list[dict]:
+    return _rows(session, _CHECKER_SCORES, f.params())
+
+
+def checker_examples(session: Session, f: Filters, per_kind: int = 5) -> list[dict]:
+    return _rows(session, _CHECKER_EXAMPLES, {**f.params(), "per_kind": per_kind})
+
+
+def progress_models(session: Session, f: Filters) -> list[dict]:
+    return _rows(session, _PROGRESS_MODELS, f.params())
+
+
+def progress_annotators(session: Session, f: Filters) -> list[dict]:
+    return _rows(session, _PROGRESS_ANNOTATORS, f.params())
+
+
+def throughput(session: Session, f: Filters) -> list[dict]:
+    return _rows(session, _THROUGHPUT, f.params())
