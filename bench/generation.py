@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+# bench/queue.py would hide the standard `queue` module: keep this folder off the path
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.schemas.runs import Decoding  # noqa: E402

@@ -12,20 +12,23 @@ one run. Targets (issue 2): label change <= 20 ms p95, annotate page <= 30 ms p9
 from __future__ import annotations
 
 import argparse
-import os
-import random
-import re
-import signal
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
-
+# bench/queue.py would hide the standard `queue` module: keep this folder off the path
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import os  # noqa: E402
+import random  # noqa: E402
+import re  # noqa: E402
+import signal  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+
+import httpx  # noqa: E402
 
 from tests.conftest import PAPER_FILES, create_database, drop_database, free_port  # noqa: E402
 

@@ -67,6 +67,11 @@ labels AS (
 ),
 step_counts AS (
     SELECT s.derivation_id, count(*) AS n FROM steps s JOIN scope ON scope.id = s.derivation_id GROUP BY 1
+),
+per_derivation AS (  -- judgements per derivation, and their goals
+    SELECT derivation_id, count(*) AS n, count(*) FILTER (WHERE goal_reached) AS goal_yes,
+           count(*) FILTER (WHERE goal_reached IS NOT NULL) AS goal_judged
+    FROM judgements GROUP BY derivation_id
 )
 """
 
@@ -76,17 +81,16 @@ _TOTALS = text(_BASE + """
 SELECT m.name AS model, scope.perturbation,
        count(*) AS derivations,
        coalesce(sum(sc.n), 0)::bigint AS steps,
-       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM judgements j WHERE j.derivation_id = scope.id)) AS annotated,
-       coalesce(sum((SELECT count(*) FROM judgements j WHERE j.derivation_id = scope.id)), 0)::bigint AS judgements,
-       coalesce(sum(sc.n * (SELECT count(*) FROM judgements j WHERE j.derivation_id = scope.id)), 0)::bigint
-           AS judged_steps,
-       coalesce(sum((SELECT count(*) FROM judgements j WHERE j.derivation_id = scope.id AND j.goal_reached)), 0)::bigint
-           AS goal_yes,
-       coalesce(sum((SELECT count(*) FROM judgements j WHERE j.derivation_id = scope.id
-                     AND j.goal_reached IS NOT NULL)), 0)::bigint AS goal_judged,
+       count(pd.derivation_id) AS annotated,
+       coalesce(sum(pd.n), 0)::bigint AS judgements,
+       coalesce(sum(sc.n * pd.n), 0)::bigint AS judged_steps,
+       coalesce(sum(pd.goal_yes), 0)::bigint AS goal_yes,
+       coalesce(sum(pd.goal_judged), 0)::bigint AS goal_judged,
        avg((scope.metrics->>'rouge2')::float8) AS rouge2, avg((scope.metrics->>'bleu')::float8) AS bleu,
        avg((scope.metrics->>'gleu')::float8) AS gleu
-FROM scope JOIN llm_models m ON m.id = scope.model_id LEFT JOIN step_counts sc ON sc.derivation_id = scope.id
+FROM scope JOIN llm_models m ON m.id = scope.model_id
+LEFT JOIN step_counts sc ON sc.derivation_id = scope.id
+LEFT JOIN per_derivation pd ON pd.derivation_id = scope.id
 GROUP BY m.name, scope.perturbation
 ORDER BY m.name, scope.perturbation
 """)
@@ -101,15 +105,15 @@ GROUP BY m.name, labels.perturbation, labels.label
 # steps per judgement, averaged over its judgements); Spearman's rho per model as the
 # Pearson correlation of average ranks.
 _METRIC_POINTS = _BASE + """,
-per_derivation AS (
+label_totals AS (SELECT derivation_id, count(*) AS k FROM labels GROUP BY derivation_id),
+joined AS MATERIALIZED (  -- joined before the metrics filter, whose selectivity PostgreSQL underestimates
     SELECT scope.id, scope.model_id, (scope.metrics->>'rouge2')::float8 AS rouge2,
            (scope.metrics->>'bleu')::float8 AS bleu, (scope.metrics->>'gleu')::float8 AS gleu,
-           (SELECT count(*) FROM labels WHERE labels.derivation_id = scope.id)::float8
-             / (SELECT count(*) FROM judgements j WHERE j.derivation_id = scope.id) AS errors
-    FROM scope
-    WHERE EXISTS (SELECT 1 FROM judgements j WHERE j.derivation_id = scope.id)
-      AND scope.metrics ? 'rouge2' AND scope.metrics ? 'bleu' AND scope.metrics ? 'gleu'
-)
+           coalesce(lt.k, 0)::float8 / pd.n AS errors
+    FROM scope JOIN per_derivation pd ON pd.derivation_id = scope.id
+    LEFT JOIN label_totals lt ON lt.derivation_id = scope.id
+),
+points AS (SELECT * FROM joined WHERE rouge2 IS NOT NULL AND bleu IS NOT NULL AND gleu IS NOT NULL)
 """
 
 _SPEARMAN = text(_METRIC_POINTS + """,
@@ -119,7 +123,7 @@ ranked AS (
            rank() OVER (PARTITION BY model_id ORDER BY rouge2) + (count(*) OVER (PARTITION BY model_id, rouge2) - 1) / 2.0 AS r_rouge2,
            rank() OVER (PARTITION BY model_id ORDER BY bleu) + (count(*) OVER (PARTITION BY model_id, bleu) - 1) / 2.0 AS r_bleu,
            rank() OVER (PARTITION BY model_id ORDER BY gleu) + (count(*) OVER (PARTITION BY model_id, gleu) - 1) / 2.0 AS r_gleu
-    FROM per_derivation
+    FROM points
 )
 SELECT m.name AS model, count(*) AS derivations, corr(r_rouge2, r_errors) AS rouge2, corr(r_bleu, r_errors) AS bleu,
        corr(r_gleu, r_errors) AS gleu
@@ -128,18 +132,17 @@ GROUP BY m.name ORDER BY m.name
 """)
 
 _POINTS = text(_METRIC_POINTS + """
-SELECT per_derivation.id AS derivation_id, m.name AS model, rouge2, bleu, gleu, errors
-FROM per_derivation JOIN llm_models m ON m.id = per_derivation.model_id
-ORDER BY per_derivation.id LIMIT :limit
+SELECT points.id AS derivation_id, m.name AS model, rouge2, bleu, gleu, errors
+FROM points JOIN llm_models m ON m.id = points.model_id
+ORDER BY points.id LIMIT :limit
 """)
 
 # SymPy's suggestions against the humans: a step's label is "human yes" when at least
 # half of its judgements gave it; goal reached likewise per derivation.
 _CHECKER = _BASE + """,
 judged_steps AS (
-    SELECT s.id AS step_id, s.derivation_id, s.index, j.n
-    FROM steps s JOIN (SELECT derivation_id, count(*) AS n FROM judgements GROUP BY 1) j
-      ON j.derivation_id = s.derivation_id
+    SELECT s.id AS step_id, s.derivation_id, s.index, pd.n
+    FROM steps s JOIN per_derivation pd ON pd.derivation_id = s.derivation_id
 ),
 human AS (SELECT step_id, label, count(*) AS k FROM labels GROUP BY step_id, label),
 pairs AS (
@@ -149,12 +152,10 @@ pairs AS (
     LEFT JOIN human h ON h.step_id = js.step_id AND h.label = ac.label
     WHERE ac.label <> 'goal_reached'
     UNION ALL
-    SELECT g.derivation_id, 0, 'goal_reached', ac.verdict, g.yes * 2 >= g.n
-    FROM (SELECT derivation_id, count(*) FILTER (WHERE goal_reached) AS yes,
-                 count(*) FILTER (WHERE goal_reached IS NOT NULL) AS n
-          FROM judgements GROUP BY derivation_id) g
-    JOIN auto_checks ac ON ac.derivation_id = g.derivation_id AND ac.step_index = 0 AND ac.label = 'goal_reached'
-    WHERE g.n > 0
+    SELECT pd.derivation_id, 0, 'goal_reached', ac.verdict, pd.goal_yes * 2 >= pd.goal_judged
+    FROM per_derivation pd
+    JOIN auto_checks ac ON ac.derivation_id = pd.derivation_id AND ac.step_index = 0 AND ac.label = 'goal_reached'
+    WHERE pd.goal_judged > 0
 )
 """
 
@@ -178,9 +179,9 @@ SELECT label, kind, derivation_id, index FROM (
 """)
 
 _PROGRESS_MODELS = text(_BASE + """
-SELECT m.name AS model, count(*) AS derivations,
-       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM judgements j WHERE j.derivation_id = scope.id)) AS annotated
-FROM scope JOIN llm_models m ON m.id = scope.model_id GROUP BY m.name ORDER BY m.name
+SELECT m.name AS model, count(*) AS derivations, count(pd.derivation_id) AS annotated
+FROM scope JOIN llm_models m ON m.id = scope.model_id LEFT JOIN per_derivation pd ON pd.derivation_id = scope.id
+GROUP BY m.name ORDER BY m.name
 """)
 
 _PROGRESS_ANNOTATORS = text(_BASE + """
@@ -196,6 +197,10 @@ FROM judgements GROUP BY 1 ORDER BY 1
 
 
 def _rows(session: Session, query, params: dict) -> list[dict]:
+    # These are set-at-a-time aggregates over CTEs whose sizes the planner cannot see; a
+    # nested loop chosen on a wrong estimate turns seconds into minutes. Hash joins
+    # are always right here (SET LOCAL: for this transaction only).
+    session.execute(text("SET LOCAL enable_nestloop = off"))
     return [dict(r._mapping) for r in session.execute(query, params)]
 
 
