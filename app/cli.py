@@ -162,22 +162,27 @@ def import_cmd(
 @cli.command()
 def export(
     project: Annotated[str, typer.Option(help="Project name.")],
-    level: Annotated[str, typer.Option(help="step, derivation or events (the label history)")] = "step",
+    level: Annotated[str, typer.Option(help="step, derivation, events (the label history) or jsonl (everything)")] = "step",
     output: Annotated[Path, typer.Option("-o", "--output", help="CSV file to write ('-' for stdout).")] = Path("-"),
 ) -> None:
     """Export a project's labels as CSV, streamed from the database."""
     from app.db import transaction
     from app.services import exporting
 
+    from app.repositories.dashboards import Filters
+
     sessions = _sessions()
     try:
         with transaction(sessions) as session:
-            project_id, labels, _ = exporting.check_export(session, project_name=project, level=level)
+            project_id, labels, _ = exporting.check_export(session, project_name=project,
+                                                           level="step" if level == "jsonl" else level)
     except DomainError as exc:
         _fail(exc.message, exc.details)
+    chunks = (exporting.stream_jsonl(sessions, filters=Filters(project_id)) if level == "jsonl"
+              else exporting.stream_csv(sessions, project_id=project_id, labels=labels, level=level))
     out = sys.stdout if str(output) == "-" else output.open("w", encoding="utf-8", newline="")
     try:
-        for chunk in exporting.stream_csv(sessions, project_id=project_id, labels=labels, level=level):
+        for chunk in chunks:
             out.write(chunk)
     finally:
         if out is not sys.stdout:

@@ -18,6 +18,7 @@ from app.repositories import users as users_repo
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
+API_PREFIX = "/api/v1/"
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -43,8 +44,8 @@ async def csrf_protect(request: Request) -> None:
     (static/app.js) or as a form field by plain forms. Written here rather than
     taken from a library: the ones we looked at check only a header or only a
     form field, and we need both, in one place, for every unsafe method."""
-    if request.method in SAFE_METHODS:
-        return
+    if request.method in SAFE_METHODS or request.url.path.startswith(API_PREFIX):
+        return  # the API authenticates by bearer token only, never by cookie: nothing to forge
     expected = request.session.get("csrf")
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
@@ -94,3 +95,35 @@ def staff_user(user: CurrentUser) -> User:
 
 
 StaffUser = Annotated[User, Depends(staff_user)]
+
+
+def api_user(request: Request, session: SessionDep) -> User:
+    """The JSON API's caller, from `Authorization: Bearer TOKEN` (cookies are ignored)."""
+    from app.services import tokens
+
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    user = tokens.user_for(session, token.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
+        raise LoginRequired("Send a valid API token: Authorization: Bearer TOKEN (make one on your profile page).")
+    return user
+
+
+ApiUser = Annotated[User, Depends(api_user)]
+
+
+def api_staff(user: ApiUser) -> User:
+    if user.role not in (Role.admin, Role.reviewer):
+        raise Forbidden("Only admins and reviewers can use this part of the API.")
+    return user
+
+
+ApiStaff = Annotated[User, Depends(api_staff)]
+
+
+def api_admin(user: ApiUser) -> User:
+    if user.role != Role.admin:
+        raise Forbidden("Only an admin can do this.")
+    return user
+
+
+ApiAdmin = Annotated[User, Depends(api_admin)]

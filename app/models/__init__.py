@@ -9,10 +9,11 @@ from app.models.job import Job, JobState
 from app.models.derivation import Derivation, ParseStatus, Perturbation, Problem, Step
 from app.models.project import DEFAULT_TAXONOMY, ImportBatch, LLMModel, Project, ProjectMember, SampleItem
 from app.models.run import GenerationRun
+from app.models.token import ApiToken
 from app.models.user import Role, User
 
 __all__ = [
-    "Adjudication", "FinalLabel", "ProjectMember", "SampleItem", "Annotation", "AnnotationEvent", "AnnotationStatus", "AutoCheck", "Base", "DEFAULT_TAXONOMY", "Derivation", "GenerationRun", "Job", "JobState",
+    "ApiToken", "Adjudication", "FinalLabel", "ProjectMember", "SampleItem", "Annotation", "AnnotationEvent", "AnnotationStatus", "AutoCheck", "Base", "DEFAULT_TAXONOMY", "Derivation", "GenerationRun", "Job", "JobState",
     "ImportBatch", "LLMModel", "ParseStatus", "Perturbation", "Problem", "Project", "Role", "Step",
     "StepLabel", "User",
 ]

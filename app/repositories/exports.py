@@ -61,3 +61,60 @@ ORDER BY d.id, u.username NULLS FIRST
 def stream(session: Session, query, *, project_id: int, batch: int = 2000) -> Iterator:
     result = session.execute(query.execution_options(yield_per=batch), {"project_id": project_id})
     yield from result
+
+
+# JSONL of everything, one JSON object per line, built by PostgreSQL; filtered like the
+# dashboards (model, perturbation). Each query is read through a server-side cursor.
+_JSONL_SCOPE = """
+    SELECT d.id FROM derivations d JOIN problems p ON p.id = d.problem_id
+    WHERE d.project_id = :project_id
+      AND (CAST(:model_id AS int) IS NULL OR d.model_id = :model_id)
+      AND (CAST(:perturbation AS text) IS NULL OR p.perturbation::text = :perturbation)
+"""
+
+JSONL_QUERIES = [
+    text("""
+SELECT jsonb_build_object('type', 'problem', 'id', p.id, 'key', p.key, 'perturbation', p.perturbation::text,
+       'parent_id', p.parent_id, 'prompt', p.prompt, 'premises', p.premises, 'intermediates', p.intermediates,
+       'goal', p.goal, 'reference', p.reference, 'reference_srepr', p.reference_srepr)
+FROM problems p WHERE p.project_id = :project_id
+  AND (CAST(:perturbation AS text) IS NULL OR p.perturbation::text = :perturbation)
+ORDER BY p.id"""),
+    text(f"""
+SELECT jsonb_build_object('type', 'derivation', 'id', d.id, 'problem_id', d.problem_id, 'model', m.name,
+       'source', d.source, 'run_id', d.run_id, 'raw_text', d.raw_text, 'metrics', d.metrics,
+       'steps', coalesce((SELECT jsonb_agg(jsonb_build_object('id', s.id, 'index', s.index, 'latex', s.latex,
+                  'parse_status', s.parse_status::text, 'canonical', s.canonical) ORDER BY s.index)
+                  FROM steps s WHERE s.derivation_id = d.id), '[]'),
+       'checks', coalesce((SELECT jsonb_agg(jsonb_build_object('step_index', ac.step_index, 'label', ac.label,
+                  'verdict', ac.verdict, 'reason', ac.reason) ORDER BY ac.step_index, ac.label)
+                  FROM auto_checks ac WHERE ac.derivation_id = d.id), '[]'))
+FROM derivations d JOIN llm_models m ON m.id = d.model_id
+WHERE d.id IN ({_JSONL_SCOPE}) ORDER BY d.id"""),
+    text(f"""
+SELECT jsonb_build_object('type', 'annotation', 'id', a.id, 'derivation_id', a.derivation_id, 'annotator', u.username,
+       'status', a.status::text, 'goal_reached', a.goal_reached, 'comment', a.comment, 'version', a.version,
+       'submitted_at', a.submitted_at, 'active_seconds', a.active_seconds,
+       'labels', coalesce((SELECT jsonb_agg(jsonb_build_object('step_id', sl.step_id, 'label', sl.label)
+                  ORDER BY sl.step_id, sl.label) FROM step_labels sl WHERE sl.annotation_id = a.id), '[]'))
+FROM annotations a JOIN users u ON u.id = a.annotator_id
+WHERE a.derivation_id IN ({_JSONL_SCOPE}) ORDER BY a.id"""),
+    text(f"""
+SELECT jsonb_build_object('type', 'adjudication', 'derivation_id', adj.derivation_id, 'reviewer', u.username,
+       'goal_reached', adj.goal_reached, 'comment', adj.comment, 'decided_at', adj.decided_at,
+       'labels', coalesce((SELECT jsonb_agg(jsonb_build_object('step_id', fl.step_id, 'label', fl.label)
+                  ORDER BY fl.step_id, fl.label) FROM final_labels fl WHERE fl.derivation_id = adj.derivation_id), '[]'))
+FROM adjudications adj LEFT JOIN users u ON u.id = adj.reviewer_id
+WHERE adj.derivation_id IN ({_JSONL_SCOPE}) ORDER BY adj.derivation_id"""),
+    text(f"""
+SELECT jsonb_build_object('type', 'event', 'id', e.id, 'derivation_id', e.derivation_id,
+       'annotation_id', e.annotation_id, 'actor', u.username, 'kind', e.kind, 'step_id', e.step_id,
+       'detail', e.detail, 'at', e.at)
+FROM annotation_events e LEFT JOIN users u ON u.id = e.actor_id
+WHERE e.derivation_id IN ({_JSONL_SCOPE}) ORDER BY e.id"""),
+]
+
+
+def stream_jsonl(session: Session, params: dict, batch: int = 2000) -> Iterator:
+    for query in JSONL_QUERIES:
+        yield from session.execute(query.execution_options(yield_per=batch), params)

@@ -104,3 +104,16 @@ def stream_csv(factory: sessionmaker[Session], *, project_id: int, labels: list[
             yield from rows(session, project_id, labels)
     finally:
         session.close()
+
+
+def stream_jsonl(factory: sessionmaker[Session], *, filters) -> Iterator[str]:
+    """Everything as JSON lines (problems, derivations with steps and checks, annotations
+    with labels, adjudications with final labels, events), filtered by model and perturbation."""
+    params = {"project_id": filters.project_id, "model_id": filters.model_id, "perturbation": filters.perturbation}
+    session = factory()
+    try:
+        with session.begin():
+            for (record,) in exports_repo.stream_jsonl(session, params):
+                yield json.dumps(record, ensure_ascii=False, default=str) + "\n"
+    finally:
+        session.close()

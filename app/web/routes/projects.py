@@ -47,3 +47,17 @@ def export_csv(request: Request, project_id: int, session: SessionDep, user: Sta
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
     )
+
+
+@router.get("/projects/{project_id}/export.jsonl")
+def export_jsonl(request: Request, project_id: int, session: SessionDep, user: StaffUser, model: str | None = None,
+                 perturbation: str | None = None):
+    """Everything, one JSON object per line, filtered like the dashboards."""
+    from app.services import dashboards
+
+    filters = dashboards.parse_filters(session, project_id=project_id, model=model, perturbation=perturbation)
+    name = projects_repo.get(session, project_id).name
+    return StreamingResponse(
+        exporting.stream_jsonl(request.app.state.sessionmaker, filters=filters), media_type="application/x-ndjson",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name + '.jsonl')}"},
+    )

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import GenerationRun, Job, Role
-from app.services import annotating
+from app.services import annotating, tokens
 from tests.conftest import htmx, login
 from tests.factories import assign, make_derivation, make_project, make_user, steps_of
 
@@ -52,6 +52,23 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/projects/{project_id}/settings"): ADMIN,
     ("POST", "/projects/{project_id}/sample"): ADMIN,
     ("POST", "/projects/{project_id}/sample/clear"): ADMIN,
+    ("GET", "/projects/{project_id}/dashboards"): STAFF,
+    ("GET", "/projects/{project_id}/export.jsonl"): STAFF,
+    ("GET", "/profile"): ALL,
+    ("POST", "/profile/tokens"): ALL,
+    ("POST", "/profile/tokens/{token_id}/revoke"): ALL,
+    # the JSON API: bearer tokens of each role
+    ("GET", "/api/v1/me"): ALL,
+    ("GET", "/api/v1/projects"): STAFF,
+    ("GET", "/api/v1/projects/{project_id}/problems"): STAFF,
+    ("GET", "/api/v1/projects/{project_id}/derivations"): STAFF,
+    ("GET", "/api/v1/derivations/{derivation_id}"): STAFF,
+    ("GET", "/api/v1/projects/{project_id}/annotations"): STAFF,
+    ("GET", "/api/v1/projects/{project_id}/stats"): STAFF,
+    ("GET", "/api/v1/projects/{project_id}/export"): STAFF,
+    ("GET", "/api/v1/projects/{project_id}/runs"): STAFF,
+    ("GET", "/api/v1/runs/{run_id}"): STAFF,
+    ("POST", "/api/v1/projects/{project_id}/runs"): ADMIN,
     ("POST", "/logout"): ALL,  # last: it ends the session
 }
 
@@ -65,7 +82,9 @@ FORMS = {
     "/projects/{project_id}/runs": lambda ids: {"model": "/models/tiny", "backend": "hf-seq2seq"},
     "/projects/{project_id}/settings": lambda ids: {"overlap": "3", "blind": "on"},
     "/projects/{project_id}/sample": lambda ids: {"per_model": "1", "seed": "1"},
+    "/profile/tokens": lambda ids: {"name": "matrix"},
 }
+JSON = {"/api/v1/projects/{project_id}/runs": {"model": "/models/tiny", "perturbations": ["static"]}}
 JSONL = (b'{"problem_id": "m1", "prompt": "Given a = b, then obtain b = a", "model": "m", '
          b'"derivation": "a = b and b = a"}\n')
 
@@ -87,8 +106,11 @@ def world(db):
     db.flush()
     db.add(Job(kind="generate", payload={"run_id": run.id, "problem_ids": [d.problem_id]}, run_id=run.id))
     db.flush()
+    api = {role: tokens.create(db, user=user, name="api")[1] for role, user in users.items()}
+    revocable = {role: tokens.create(db, user=user, name="to revoke")[0].id for role, user in users.items()}
     return {"project_id": project.id, "project_name": project.name, "derivation_id": d.id,
-            "step_id": steps_of(db, d)[0].id, "label": "incorrect", "run_id": run.id, "users": users}
+            "step_id": steps_of(db, d)[0].id, "label": "incorrect", "run_id": run.id, "users": users,
+            "api": api, "revocable": revocable}
 
 
 def _routes(app) -> set[tuple[str, str]]:
@@ -101,12 +123,16 @@ def test_every_route_is_classified(app):
 
 @pytest.mark.parametrize("role", sorted(ALL))
 def test_role_matrix(client, world, role):
-    ids = {**world, "username": f"the-{role}"}
+    ids = {**world, "username": f"the-{role}", "token_id": world["revocable"][role]}
+    api = {"Authorization": f"Bearer {world['api'][role]}"}
     token = login(client, ids["username"])
     outcomes = {}
     for (method, template), allowed in ACCESS.items():
         url = template.format(**ids)
-        if method == "GET":
+        if template.startswith("/api/v1/"):
+            response = (client.get(url, headers=api) if method == "GET"
+                        else client.post(url, json=JSON[template], headers=api))
+        elif method == "GET":
             response = client.get(url, headers={"HX-Request": "true"} if "review" in url else {})
         else:
             data = FORMS.get(template, lambda _: {})(ids)
@@ -119,7 +145,7 @@ def test_role_matrix(client, world, role):
                                        headers=htmx(token))
         outcomes[(method, template)] = response.status_code
         if role in allowed:
-            assert response.status_code in (200, 204, 303), (role, method, template, response.status_code,
+            assert response.status_code in (200, 201, 204, 303), (role, method, template, response.status_code,
                                                               response.text[:300])
         else:
             assert response.status_code == 403, (role, method, template, response.status_code)

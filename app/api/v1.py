@@ -1,0 +1,142 @@
+"""JSON API, /api/v1, bearer tokens (made on the profile page). Reads for admins and
+reviewers; creating runs for admins; /me for everyone."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from app.deps import ApiAdmin, ApiStaff, ApiUser, SessionDep
+from app.errors import NotFound
+from app.repositories import api as api_repo
+from app.repositories import projects as projects_repo
+from app.repositories import runs as runs_repo
+from app.schemas import api as schemas
+from app.schemas.runs import Decoding
+from app.services import dashboards, exporting, runs
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+PAGE = Query(100, ge=1, le=10_000)
+
+
+def _project(session, project_id: int):
+    project = projects_repo.get(session, project_id)
+    if project is None:
+        raise NotFound(f"project {project_id} does not exist")
+    return project
+
+
+@router.get("/me", response_model=schemas.Me)
+def me(user: ApiUser):
+    return schemas.Me(id=user.id, username=user.username, role=user.role.value)
+
+
+@router.get("/projects", response_model=list[schemas.ProjectOut])
+def list_projects(session: SessionDep, user: ApiStaff):
+    return [schemas.ProjectOut(id=p.id, name=p.name, overlap=p.overlap, blind=p.blind, labels=p.label_keys)
+            for p in api_repo.projects(session)]
+
+
+@router.get("/projects/{project_id}/problems", response_model=list[schemas.ProblemOut])
+def list_problems(project_id: int, session: SessionDep, user: ApiStaff, perturbation: str | None = None,
+                  limit: int = PAGE, offset: int = Query(0, ge=0)):
+    _project(session, project_id)
+    return api_repo.problems(session, project_id=project_id, perturbation=perturbation, limit=limit, offset=offset)
+
+
+@router.get("/projects/{project_id}/derivations", response_model=list[schemas.DerivationOut])
+def list_derivations(project_id: int, session: SessionDep, user: ApiStaff, model: str | None = None,
+                     perturbation: str | None = None, limit: int = PAGE, offset: int = Query(0, ge=0)):
+    _project(session, project_id)
+    return api_repo.derivations(session, project_id=project_id, model=model, perturbation=perturbation,
+                                limit=limit, offset=offset)
+
+
+@router.get("/derivations/{derivation_id}", response_model=schemas.DerivationOut)
+def get_derivation(derivation_id: int, session: SessionDep, user: ApiStaff):
+    found = api_repo.derivations(session, derivation_id=derivation_id, limit=1, offset=0)
+    if not found:
+        raise NotFound(f"derivation {derivation_id} does not exist")
+    return found[0]
+
+
+@router.get("/projects/{project_id}/annotations", response_model=list[schemas.AnnotationOut])
+def list_annotations(project_id: int, session: SessionDep, user: ApiStaff, limit: int = PAGE,
+                     offset: int = Query(0, ge=0)):
+    _project(session, project_id)
+    return api_repo.annotations(session, project_id=project_id, limit=limit, offset=offset)
+
+
+def _rate(r: dashboards.Rate) -> schemas.RateOut:
+    return schemas.RateOut(k=r.k, n=r.n, value=r.value, low=r.low, high=r.high)
+
+
+def _group(g: dashboards.Group, labels: list[str]) -> schemas.ModelStats:
+    return schemas.ModelStats(
+        model=g.model, perturbation=g.perturbation, derivations=g.derivations, annotated=g.annotated,
+        judgements=g.judgements, judged_steps=g.judged_steps,
+        step_rates={k: _rate(g.step_rate(k)) for k in labels}, any_rates={k: _rate(g.any_rate(k)) for k in labels},
+        goal_reached=_rate(g.goal), metrics={m: g.metric(m) for m in dashboards.METRICS})
+
+
+@router.get("/projects/{project_id}/stats", response_model=schemas.StatsOut)
+def stats(project_id: int, session: SessionDep, user: ApiStaff, model: str | None = None,
+          perturbation: str | None = None, annotator: str | None = None, since: str | None = None,
+          until: str | None = None):
+    """The dashboards' numbers (final labels where a reviewer settled)."""
+    f = dashboards.parse_filters(session, project_id=project_id, model=model, perturbation=perturbation,
+                                 annotator=annotator, since=since, until=until)
+    board = dashboards.compute(session, f)
+    labels = [item["key"] for item in board.labels]
+    checker = [{k: (_rate(v).model_dump() if isinstance(v, dashboards.Rate) else v) for k, v in row.items()}
+               for row in board.checker]
+    return schemas.StatsOut(
+        filters=f.__dict__, models=[_group(g, labels) for g in board.models],
+        cells=[_group(g, labels) for _, g in sorted(board.cells.items())], spearman=board.spearman, checker=checker,
+        progress_models=board.progress_models, progress_annotators=board.progress_annotators,
+        throughput=board.throughput)
+
+
+@router.get("/projects/{project_id}/export")
+def export(request: Request, project_id: int, session: SessionDep, user: ApiStaff, level: str = "step",
+           model: str | None = None, perturbation: str | None = None):
+    """CSV (level step, derivation or events) or JSONL of everything (level jsonl), streamed."""
+    if level == "jsonl":
+        f = dashboards.parse_filters(session, project_id=project_id, model=model, perturbation=perturbation)
+        return StreamingResponse(exporting.stream_jsonl(request.app.state.sessionmaker, filters=f),
+                                 media_type="application/x-ndjson")
+    pid, labels, _ = exporting.check_export(session, project_id=project_id, level=level)
+    return StreamingResponse(exporting.stream_csv(request.app.state.sessionmaker, project_id=pid, labels=labels,
+                                                  level=level), media_type="text/csv; charset=utf-8")
+
+
+def _run_out(session, run_id: int) -> schemas.RunOut:
+    p = runs.progress(session, run_id=run_id)
+    r = p.run
+    return schemas.RunOut(id=r.id, project_id=r.project_id, model=p.model_name, backend=r.backend,
+                          model_path=r.model_path, state=p.state, done=p.done, total=p.total,
+                          per_second=p.per_second, eta_seconds=p.eta_seconds, jobs=p.jobs, decoding=r.decoding,
+                          perturbations=r.perturbations)
+
+
+@router.get("/projects/{project_id}/runs", response_model=list[schemas.RunOut])
+def list_runs(project_id: int, session: SessionDep, user: ApiStaff):
+    _project(session, project_id)
+    return [_run_out(session, run.id) for run, _ in runs_repo.list_for_project(session, project_id)]
+
+
+@router.get("/runs/{run_id}", response_model=schemas.RunOut)
+def get_run(run_id: int, session: SessionDep, user: ApiStaff):
+    return _run_out(session, run_id)
+
+
+@router.post("/projects/{project_id}/runs", response_model=schemas.RunOut, status_code=201)
+def create_run(project_id: int, body: schemas.RunIn, session: SessionDep, user: ApiAdmin):
+    project = _project(session, project_id)
+    decoding = Decoding(max_new_tokens=body.max_new_tokens, num_beams=body.num_beams, do_sample=body.do_sample,
+                        temperature=body.temperature, top_p=body.top_p, seed=body.seed, batch_size=body.batch_size)
+    run = runs.create_run(session, project_name=project.name, model_path=body.model, backend=body.backend,
+                          decoding=decoding, perturbations=body.perturbations, name=body.name, fresh=body.fresh,
+                          seed=body.seed, user_id=user.id)
+    session.flush()
+    return _run_out(session, run.id)

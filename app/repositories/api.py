@@ -1,0 +1,62 @@
+"""Reads for the JSON API: a page of rows each, nested JSON built by PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from app.models import Project
+
+_PROBLEMS = text("""
+SELECT id, key, perturbation::text AS perturbation, prompt, premises, intermediates, goal, reference
+FROM problems WHERE project_id = :project_id
+  AND (CAST(:perturbation AS text) IS NULL OR perturbation::text = :perturbation)
+ORDER BY id LIMIT :limit OFFSET :offset
+""")
+
+_DERIVATIONS = text("""
+SELECT d.id, d.problem_id, p.key AS problem_key, p.perturbation::text AS perturbation, m.name AS model, d.source,
+       d.raw_text, d.metrics,
+       coalesce((SELECT jsonb_agg(jsonb_build_object(
+                    'index', s.index, 'latex', s.latex, 'parse_status', s.parse_status::text,
+                    'checks', coalesce((SELECT jsonb_object_agg(ac.label, ac.verdict) FROM auto_checks ac
+                                        WHERE ac.derivation_id = d.id AND ac.step_index = s.index), '{}'))
+                  ORDER BY s.index) FROM steps s WHERE s.derivation_id = d.id), '[]') AS steps
+FROM derivations d JOIN problems p ON p.id = d.problem_id JOIN llm_models m ON m.id = d.model_id
+WHERE (CAST(:derivation_id AS int) IS NULL OR d.id = :derivation_id)
+  AND (CAST(:project_id AS int) IS NULL OR d.project_id = :project_id)
+  AND (CAST(:model AS text) IS NULL OR m.name = :model)
+  AND (CAST(:perturbation AS text) IS NULL OR p.perturbation::text = :perturbation)
+ORDER BY d.id LIMIT :limit OFFSET :offset
+""")
+
+_ANNOTATIONS = text("""
+SELECT a.id, a.derivation_id, u.username AS annotator, a.goal_reached, a.comment, a.submitted_at, a.active_seconds,
+       coalesce((SELECT jsonb_object_agg(x.index, x.labels) FROM
+                   (SELECT s.index, jsonb_agg(sl.label ORDER BY sl.label) AS labels FROM step_labels sl
+                    JOIN steps s ON s.id = sl.step_id WHERE sl.annotation_id = a.id GROUP BY s.index) x), '{}') AS labels
+FROM annotations a JOIN derivations d ON d.id = a.derivation_id JOIN users u ON u.id = a.annotator_id
+WHERE d.project_id = :project_id AND a.status = 'submitted'
+ORDER BY a.id LIMIT :limit OFFSET :offset
+""")
+
+
+def projects(session: Session) -> list[Project]:
+    return list(session.scalars(select(Project).order_by(Project.name)))
+
+
+def problems(session: Session, *, project_id: int, perturbation: str | None, limit: int, offset: int) -> list[dict]:
+    params = {"project_id": project_id, "perturbation": perturbation, "limit": limit, "offset": offset}
+    return [dict(r._mapping) for r in session.execute(_PROBLEMS, params)]
+
+
+def derivations(session: Session, *, project_id: int | None = None, derivation_id: int | None = None,
+                model: str | None = None, perturbation: str | None = None, limit: int, offset: int) -> list[dict]:
+    params = {"project_id": project_id, "derivation_id": derivation_id, "model": model, "perturbation": perturbation,
+              "limit": limit, "offset": offset}
+    return [dict(r._mapping) for r in session.execute(_DERIVATIONS, params)]
+
+
+def annotations(session: Session, *, project_id: int, limit: int, offset: int) -> list[dict]:
+    params = {"project_id": project_id, "limit": limit, "offset": offset}
+    return [dict(r._mapping) for r in session.execute(_ANNOTATIONS, params)]

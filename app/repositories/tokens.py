@@ -1,0 +1,34 @@
+from datetime import datetime, timezone
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.models import ApiToken, User
+
+
+def add(session: Session, **fields) -> ApiToken:
+    token = ApiToken(**fields)
+    session.add(token)
+    session.flush()
+    return token
+
+
+def for_user(session: Session, user_id: int) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())))
+
+
+def user_by_hash(session: Session, token_hash: str) -> User | None:
+    """The live token's user, marking the token used."""
+    row = session.execute(
+        update(ApiToken).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
+        .values(last_used_at=datetime.now(timezone.utc)).returning(ApiToken.user_id)
+    ).first()
+    return session.get(User, row[0]) if row else None
+
+
+def revoke(session: Session, *, token_id: int, user_id: int) -> bool:
+    row = session.execute(
+        update(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(timezone.utc)).returning(ApiToken.id)
+    ).first()
+    return row is not None

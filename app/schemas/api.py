@@ -1,0 +1,131 @@
+"""What the JSON API returns (the OpenAPI schema is built from these)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Me(BaseModel):
+    id: int
+    username: str
+    role: str
+
+
+class ProjectOut(BaseModel):
+    id: int
+    name: str
+    overlap: int
+    blind: bool
+    labels: list[str]
+
+
+class ProblemOut(BaseModel):
+    id: int
+    key: str
+    perturbation: str
+    prompt: str
+    premises: list[str]
+    intermediates: list[str]
+    goal: str | None
+    reference: str | None
+
+
+class StepOut(BaseModel):
+    index: int
+    latex: str
+    parse_status: str
+    checks: dict[str, str] = Field(default_factory=dict, description="SymPy verdicts by label: yes/no/unknown")
+
+
+class DerivationOut(BaseModel):
+    id: int
+    problem_id: int
+    problem_key: str
+    perturbation: str
+    model: str
+    source: str
+    raw_text: str
+    metrics: dict[str, float]
+    steps: list[StepOut]
+
+
+class AnnotationOut(BaseModel):
+    id: int
+    derivation_id: int
+    annotator: str
+    goal_reached: bool | None
+    comment: str
+    submitted_at: datetime | None
+    active_seconds: float
+    labels: dict[int, list[str]] = Field(description="step index -> labels")
+
+
+class RateOut(BaseModel):
+    k: int
+    n: int
+    value: float | None
+    low: float | None = Field(None, description="95% Wilson interval")
+    high: float | None = None
+
+
+class ModelStats(BaseModel):
+    model: str
+    perturbation: str | None = Field(None, description="null: every perturbation pooled")
+    derivations: int
+    annotated: int
+    judgements: int
+    judged_steps: int
+    step_rates: dict[str, RateOut]
+    any_rates: dict[str, RateOut] = Field(description="share of judged derivations with at least one such step")
+    goal_reached: RateOut
+    metrics: dict[str, float | None]
+
+
+class StatsOut(BaseModel):
+    filters: dict[str, Any]
+    models: list[ModelStats]
+    cells: list[ModelStats] = Field(description="per model and perturbation")
+    spearman: list[dict[str, Any]]
+    checker: list[dict[str, Any]]
+    progress_models: list[dict[str, Any]]
+    progress_annotators: list[dict[str, Any]]
+    throughput: list[dict[str, Any]]
+
+
+class RunIn(BaseModel):
+    model: str
+    backend: str = "hf-seq2seq"
+    name: str | None = None
+    perturbations: list[str] = Field(default_factory=list)
+    fresh: int = 0
+    seed: int = 0
+    max_new_tokens: int = 256
+    num_beams: int = 1
+    do_sample: bool = False
+    temperature: float = 1.0
+    top_p: float = 1.0
+    batch_size: int = 16
+
+
+class RunOut(BaseModel):
+    id: int
+    project_id: int
+    model: str
+    backend: str
+    model_path: str
+    state: str
+    done: int
+    total: int
+    per_second: float | None
+    eta_seconds: float | None
+    jobs: dict[str, int]
+    decoding: dict[str, Any]
+    perturbations: list[str]
+
+
+class DayCount(BaseModel):
+    day: date
+    judgements: int

@@ -1,0 +1,137 @@
+"""The JSON API with bearer tokens: made on the profile page, shown once, revocable;
+the same numbers as the dashboards; streamed exports that pandas reads with the right types."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from app.models import ApiToken, Derivation, Role
+from app.services import annotating, tokens
+from app.services.importing import import_file
+from tests.conftest import PAPER_FILES, htmx, login
+from tests.factories import assign, make_user, steps_of
+
+
+@pytest.fixture
+def paper(db):
+    for key in ("gpt-4", "flan-t5-large"):
+        path = PAPER_FILES[key]
+        import_file(db, project_name="paper", filename=path.name, data=path.read_bytes())
+    admin = make_user(db, role=Role.admin, username="boss")
+    ann = make_user(db, username="ann")
+    for n, d in enumerate(db.scalars(select(Derivation).order_by(Derivation.id)).all()[:30]):
+        assign(db, ann, d)
+        if n % 2:
+            first = steps_of(db, d)[0]
+            annotating.set_step_label(db, derivation_id=d.id, step_id=first.id, label="incorrect", on=True, user=ann)
+        annotating.submit(db, derivation_id=d.id, user=ann, goal_reached=bool(n % 3), comment="")
+    db.flush()
+    project_id = db.scalar(select(Derivation.project_id).limit(1))
+    return {"project_id": project_id, "admin": admin, "ann": ann}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_token_from_the_profile_page_opens_the_api_and_revoking_closes_it(client, db, paper):
+    csrf = login(client, "boss")
+    page = client.post("/profile/tokens", data={"name": "notebook"}, headers=htmx(csrf))
+    assert page.status_code == 200 and "<html" not in page.text
+    token = re.search(r'<code id="new-token">([^<]+)</code>', page.text).group(1)
+    stored = db.scalar(select(ApiToken).where(ApiToken.name == "notebook"))
+    assert stored.token_hash == tokens.digest(token) and token not in stored.token_hash  # only the hash is kept
+    client.post("/logout", data={"csrf_token": csrf})
+    client.cookies.clear()
+    assert client.get("/api/v1/me", headers=bearer(token)).json() == {"id": paper["admin"].id, "username": "boss",
+                                                                     "role": "admin"}
+    assert client.get("/profile").status_code in (303, 401)  # the token is not a session
+    missing = client.get("/api/v1/projects")
+    assert missing.status_code == 401 and "Bearer" in missing.json()["error"]
+    assert client.get("/api/v1/projects", headers=bearer("dl_wrong")).status_code == 401
+    csrf = login(client, "boss")
+    client.post(f"/profile/tokens/{stored.id}/revoke", headers=htmx(csrf))
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 401
+
+
+def test_annotators_tokens_reach_only_me(client, db, paper):
+    _, token = tokens.create(db, user=paper["ann"], name="t")
+    assert client.get("/api/v1/me", headers=bearer(token)).json()["role"] == "annotator"
+    for url in ("/api/v1/projects", f"/api/v1/projects/{paper['project_id']}/stats",
+                f"/api/v1/projects/{paper['project_id']}/export"):
+        assert client.get(url, headers=bearer(token)).status_code == 403
+
+
+def test_api_reads_and_stats_match_the_dashboards(client, db, paper):
+    from app.repositories.dashboards import Filters
+    from app.services import dashboards
+
+    _, token = tokens.create(db, user=paper["admin"], name="t")
+    h = bearer(token)
+    pid = paper["project_id"]
+    projects = client.get("/api/v1/projects", headers=h).json()
+    assert [p["name"] for p in projects] == ["paper"] and projects[0]["labels"][0] == "incorrect"
+    problems = client.get(f"/api/v1/projects/{pid}/problems?perturbation=EE&limit=3", headers=h).json()
+    assert len(problems) == 3 and {p["perturbation"] for p in problems} == {"EE"}
+    derivations = client.get(f"/api/v1/projects/{pid}/derivations?model=gpt-4&limit=100", headers=h).json()
+    assert len(derivations) == 50 and all(d["model"] == "gpt-4" and d["steps"] for d in derivations)
+    one = client.get(f"/api/v1/derivations/{derivations[0]['id']}", headers=h).json()
+    assert [s["index"] for s in one["steps"]] == list(range(1, len(one["steps"]) + 1))
+    assert client.get("/api/v1/derivations/999999", headers=h).status_code == 404
+    annotations = client.get(f"/api/v1/projects/{pid}/annotations?limit=100", headers=h).json()
+    assert len(annotations) == 30 and sum(bool(a["labels"]) for a in annotations) == 15
+
+    stats = client.get(f"/api/v1/projects/{pid}/stats", headers=h).json()
+    board = dashboards.compute(db, Filters(pid))
+    for got, want in zip(stats["models"], board.models):
+        assert got["model"] == want.model and got["judged_steps"] == want.judged_steps
+        assert got["step_rates"]["incorrect"]["value"] == pytest.approx(want.step_rate("incorrect").value)
+        assert got["goal_reached"]["low"] == pytest.approx(want.goal.low)
+    assert client.get(f"/api/v1/projects/{pid}/stats?since=nope", headers=h).status_code == 422
+    assert "/api/v1/projects/{project_id}/stats" in client.get("/api/openapi.json").json()["paths"]
+
+
+def test_runs_through_the_api(client, db, paper):
+    _, token = tokens.create(db, user=paper["admin"], name="t")
+    h = bearer(token)
+    created = client.post(f"/api/v1/projects/{paper['project_id']}/runs", headers=h,
+                          json={"model": "/models/tiny", "perturbations": ["static"], "batch_size": 4})
+    assert created.status_code == 201, created.text
+    run = created.json()
+    assert (run["state"], run["done"], run["total"], run["jobs"]["queued"]) == ("queued", 0, 10, 1)
+    assert client.get(f"/api/v1/runs/{run['id']}", headers=h).json()["id"] == run["id"]
+    bad = client.post(f"/api/v1/projects/{paper['project_id']}/runs", headers=h, json={"model": "m", "backend": "x"})
+    assert bad.status_code == 422 and "unknown backend" in bad.json()["error"]
+
+
+def test_exports_read_by_pandas_with_the_right_types(client, db, paper):
+    _, token = tokens.create(db, user=paper["admin"], name="t")
+    h = bearer(token)
+    pid = paper["project_id"]
+    steps = pd.read_csv(io.StringIO(client.get(f"/api/v1/projects/{pid}/export?level=step", headers=h).text))
+    assert steps["derivation_id"].dtype == "int64" and steps["step_index"].dtype == "int64"
+    assert pd.api.types.is_string_dtype(steps["latex"]) and pd.api.types.is_string_dtype(steps["model"])
+    for label in ("incorrect", "irrelevant", "redundant", "skipped"):
+        assert pd.api.types.is_numeric_dtype(steps[label])  # 0/1, empty where nobody submitted
+    assert pd.to_datetime(steps["submitted_at"].dropna(), utc=True).notna().all()
+    assert steps.loc[steps["annotator"] == "ann", "incorrect"].sum() == 15
+    level = pd.read_csv(io.StringIO(client.get(f"/api/v1/projects/{pid}/export?level=derivation", headers=h).text))
+    for name in ("rouge2", "bleu", "gleu"):
+        assert level[name].dtype == "float64"
+    assert level["steps"].dtype == "int64" and len(level) == 100
+
+    lines = client.get(f"/api/v1/projects/{pid}/export?level=jsonl&perturbation=static", headers=h).text.splitlines()
+    records = [json.loads(line) for line in lines]
+    kinds = {}
+    for r in records:
+        kinds[r["type"]] = kinds.get(r["type"], 0) + 1
+    assert kinds["problem"] == 10 and kinds["derivation"] == 20  # static only: 10 problems x 2 models
+    d = next(r for r in records if r["type"] == "derivation")
+    assert d["steps"] and {"index", "latex"} <= set(d["steps"][0])
+    assert kinds["annotation"] == sum(1 for r in records if r["type"] == "annotation") and kinds["event"] > 0
