@@ -58,7 +58,14 @@ ORDER BY d.id, u.username NULLS FIRST
 """)
 
 
+def _whole_result_plan(session: Session) -> None:
+    # A server-side cursor is planned for its first 10% of rows by default (fast-start
+    # nested loops); an export reads every row, so plan for all of them, as COPY does.
+    session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
+
+
 def stream(session: Session, query, *, project_id: int, batch: int = 2000) -> Iterator:
+    _whole_result_plan(session)
     result = session.execute(query.execution_options(yield_per=batch), {"project_id": project_id})
     yield from result
 
@@ -116,5 +123,6 @@ WHERE e.derivation_id IN ({_JSONL_SCOPE}) ORDER BY e.id"""),
 
 
 def stream_jsonl(session: Session, params: dict, batch: int = 2000) -> Iterator:
+    _whole_result_plan(session)
     for query in JSONL_QUERIES:
         yield from session.execute(query.execution_options(yield_per=batch), params)

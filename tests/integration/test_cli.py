@@ -72,7 +72,7 @@ def test_demo_seeds_once_and_prints_passwords_once(run, fresh_database_url):
     assert count(fresh_database_url, "derivations") == 150
     second = run("demo")
     assert "shown only this once" not in second.output
-    assert count(fresh_database_url, "derivations") == 150 and count(fresh_database_url, "users") == 2
+    assert count(fresh_database_url, "derivations") == 150 and count(fresh_database_url, "users") == 3  # admin, annotator, reviewer
 
 
 def test_demo_without_shared_data_uses_our_own_set(run, fresh_database_url, monkeypatch, tmp_path):
