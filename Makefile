@@ -43,3 +43,5 @@ bench: $(STAMP) $(WORKER_STAMP)
 	$(BIN)/python bench/sandbox.py
 	$(BIN)/python bench/queue.py
 	$(BIN)/python bench/generation.py
+	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/export.py

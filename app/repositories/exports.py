@@ -1,73 +1,15 @@
-"""Export queries, read through a server-side cursor so memory stays flat."""
+"""Export statements: CSV by COPY, JSONL through a server-side cursor; memory stays flat."""
 
 from collections.abc import Iterator
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-# One row per step per submitted annotation; a step nobody has submitted appears once.
-STEP_ROWS = text("""
-SELECT pj.name AS project, p.key AS problem, p.perturbation::text AS perturbation, m.name AS model,
-       d.id AS derivation_id, s.index AS step_index, s.latex,
-       coalesce((SELECT array_agg(sl.label) FROM step_labels sl
-                  WHERE sl.annotation_id = a.id AND sl.step_id = s.id), '{}') AS labels,
-       u.username AS annotator, a.submitted_at,
-       coalesce((SELECT jsonb_object_agg(ac.label, ac.verdict) FROM auto_checks ac
-                  WHERE ac.derivation_id = d.id AND ac.step_index = s.index), '{}') AS checks,
-       adj.decided_at IS NOT NULL AS adjudicated, reviewer.username AS reviewer,
-       coalesce((SELECT array_agg(fl.label) FROM final_labels fl
-                  WHERE fl.derivation_id = d.id AND fl.step_id = s.id), '{}') AS final_labels
-FROM steps s
-JOIN derivations d ON d.id = s.derivation_id
-JOIN problems p ON p.id = d.problem_id
-JOIN llm_models m ON m.id = d.model_id
-JOIN projects pj ON pj.id = d.project_id
-LEFT JOIN annotations a ON a.derivation_id = d.id AND a.status = 'submitted'
-LEFT JOIN users u ON u.id = a.annotator_id
-LEFT JOIN adjudications adj ON adj.derivation_id = d.id
-LEFT JOIN users reviewer ON reviewer.id = adj.reviewer_id
-WHERE d.project_id = :project_id
-ORDER BY d.id, s.index, u.username NULLS FIRST
-""")
-
-# One row per derivation per submitted annotation; unannotated derivations appear once.
-DERIVATION_ROWS = text("""
-SELECT pj.name AS project, p.key AS problem, p.perturbation::text AS perturbation, m.name AS model,
-       d.id AS derivation_id,
-       (SELECT count(*) FROM steps s WHERE s.derivation_id = d.id) AS steps, d.metrics,
-       coalesce((SELECT jsonb_object_agg(c.label, c.n) FROM
-                   (SELECT sl.label, count(*) AS n FROM step_labels sl WHERE sl.annotation_id = a.id
-                    GROUP BY sl.label) c), '{}') AS label_counts,
-       a.goal_reached, a.comment, u.username AS annotator, a.submitted_at,
-       (SELECT ac.verdict FROM auto_checks ac WHERE ac.derivation_id = d.id AND ac.step_index = 0
-         AND ac.label = 'goal_reached') AS checked_goal,
-       adj.decided_at IS NOT NULL AS adjudicated, reviewer.username AS reviewer, adj.goal_reached AS final_goal,
-       coalesce((SELECT jsonb_object_agg(c.label, c.n) FROM
-                   (SELECT fl.label, count(*) AS n FROM final_labels fl WHERE fl.derivation_id = d.id
-                    GROUP BY fl.label) c), '{}') AS final_counts
-FROM derivations d
-JOIN problems p ON p.id = d.problem_id
-JOIN llm_models m ON m.id = d.model_id
-JOIN projects pj ON pj.id = d.project_id
-LEFT JOIN annotations a ON a.derivation_id = d.id AND a.status = 'submitted'
-LEFT JOIN users u ON u.id = a.annotator_id
-LEFT JOIN adjudications adj ON adj.derivation_id = d.id
-LEFT JOIN users reviewer ON reviewer.id = adj.reviewer_id
-WHERE d.project_id = :project_id
-ORDER BY d.id, u.username NULLS FIRST
-""")
-
 
 def _whole_result_plan(session: Session) -> None:
     # A server-side cursor is planned for its first 10% of rows by default (fast-start
     # nested loops); an export reads every row, so plan for all of them, as COPY does.
     session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
-
-
-def stream(session: Session, query, *, project_id: int, batch: int = 2000) -> Iterator:
-    _whole_result_plan(session)
-    result = session.execute(query.execution_options(yield_per=batch), {"project_id": project_id})
-    yield from result
 
 
 # JSONL of everything, one JSON object per line, built by PostgreSQL; filtered like the
@@ -126,3 +68,85 @@ def stream_jsonl(session: Session, params: dict, batch: int = 2000) -> Iterator:
     _whole_result_plan(session)
     for query in JSONL_QUERIES:
         yield from session.execute(query.execution_options(yield_per=batch), params)
+
+
+# CSV exports are written by PostgreSQL itself (COPY ... TO STDOUT): as fast as the
+# database can produce rows, in constant memory. Label columns depend on the project's
+# taxonomy, so the statement is composed with psycopg.sql (identifiers and literals
+# quoted by psycopg, never pasted as text).
+def _label_columns(labels: list[str], template: str, prefix: str = ""):
+    from psycopg import sql
+
+    return [sql.SQL(template).format(label=sql.Literal(label)) + sql.SQL(" AS ") + sql.Identifier(prefix + label)
+            for label in labels]
+
+
+def step_copy(project_id: int, labels: list[str]):
+    from psycopg import sql
+
+    columns = [
+        sql.SQL("pj.name AS project, p.key AS problem, p.perturbation::text AS perturbation, m.name AS model, "
+                "d.id AS derivation_id, s.index AS step_index, s.latex"),
+        *_label_columns(labels, "CASE WHEN a.id IS NULL THEN NULL ELSE (EXISTS (SELECT 1 FROM step_labels sl "
+                                "WHERE sl.annotation_id = a.id AND sl.step_id = s.id AND sl.label = {label}))::int END"),
+        sql.SQL("u.username AS annotator, a.submitted_at"),
+        *_label_columns(labels, "(SELECT ac.verdict FROM auto_checks ac WHERE ac.derivation_id = d.id "
+                                "AND ac.step_index = s.index AND ac.label = {label})", "sympy_"),
+        *_label_columns(labels, "CASE WHEN adj.decided_at IS NULL THEN NULL ELSE (EXISTS (SELECT 1 FROM final_labels fl "
+                                "WHERE fl.derivation_id = d.id AND fl.step_id = s.id AND fl.label = {label}))::int END",
+                        "final_"),
+        sql.SQL("CASE WHEN adj.decided_at IS NULL THEN NULL ELSE reviewer.username END AS adjudicated_by"),
+    ]
+    return sql.SQL("""COPY (SELECT {columns}
+FROM steps s
+JOIN derivations d ON d.id = s.derivation_id
+JOIN problems p ON p.id = d.problem_id
+JOIN llm_models m ON m.id = d.model_id
+JOIN projects pj ON pj.id = d.project_id
+LEFT JOIN annotations a ON a.derivation_id = d.id AND a.status = 'submitted'
+LEFT JOIN users u ON u.id = a.annotator_id
+LEFT JOIN adjudications adj ON adj.derivation_id = d.id
+LEFT JOIN users reviewer ON reviewer.id = adj.reviewer_id
+WHERE d.project_id = {project_id}
+ORDER BY d.id, s.index, u.username NULLS FIRST) TO STDOUT WITH (FORMAT csv, HEADER)""").format(
+        columns=sql.SQL(", ").join(columns), project_id=sql.Literal(project_id))
+
+
+def derivation_copy(project_id: int, labels: list[str], metrics: tuple[str, ...]):
+    from psycopg import sql
+
+    columns = [
+        sql.SQL("pj.name AS project, p.key AS problem, p.perturbation::text AS perturbation, m.name AS model, "
+                "d.id AS derivation_id, (SELECT count(*) FROM steps s WHERE s.derivation_id = d.id) AS steps"),
+        *_label_columns(labels, "CASE WHEN a.id IS NULL THEN NULL ELSE (SELECT count(*) FROM step_labels sl "
+                                "WHERE sl.annotation_id = a.id AND sl.label = {label}) END"),
+        sql.SQL("CASE a.goal_reached WHEN true THEN 'yes' WHEN false THEN 'no' END AS goal_reached, "
+                "a.comment, u.username AS annotator, a.submitted_at"),
+        *[sql.SQL("d.metrics ->> {name} AS ").format(name=sql.Literal(name)) + sql.Identifier(name) for name in metrics],
+        sql.SQL("(SELECT ac.verdict FROM auto_checks ac WHERE ac.derivation_id = d.id AND ac.step_index = 0 "
+                "AND ac.label = 'goal_reached') AS sympy_goal_reached"),
+        *_label_columns(labels, "CASE WHEN adj.decided_at IS NULL THEN NULL ELSE (SELECT count(*) FROM final_labels fl "
+                                "WHERE fl.derivation_id = d.id AND fl.label = {label}) END", "final_"),
+        sql.SQL("CASE WHEN adj.decided_at IS NULL THEN NULL WHEN adj.goal_reached THEN 'yes' "
+                "WHEN NOT adj.goal_reached THEN 'no' END AS final_goal_reached, "
+                "CASE WHEN adj.decided_at IS NULL THEN NULL ELSE reviewer.username END AS adjudicated_by"),
+    ]
+    return sql.SQL("""COPY (SELECT {columns}
+FROM derivations d
+JOIN problems p ON p.id = d.problem_id
+JOIN llm_models m ON m.id = d.model_id
+JOIN projects pj ON pj.id = d.project_id
+LEFT JOIN annotations a ON a.derivation_id = d.id AND a.status = 'submitted'
+LEFT JOIN users u ON u.id = a.annotator_id
+LEFT JOIN adjudications adj ON adj.derivation_id = d.id
+LEFT JOIN users reviewer ON reviewer.id = adj.reviewer_id
+WHERE d.project_id = {project_id}
+ORDER BY d.id, u.username NULLS FIRST) TO STDOUT WITH (FORMAT csv, HEADER)""").format(
+        columns=sql.SQL(", ").join(columns), project_id=sql.Literal(project_id))
+
+
+def copy_out(session: Session, statement) -> Iterator[bytes]:
+    cursor = session.connection().connection.driver_connection.cursor()
+    with cursor.copy(statement) as copy:
+        for block in copy:
+            yield bytes(block)

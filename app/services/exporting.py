@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -32,7 +33,7 @@ def check_export(session: Session, *, project_name: str | None = None, project_i
     return project.id, project.label_keys, project.name
 
 
-def _line(values: list) -> str:
+def _line(values: list) -> str:  # the history's rows (the label CSVs come from COPY)
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(values)
     return buffer.getvalue()
@@ -42,44 +43,11 @@ def _iso(value) -> str:
     return value.isoformat() if value is not None else ""
 
 
-def step_rows(session: Session, project_id: int, labels: list[str]) -> Iterator[str]:
-    yield _line(["project", "problem", "perturbation", "model", "derivation_id", "step_index", "latex",
-                 *labels, "annotator", "submitted_at", *(f"sympy_{label}" for label in labels),
-                 *(f"final_{label}" for label in labels), "adjudicated_by"])
-    for r in exports_repo.stream(session, exports_repo.STEP_ROWS, project_id=project_id):
-        annotated = r.annotator is not None
-        flags = [int(label in r.labels) if annotated else "" for label in labels]
-        yield _line([r.project, r.problem, r.perturbation, r.model, r.derivation_id, r.step_index, r.latex,
-                     *flags, r.annotator or "", _iso(r.submitted_at), *(r.checks.get(label, "") for label in labels),
-                     *(int(label in r.final_labels) if r.adjudicated else "" for label in labels),
-                     r.reviewer if r.adjudicated else ""])
-
-
-def derivation_rows(session: Session, project_id: int, labels: list[str]) -> Iterator[str]:
-    yield _line(["project", "problem", "perturbation", "model", "derivation_id", "steps",
-                 *labels, "goal_reached", "comment", "annotator", "submitted_at", *METRICS, "sympy_goal_reached",
-                 *(f"final_{label}" for label in labels), "final_goal_reached", "adjudicated_by"])
-    for r in exports_repo.stream(session, exports_repo.DERIVATION_ROWS, project_id=project_id):
-        annotated = r.annotator is not None
-        counts = [r.label_counts.get(label, 0) if annotated else "" for label in labels]
-        goal = "" if r.goal_reached is None else ("yes" if r.goal_reached else "no")
-        metrics = [r.metrics.get(name, "") for name in METRICS]
-        final = [r.final_counts.get(label, 0) if r.adjudicated else "" for label in labels]
-        final_goal = _yes_no(r.final_goal) if r.adjudicated else ""
-        yield _line([r.project, r.problem, r.perturbation, r.model, r.derivation_id, r.steps,
-                     *counts, goal, r.comment or "", r.annotator or "", _iso(r.submitted_at), *metrics,
-                     r.checked_goal or "", *final, final_goal, r.reviewer if r.adjudicated else ""])
-
-
 def _cell(value) -> str | int:
     """old/new of an event: 0/1 for a label, the value for a judgement field ('' when a whole dict)."""
     if isinstance(value, bool):
         return int(value)
     return "" if isinstance(value, dict) or value is None else value
-
-
-def _yes_no(value: bool | None) -> str:
-    return "" if value is None else ("yes" if value else "no")
 
 
 def event_rows(session: Session, project_id: int, labels: list[str]) -> Iterator[str]:
@@ -96,12 +64,20 @@ def event_rows(session: Session, project_id: int, labels: list[str]) -> Iterator
 
 
 def stream_csv(factory: sessionmaker[Session], *, project_id: int, labels: list[str], level: str) -> Iterator[str]:
-    """Own session, because the stream outlives the request that started it."""
-    rows = {"step": step_rows, "derivation": derivation_rows, "events": event_rows}[level]
+    """Own session, because the stream outlives the request that started it. Step and
+    derivation CSVs come straight from PostgreSQL's COPY; the history goes row by row."""
     session = factory()
     try:
         with session.begin():
-            yield from rows(session, project_id, labels)
+            if level == "events":
+                yield from event_rows(session, project_id, labels)
+                return
+            statement = (exports_repo.step_copy(project_id, labels) if level == "step"
+                         else exports_repo.derivation_copy(project_id, labels, METRICS))
+            decoder = codecs.getincrementaldecoder("utf-8")()  # a block may end inside a character
+            for block in exports_repo.copy_out(session, statement):
+                yield decoder.decode(block)
+            yield decoder.decode(b"", final=True)
     finally:
         session.close()
 
