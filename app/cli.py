@@ -280,7 +280,7 @@ def problems_generate(
     typer.echo(f"{added} new problems stored in '{project}' ({count} drawn with seed {seed}, {written} with their variants)")
 
 
-def _start_worker(url: str) -> "subprocess.Popen | None":
+def _start_worker(url: str):
     """`make run`: one worker beside the web server. Checks always; generation too
     when torch and transformers (the `worker` extra) are installed."""
     import importlib.util

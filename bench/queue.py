@@ -47,7 +47,7 @@ def drain(url: str, name: str, results) -> None:
 
 def hold_forever(url: str, lease_seconds: float, ready) -> None:
     sessions = make_sessionmaker(make_engine(url))
-    lease = jobs.claim(sessions, worker=f"victim:{os.getpid()}", kinds=[jobs.GENERATE], lease_seconds=lease_seconds)
+    _held = jobs.claim(sessions, worker=f"victim:{os.getpid()}", kinds=[jobs.GENERATE], lease_seconds=lease_seconds)
     ready.set()
     while True:  # heartbeat thread keeps the lease alive until we are killed
         time.sleep(1)

@@ -9,21 +9,17 @@ from fastapi.responses import StreamingResponse
 from app.deps import ApiAdmin, ApiStaff, ApiUser, SessionDep
 from app.errors import NotFound
 from app.repositories import api as api_repo
-from app.repositories import projects as projects_repo
 from app.repositories import runs as runs_repo
 from app.schemas import api as schemas
 from app.schemas.runs import Decoding
 from app.services import dashboards, exporting, runs
+from app.services.projects import get_project
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 PAGE = Query(100, ge=1, le=10_000)
 
 
-def _project(session, project_id: int):
-    project = projects_repo.get(session, project_id)
-    if project is None:
-        raise NotFound(f"project {project_id} does not exist")
-    return project
+_project = get_project
 
 
 @router.get("/me", response_model=schemas.Me)

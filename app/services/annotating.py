@@ -14,6 +14,7 @@ from app.repositories import annotations as annotations_repo
 from app.repositories import checks as checks_repo
 from app.repositories import derivations as derivations_repo
 from app.repositories import projects as projects_repo
+from app.services.projects import get_project
 
 
 @dataclass
@@ -60,11 +61,7 @@ def _derivation_exists(session: Session, derivation_id: int) -> int:
     return project_id
 
 
-def _project(session: Session, project_id: int) -> Project:
-    project = projects_repo.get(session, project_id)
-    if project is None:
-        raise NotFound(f"project {project_id} does not exist")
-    return project
+_project = get_project
 
 
 def check_project_access(session: Session, *, project_id: int, user: User) -> None:

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from app.errors import InvalidInput, NotFound
-from app.models import Perturbation, Project
-from app.repositories import projects as projects_repo
+from app.errors import InvalidInput
+from app.models import Perturbation
+from app.services import projects
 from app.repositories import stats as stats_repo
 
 
@@ -37,11 +37,7 @@ def parse_perturbation(value: str | None) -> str | None:
         ) from None
 
 
-def get_project(session: Session, project_id: int) -> Project:
-    project = projects_repo.get(session, project_id)
-    if project is None:
-        raise NotFound(f"project {project_id} does not exist")
-    return project
+get_project = projects.get_project  # the breakdown page and its neighbours look projects up the same way
 
 
 def per_model(session: Session, *, project_id: int, perturbation: str | None = None) -> list[ModelRow]:

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from app.errors import InvalidInput, NotFound
+from app.errors import InvalidInput
 from app.models import Project, User
 from app.repositories import projects as projects_repo
 from app.repositories import users as users_repo
+from app.services.projects import get_project
 
 MAX_OVERLAP = 20
 
@@ -24,11 +25,7 @@ class SettingsView:
     sample_size: int
 
 
-def _project(session: Session, project_id: int) -> Project:
-    project = projects_repo.get(session, project_id)
-    if project is None:
-        raise NotFound(f"project {project_id} does not exist")
-    return project
+_project = get_project
 
 
 def view(session: Session, *, project_id: int) -> SettingsView:

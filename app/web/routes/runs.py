@@ -5,22 +5,17 @@ from fastapi.responses import RedirectResponse, Response
 
 from app import jobs
 from app.deps import AdminUser, SessionDep
-from app.errors import NotFound
 from app.repositories import jobs as jobs_repo
-from app.repositories import projects as projects_repo
 from app.repositories import runs as runs_repo
 from app.schemas.runs import BACKENDS, Decoding
 from app.services import runs
+from app.services.projects import get_project
 from app.web.templating import is_fragment_request, render
 
 router = APIRouter()
 
 
-def _project(session, project_id: int):
-    project = projects_repo.get(session, project_id)
-    if project is None:
-        raise NotFound(f"project {project_id} does not exist")
-    return project
+_project = get_project
 
 
 @router.get("/projects/{project_id}/runs")

@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
-
 from app.models import GenerationRun, Job, Role
 from app.services import annotating, tokens
 from tests.conftest import htmx, login
