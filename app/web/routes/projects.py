@@ -7,7 +7,7 @@ from app.deps import CurrentUser, SessionDep, StaffUser
 from app.errors import NotFound
 from app.models import Perturbation
 from app.repositories import projects as projects_repo
-from app.services import annotating, breakdown, exporting
+from app.services import annotating, breakdown, dashboards, exporting
 from app.web.templating import render
 
 router = APIRouter()
@@ -53,8 +53,6 @@ def export_csv(request: Request, project_id: int, session: SessionDep, user: Sta
 def export_jsonl(request: Request, project_id: int, session: SessionDep, user: StaffUser, model: str | None = None,
                  perturbation: str | None = None):
     """Everything, one JSON object per line, filtered like the dashboards."""
-    from app.services import dashboards
-
     filters = dashboards.parse_filters(session, project_id=project_id, model=model, perturbation=perturbation)
     name = projects_repo.get(session, project_id).name
     return StreamingResponse(
