@@ -37,6 +37,20 @@ class ReviewView:
     def goal_disputed(self) -> bool:
         return len({side.annotation.goal_reached for side in self.sides}) > 1
 
+    @property
+    def final_goal(self) -> bool | None:
+        if self.adjudication is not None:
+            return self.adjudication.goal_reached
+        goals = {side.annotation.goal_reached for side in self.sides}
+        return goals.pop() if len(goals) == 1 else None
+
+    def agreed(self) -> dict[int, set[str]]:
+        """Per step, the labels every annotator gave: where a first decision starts."""
+        if not self.sides:
+            return {}
+        return {step.id: set.intersection(*(set(side.labels.get(step.id, set())) for side in self.sides))
+                for step in self.derivation.steps}
+
 
 def _derivation(session: Session, derivation_id: int) -> Derivation:
     derivation = derivations_repo.get_full(session, derivation_id)
@@ -50,8 +64,11 @@ def review(session: Session, *, derivation_id: int) -> ReviewView:
     submitted = adjudication_repo.submitted(session, derivation_id)
     labels = adjudication_repo.labels_of(session, [a.id for a, _ in submitted])
     sides = [Side(name, a, labels.get(a.id, {})) for a, name in submitted]
-    return ReviewView(projects_repo.get(session, derivation.project_id), derivation, sides,
-                      adjudication_repo.get(session, derivation_id), adjudication_repo.final_labels(session, derivation_id))
+    view = ReviewView(projects_repo.get(session, derivation.project_id), derivation, sides,
+                      adjudication_repo.get(session, derivation_id))
+    # before any decision, the final column shows where it will start: what all agreed on
+    view.final = adjudication_repo.final_labels(session, derivation_id) if view.adjudication else view.agreed()
+    return view
 
 
 def _start(session: Session, *, derivation_id: int, reviewer: User) -> Adjudication:
@@ -62,11 +79,8 @@ def _start(session: Session, *, derivation_id: int, reviewer: User) -> Adjudicat
     view = review(session, derivation_id=derivation_id)
     if len(view.sides) < 2:
         raise InvalidInput(f"derivation {derivation_id} has fewer than two submitted annotations: nothing to settle")
-    agreed = {step.id: set.intersection(*(set(side.labels.get(step.id, set())) for side in view.sides))
-              for step in view.derivation.steps}
-    goals = {side.annotation.goal_reached for side in view.sides}
     return adjudication_repo.create(session, derivation_id=derivation_id, reviewer_id=reviewer.id,
-                                    goal_reached=goals.pop() if len(goals) == 1 else None, labels=agreed)
+                                    goal_reached=view.final_goal, labels=view.agreed())
 
 
 def set_final_label(session: Session, *, derivation_id: int, step_id: int, label: str, on: bool,

@@ -133,3 +133,14 @@ def test_active_time_is_added_to_the_annotators_own_work(client, db):
     assert response.headers["X-Active-Seconds"] == "27.5"
     too_much = client.post(f"/derivations/{d.id}/time", data={"seconds": "500"}, headers=htmx(token))
     assert too_much.status_code == 422 and "0..120" in too_much.text
+
+
+def test_before_any_decision_the_final_column_shows_what_all_agreed_on(client, disputed):
+    d = disputed["d"]
+    s1, s2 = disputed["steps"]
+    login(client, "rita")
+    page = client.get(f"/derivations/{d.id}/review").text
+    final_s1 = re.search(rf'<div class="labels final" id="final-{s1.id}">(.*?)</div>', page, re.S).group(1)
+    assert 'class="label on" aria-pressed="true" data-label="redundant"' in final_s1  # both gave it
+    final_s2 = re.search(rf'<div class="labels final" id="final-{s2.id}">(.*?)</div>', page, re.S).group(1)
+    assert "label on" not in final_s2  # only ann gave "incorrect"
