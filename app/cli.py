@@ -288,7 +288,7 @@ def _start_worker(url: str):
     import signal
     import subprocess
 
-    kinds = ["check"]
+    kinds = ["check", "export"]
     if importlib.util.find_spec("torch") and importlib.util.find_spec("transformers"):
         kinds.insert(0, "generate")
     env = {**os.environ, "DATABASE_URL": url}
@@ -309,7 +309,7 @@ def _start_worker(url: str):
 
 @cli.command()
 def worker(
-    kinds: Annotated[str, typer.Option(help="Job kinds to take: generate, check or both.")] = "generate,check",
+    kinds: Annotated[str, typer.Option(help="Job kinds to take: any of generate, check, export.")] = "generate,check,export",
     device: Annotated[str, typer.Option(help="cpu, cuda or auto (cuda when torch sees a GPU).")] = "auto",
     exit_when_idle: Annotated[bool, typer.Option("--exit-when-idle", help="Stop when no job is left (for scripts).")] = False,
     lease_seconds: Annotated[float, typer.Option(help="A job whose worker is silent this long goes back to the queue.")] = 30.0,

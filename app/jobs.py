@@ -29,7 +29,8 @@ from app.repositories import jobs as jobs_repo
 
 GENERATE = "generate"
 CHECK = "check"
-KINDS = (GENERATE, CHECK)
+EXPORT = "export"
+KINDS = (GENERATE, CHECK, EXPORT)
 CHECK_CHUNK = 20  # derivations per check job: a few seconds of SymPy
 
 

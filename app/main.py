@@ -14,7 +14,7 @@ from app.db import database_url, make_engine, make_sessionmaker
 from app.deps import csrf_protect
 from app.web import errors
 from app.web.routes import annotate, auth, dashboards, home, importing, jobs, projects, review, runs
-from app.web.routes import profile
+from app.web.routes import exports, profile
 from app.web.routes import settings as settings_routes
 from app.api import v1 as api_v1
 
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     for module in (auth, home, annotate, projects, importing, runs, jobs, review, settings_routes, dashboards, profile,
-                   api_v1):
+                   exports, api_v1):
         app.include_router(module.router)
     errors.install(app)
     return app

@@ -5,6 +5,7 @@ from app.models.annotation import (
 )
 from app.models.base import Base
 from app.models.check import AutoCheck
+from app.models.export import ExportChunk, ExportFile
 from app.models.job import Job, JobState
 from app.models.derivation import Derivation, ParseStatus, Perturbation, Problem, Step
 from app.models.project import DEFAULT_TAXONOMY, ImportBatch, LLMModel, Project, ProjectMember, SampleItem
@@ -13,7 +14,7 @@ from app.models.token import ApiToken
 from app.models.user import Role, User
 
 __all__ = [
-    "ApiToken", "Adjudication", "FinalLabel", "ProjectMember", "SampleItem", "Annotation", "AnnotationEvent", "AnnotationStatus", "AutoCheck", "Base", "DEFAULT_TAXONOMY", "Derivation", "GenerationRun", "Job", "JobState",
+    "ExportChunk", "ExportFile", "ApiToken", "Adjudication", "FinalLabel", "ProjectMember", "SampleItem", "Annotation", "AnnotationEvent", "AnnotationStatus", "AutoCheck", "Base", "DEFAULT_TAXONOMY", "Derivation", "GenerationRun", "Job", "JobState",
     "ImportBatch", "LLMModel", "ParseStatus", "Perturbation", "Problem", "Project", "Role", "Step",
     "StepLabel", "User",
 ]

@@ -15,7 +15,7 @@ from app.math.sandbox import Sandbox, default_sandbox
 from app.repositories import checks as checks_repo
 from app.repositories import runs as runs_repo
 from app.schemas.runs import Decoding
-from app.services import checking, runs
+from app.services import checking, export_jobs, runs
 from app.worker.backends import BackendCache
 
 log = logging.getLogger("derivlab.worker")
@@ -65,4 +65,18 @@ def check(ctx: Context, lease: jobs.Lease) -> str:
     return f"{len(results)} derivations checked, {timeouts} out of time"
 
 
-HANDLERS = {jobs.GENERATE: generate, jobs.CHECK: check}
+def export(ctx: Context, lease: jobs.Lease) -> str:
+    export_id = lease.job.payload["export_id"]
+    try:
+        size = export_jobs.write(ctx.sessions, lease.finish, export_id=export_id)
+    except jobs.LeaseLost:
+        raise
+    except Exception as exc:
+        if lease.job.attempts >= lease.job.max_attempts:  # the last try: say so on the export too
+            with transaction(ctx.sessions) as session:
+                export_jobs.fail(session, export_id=export_id, error=f"{type(exc).__name__}: {exc}")
+        raise
+    return f"export written: {size:,} bytes"
+
+
+HANDLERS = {jobs.GENERATE: generate, jobs.CHECK: check, jobs.EXPORT: export}

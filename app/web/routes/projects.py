@@ -1,13 +1,13 @@
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 
 from app.deps import CurrentUser, SessionDep, StaffUser
 from app.errors import NotFound
 from app.models import Perturbation
 from app.repositories import projects as projects_repo
-from app.services import annotating, breakdown, dashboards, exporting
+from app.services import annotating, breakdown, dashboards, export_jobs, exporting
 from app.web.templating import render
 
 router = APIRouter()
@@ -41,6 +41,9 @@ def breakdown_page(
 @router.get("/projects/{project_id}/export.csv")
 def export_csv(request: Request, project_id: int, session: SessionDep, user: StaffUser, level: str = "step"):
     pid, labels, name = exporting.check_export(session, project_id=project_id, level=level)
+    if export_jobs.should_run_in_background(session, project_id=pid, level=level):
+        export = export_jobs.request(session, project_id=pid, level=level, user=user)  # too big to wait for
+        return RedirectResponse(f"/exports/{export.id}", status_code=303)
     filename = f"{name}-{level}s.csv"
     return StreamingResponse(
         exporting.stream_csv(request.app.state.sessionmaker, project_id=pid, labels=labels, level=level),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from app.models import GenerationRun, Job, Role
+from app.models import ExportChunk, ExportFile, GenerationRun, Job, Role
 from app.services import annotating, tokens
 from tests.conftest import htmx, login
 from tests.factories import assign, make_derivation, make_project, make_user, steps_of
@@ -52,6 +52,9 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/projects/{project_id}/sample/clear"): ADMIN,
     ("GET", "/projects/{project_id}/dashboards"): STAFF,
     ("GET", "/projects/{project_id}/export.jsonl"): STAFF,
+    ("POST", "/projects/{project_id}/exports"): STAFF,
+    ("GET", "/exports/{export_id}"): STAFF,
+    ("GET", "/exports/{export_id}/download"): STAFF,
     ("GET", "/profile"): ALL,
     ("POST", "/profile/tokens"): ALL,
     ("POST", "/profile/tokens/{token_id}/revoke"): ALL,
@@ -81,6 +84,7 @@ FORMS = {
     "/projects/{project_id}/settings": lambda ids: {"overlap": "3", "blind": "on"},
     "/projects/{project_id}/sample": lambda ids: {"per_model": "1", "seed": "1"},
     "/profile/tokens": lambda ids: {"name": "matrix"},
+    "/projects/{project_id}/exports": lambda ids: {"level": "derivation"},
 }
 JSON = {"/api/v1/projects/{project_id}/runs": {"model": "/models/tiny", "perturbations": ["static"]}}
 JSONL = (b'{"problem_id": "m1", "prompt": "Given a = b, then obtain b = a", "model": "m", '
@@ -105,10 +109,15 @@ def world(db):
     db.add(Job(kind="generate", payload={"run_id": run.id, "problem_ids": [d.problem_id]}, run_id=run.id))
     db.flush()
     api = {role: tokens.create(db, user=user, name="api")[1] for role, user in users.items()}
+    export = ExportFile(project_id=project.id, level="step", state="ready", size=4, options={})
+    db.add(export)
+    db.flush()
+    db.add(ExportChunk(export_id=export.id, n=0, data=b"a,b\n"))
+    db.flush()
     revocable = {role: tokens.create(db, user=user, name="to revoke")[0].id for role, user in users.items()}
     return {"project_id": project.id, "project_name": project.name, "derivation_id": d.id,
             "step_id": steps_of(db, d)[0].id, "label": "incorrect", "run_id": run.id, "users": users,
-            "api": api, "revocable": revocable}
+            "api": api, "revocable": revocable, "export_id": export.id}
 
 
 def _routes(app) -> set[tuple[str, str]]:
