@@ -78,23 +78,22 @@ def current_user(request: Request, session: SessionDep) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def admin_user(user: CurrentUser) -> User:
-    if user.role != Role.admin:
-        raise Forbidden("Only an admin can do this.")
-    return user
+def _roles(base, roles: tuple[Role, ...], message: str):
+    """A dependency that lets through only these roles (web session or API token alike)."""
+    def check(user) -> User:
+        if user.role not in roles:
+            raise Forbidden(message)
+        return user
+    # set here, not written in the signature: `from __future__ import annotations` would make it
+    # a string naming a closure variable, which FastAPI could not resolve
+    check.__annotations__["user"] = Annotated[User, Depends(base)]
+    return check
 
 
-AdminUser = Annotated[User, Depends(admin_user)]
-
-
-def staff_user(user: CurrentUser) -> User:
-    """Admins and reviewers: they see the analysis (breakdown, agreement, history, exports)."""
-    if user.role not in (Role.admin, Role.reviewer):
-        raise Forbidden("Only admins and reviewers can see this.")
-    return user
-
-
-StaffUser = Annotated[User, Depends(staff_user)]
+AdminUser = Annotated[User, Depends(_roles(current_user, (Role.admin,), "Only an admin can do this."))]
+# Admins and reviewers: they see the analysis (breakdown, agreement, history, exports).
+StaffUser = Annotated[User, Depends(_roles(current_user, (Role.admin, Role.reviewer),
+                                           "Only admins and reviewers can see this."))]
 
 
 def api_user(request: Request, session: SessionDep) -> User:
@@ -111,19 +110,6 @@ def api_user(request: Request, session: SessionDep) -> User:
 ApiUser = Annotated[User, Depends(api_user)]
 
 
-def api_staff(user: ApiUser) -> User:
-    if user.role not in (Role.admin, Role.reviewer):
-        raise Forbidden("Only admins and reviewers can use this part of the API.")
-    return user
-
-
-ApiStaff = Annotated[User, Depends(api_staff)]
-
-
-def api_admin(user: ApiUser) -> User:
-    if user.role != Role.admin:
-        raise Forbidden("Only an admin can do this.")
-    return user
-
-
-ApiAdmin = Annotated[User, Depends(api_admin)]
+ApiStaff = Annotated[User, Depends(_roles(api_user, (Role.admin, Role.reviewer),
+                                         "Only admins and reviewers can use this part of the API."))]
+ApiAdmin = Annotated[User, Depends(_roles(api_user, (Role.admin,), "Only an admin can do this."))]

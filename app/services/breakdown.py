@@ -8,18 +8,17 @@ from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
 from app.models import Perturbation
-from app.services import projects
-from app.repositories import stats as stats_repo
+from app.repositories.dashboards import Filters
+from app.services import dashboards
 
 
 @dataclass
 class ModelRow:
     model: str
     derivations: int
-    annotated: int  # derivations with at least one submitted annotation
+    annotated: int  # derivations with at least one judgement
     steps: int  # steps of all its derivations
-    judged_steps: int  # steps x submitted annotations: the denominator of the rates
-    annotations: int
+    judged_steps: int  # steps x judgements (a settled derivation: once): the denominator of the rates
     counts: dict[str, int]
 
     def rate(self, label: str) -> float | None:
@@ -37,15 +36,12 @@ def parse_perturbation(value: str | None) -> str | None:
         ) from None
 
 
-get_project = projects.get_project  # the breakdown page and its neighbours look projects up the same way
 
 
 def per_model(session: Session, *, project_id: int, perturbation: str | None = None) -> list[ModelRow]:
-    models, labels = stats_repo.per_model(session, project_id=project_id, perturbation=perturbation)
-    counts: dict[str, dict[str, int]] = {}
-    for model, label, n in labels:
-        counts.setdefault(model, {})[label] = n
-    return [ModelRow(**row, counts=counts.get(row["model"], {})) for row in models]
+    """The dashboards' counts (one SQL for both), pooled per model."""
+    _, pooled = dashboards.groups(session, Filters(project_id, perturbation=perturbation))
+    return [ModelRow(g.model, g.derivations, g.annotated, g.steps, g.judged_steps, dict(g.label_steps)) for g in pooled]
 
 
 def chart_data(rows: list[ModelRow], taxonomy: list[dict]) -> dict:

@@ -127,8 +127,7 @@ def parse_filters(session: Session, *, project_id: int, model: str | None = None
     if perturbation and perturbation not in PERTURBATIONS:
         problems.append(f"perturbation '{perturbation}': use one of {', '.join(PERTURBATIONS)}")
     if annotator:
-        users = {u.id for u in users_repo.list_all(session)}
-        if not annotator.isdigit() or int(annotator) not in users:
+        if not annotator.isdigit() or users_repo.get(session, int(annotator)) is None:
             problems.append(f"annotator '{annotator}' is not a user")
         else:
             annotator_id = int(annotator)
@@ -144,8 +143,8 @@ def parse_filters(session: Session, *, project_id: int, model: str | None = None
     return Filters(project_id, model_id, perturbation or None, annotator_id, days.get("since"), days.get("until"))
 
 
-def compute(session: Session, filters: Filters) -> Dashboards:
-    project = projects_repo.get(session, filters.project_id)
+def groups(session: Session, filters: Filters) -> tuple[dict[tuple[str, str], Group], list[Group]]:
+    """Per (model, perturbation) and per model (perturbations pooled): sizes, label counts, goal, metrics."""
     cells: dict[tuple[str, str], Group] = {}
     for row in repo.totals(session, filters):
         group = Group(row["model"], row["perturbation"], **{k: row[k] for k in (
@@ -168,7 +167,12 @@ def compute(session: Session, filters: Filters) -> Dashboards:
                                (p.metric_sums, g.metric_sums), (p.metric_n, g.metric_n)):
             for key, value in source.items():
                 target[key] = target.get(key, 0) + value
+    return cells, list(pooled.values())
 
+
+def compute(session: Session, filters: Filters) -> Dashboards:
+    project = projects_repo.get(session, filters.project_id)
+    cells, pooled = groups(session, filters)
     checker = []
     for row in repo.checker_scores(session, filters):
         tp, fp, fn = row["tp"], row["fp"], row["fn"]
@@ -178,7 +182,7 @@ def compute(session: Session, filters: Filters) -> Dashboards:
         examples[row["label"]].append(row)
 
     return Dashboards(
-        project=project, filters=filters, labels=project.taxonomy, models=list(pooled.values()), cells=cells,
+        project=project, filters=filters, labels=project.taxonomy, models=pooled, cells=cells,
         spearman=repo.spearman(session, filters), points=repo.metric_points(session, filters),
         checker=checker, examples=[e for rows in examples.values() for e in rows],
         progress_models=repo.progress_models(session, filters),

@@ -56,7 +56,7 @@ class _HuggingFace:
         # and HF_HUB_OFFLINE is unset (a GPU box with the hub cache filled, say).
         self.tokenizer = AutoTokenizer.from_pretrained(model_path, local_files_only=local)
         loader = AutoModelForCausalLM if self.causal else AutoModelForSeq2SeqLM
-        self.model = loader.from_pretrained(model_path, dtype=dtype, local_files_only=local).to(self.device).eval()
+        self.model = loader.from_pretrained(model_path, dtype=dtype, local_files_only=local).to(self.device).eval()  # safe: torch's eval()
         if self.causal:
             self.tokenizer.padding_side = "left"  # generation continues from the right end
             if self.tokenizer.pad_token is None:

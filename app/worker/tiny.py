@@ -84,7 +84,7 @@ def build_tiny(out: Path, *, train_seconds: float = 0.0, max_steps: int | None =
             loss_value = loss.item()
             if steps % 50 == 0:
                 say(f"step {steps}: loss {loss_value:.3f}")
-        model.eval()
+        model.eval()  # safe: torch's inference mode switch, not Python's eval
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)

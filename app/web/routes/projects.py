@@ -4,10 +4,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, StreamingResponse
 
 from app.deps import CurrentUser, SessionDep, StaffUser
-from app.errors import NotFound
 from app.models import Perturbation
 from app.repositories import projects as projects_repo
 from app.services import annotating, breakdown, dashboards, export_jobs, exporting
+from app.services.projects import get_project
 from app.web.templating import render
 
 router = APIRouter()
@@ -15,9 +15,7 @@ router = APIRouter()
 
 @router.get("/projects/{project_id}")
 def project_page(request: Request, project_id: int, session: SessionDep, user: CurrentUser):
-    project = projects_repo.get(session, project_id)
-    if project is None:
-        raise NotFound(f"project {project_id} does not exist")
+    project = get_project(session, project_id)
     annotating.check_project_access(session, project_id=project_id, user=user)
     work = annotating.my_work(session, project_id=project_id, user=user)
     return render(request, "pages/project.html", {"project": project, "work": work})
@@ -28,7 +26,7 @@ def breakdown_page(
     request: Request, project_id: int, session: SessionDep, user: StaffUser, perturbation: str | None = None
 ):
     chosen = breakdown.parse_perturbation(perturbation)
-    project = breakdown.get_project(session, project_id)
+    project = get_project(session, project_id)
     rows = breakdown.per_model(session, project_id=project_id, perturbation=chosen)
     return render(
         request, "pages/breakdown.html",

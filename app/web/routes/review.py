@@ -8,6 +8,7 @@ from app.models import Perturbation
 from app.repositories import history as history_repo
 from app.repositories import projects as projects_repo
 from app.services import adjudication, agreement, breakdown
+from app.services.projects import get_project
 from app.web.templating import render
 
 router = APIRouter()
@@ -28,7 +29,7 @@ def _filters(session, project_id: int, model: str | None, perturbation: str | No
 @router.get("/projects/{project_id}/agreement")
 def agreement_page(request: Request, project_id: int, session: SessionDep, user: StaffUser,
                    model: str | None = None, perturbation: str | None = None):
-    project = breakdown.get_project(session, project_id)
+    project = get_project(session, project_id)
     filters = _filters(session, project_id, model, perturbation)
     report = agreement.compute(session, project_id=project_id, model_id=filters["model_id"],
                                perturbation=filters["perturbation"])
@@ -38,7 +39,7 @@ def agreement_page(request: Request, project_id: int, session: SessionDep, user:
 @router.get("/projects/{project_id}/review")
 def review_list(request: Request, project_id: int, session: SessionDep, user: StaffUser,
                 model: str | None = None, perturbation: str | None = None):
-    project = breakdown.get_project(session, project_id)
+    project = get_project(session, project_id)
     filters = _filters(session, project_id, model, perturbation)
     rows = adjudication.disagreements(session, project_id=project_id, model_id=filters["model_id"],
                                       perturbation=filters["perturbation"])

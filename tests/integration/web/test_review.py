@@ -8,9 +8,7 @@ import io
 import re
 
 import pytest
-from sqlalchemy import select
-
-from app.models import Adjudication, AnnotationEvent, Role
+from app.models import Adjudication, Role
 from app.services import annotating
 from tests.conftest import htmx, login
 from tests.factories import assign, make_derivation, make_project, make_user, steps_of
@@ -106,7 +104,6 @@ def test_history_page_and_export_list_every_change(client, db, disputed):
     ann_on = [e for e in events if e["kind"] == "label_on" and e["annotator"] == "ann"]
     assert {(e["step_index"], e["label"], e["old"], e["new"]) for e in ann_on} == {("1", "redundant", "0", "1"),
                                                                                  ("2", "incorrect", "0", "1")}
-    assert db.scalar(select(AnnotationEvent).where(AnnotationEvent.kind == "settle")) is None
 
 
 def test_agreement_page_and_fragment(client, disputed):
