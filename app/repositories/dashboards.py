@@ -29,13 +29,22 @@ class Filters:
                 "until": self.until + timedelta(days=1) if self.until else None}
 
 
-_BASE = """
-WITH scope AS (
-    SELECT d.id, d.model_id, d.metrics, p.perturbation::text AS perturbation
-    FROM derivations d JOIN problems p ON p.id = d.problem_id
-    WHERE d.project_id = :project_id
+_FILTERED = """d.project_id = :project_id
       AND (CAST(:model_id AS int) IS NULL OR d.model_id = :model_id)
-      AND (CAST(:perturbation AS text) IS NULL OR p.perturbation::text = :perturbation)
+      AND (CAST(:perturbation AS text) IS NULL OR p.perturbation::text = :perturbation)"""
+
+
+def base(scope: str = _FILTERED) -> str:
+    """The judgements CTEs over the derivations matching `scope` (a WHERE condition on
+    d = derivations, p = problems); app.repositories.rollups reuses them per derivation."""
+    return _BASE_TEMPLATE.replace("{scope}", scope)
+
+
+_BASE_TEMPLATE = """
+WITH scope AS (
+    SELECT d.id, d.project_id, d.model_id, d.metrics, p.perturbation::text AS perturbation
+    FROM derivations d JOIN problems p ON p.id = d.problem_id
+    WHERE {scope}
 ),
 decided AS (
     SELECT adj.derivation_id, adj.goal_reached, adj.decided_at
@@ -74,6 +83,7 @@ per_derivation AS (  -- judgements per derivation, and their goals
     FROM judgements GROUP BY derivation_id
 )
 """
+_BASE = base()
 
 # Per model and perturbation: sizes, judged steps, goal, and per label the labelled steps
 # and the judgements with at least one such label.
@@ -86,8 +96,9 @@ SELECT m.name AS model, scope.perturbation,
        coalesce(sum(sc.n * pd.n), 0)::bigint AS judged_steps,
        coalesce(sum(pd.goal_yes), 0)::bigint AS goal_yes,
        coalesce(sum(pd.goal_judged), 0)::bigint AS goal_judged,
-       avg((scope.metrics->>'rouge2')::float8) AS rouge2, avg((scope.metrics->>'bleu')::float8) AS bleu,
-       avg((scope.metrics->>'gleu')::float8) AS gleu
+       sum((scope.metrics->>'rouge2')::float8) AS rouge2_sum, count(scope.metrics->>'rouge2') AS rouge2_n,
+       sum((scope.metrics->>'bleu')::float8) AS bleu_sum, count(scope.metrics->>'bleu') AS bleu_n,
+       sum((scope.metrics->>'gleu')::float8) AS gleu_sum, count(scope.metrics->>'gleu') AS gleu_n
 FROM scope JOIN llm_models m ON m.id = scope.model_id
 LEFT JOIN step_counts sc ON sc.derivation_id = scope.id
 LEFT JOIN per_derivation pd ON pd.derivation_id = scope.id
@@ -116,30 +127,36 @@ joined AS MATERIALIZED (  -- joined before the metrics filter, whose selectivity
 points AS (SELECT * FROM joined WHERE rouge2 IS NOT NULL AND bleu IS NOT NULL AND gleu IS NOT NULL)
 """
 
-_SPEARMAN = text(_METRIC_POINTS + """,
-ranked AS (
+# Average ranks per model of a `points` CTE (model_id, errors, rouge2, bleu, gleu).
+RANKED = """ranked AS (
     SELECT model_id,
            rank() OVER (PARTITION BY model_id ORDER BY errors) + (count(*) OVER (PARTITION BY model_id, errors) - 1) / 2.0 AS r_errors,
            rank() OVER (PARTITION BY model_id ORDER BY rouge2) + (count(*) OVER (PARTITION BY model_id, rouge2) - 1) / 2.0 AS r_rouge2,
            rank() OVER (PARTITION BY model_id ORDER BY bleu) + (count(*) OVER (PARTITION BY model_id, bleu) - 1) / 2.0 AS r_bleu,
            rank() OVER (PARTITION BY model_id ORDER BY gleu) + (count(*) OVER (PARTITION BY model_id, gleu) - 1) / 2.0 AS r_gleu
     FROM points
-)
+)"""
+
+_SPEARMAN = text(_METRIC_POINTS + ",\n" + RANKED + """
 SELECT m.name AS model, count(*) AS derivations, corr(r_rouge2, r_errors) AS rouge2, corr(r_bleu, r_errors) AS bleu,
        corr(r_gleu, r_errors) AS gleu
 FROM ranked JOIN llm_models m ON m.id = ranked.model_id
 GROUP BY m.name ORDER BY m.name
 """)
 
+# The scatter plots a fixed pseudo-random sample per model (hashint4 of the id: the same
+# points on every load, spread over the whole project rather than its oldest imports).
 _POINTS = text(_METRIC_POINTS + """
-SELECT points.id AS derivation_id, m.name AS model, rouge2, bleu, gleu, errors
-FROM points JOIN llm_models m ON m.id = points.model_id
-ORDER BY points.id LIMIT :limit
+SELECT derivation_id, model, rouge2, bleu, gleu, errors FROM (
+    SELECT points.id AS derivation_id, m.name AS model, rouge2, bleu, gleu, errors,
+           row_number() OVER (PARTITION BY points.model_id ORDER BY hashint4(points.id), points.id) AS k
+    FROM points JOIN llm_models m ON m.id = points.model_id
+) sampled WHERE k <= :per_model ORDER BY derivation_id
 """)
 
 # SymPy's suggestions against the humans: a step's label is "human yes" when at least
 # half of its judgements gave it; goal reached likewise per derivation.
-_CHECKER = _BASE + """,
+CHECKER_CTES = """,
 judged_steps AS (
     SELECT s.id AS step_id, s.derivation_id, s.index, pd.n
     FROM steps s JOIN per_derivation pd ON pd.derivation_id = s.derivation_id
@@ -158,6 +175,7 @@ pairs AS (
     WHERE pd.goal_judged > 0
 )
 """
+_CHECKER = _BASE + CHECKER_CTES
 
 _CHECKER_SCORES = text(_CHECKER + """
 SELECT label,
@@ -169,14 +187,17 @@ SELECT label,
 FROM pairs GROUP BY label ORDER BY label
 """)
 
-_CHECKER_EXAMPLES = text(_CHECKER + """
+_EXAMPLES_SQL = """
 SELECT label, kind, derivation_id, index FROM (
     SELECT label, CASE WHEN verdict = 'yes' THEN 'SymPy yes, humans no' ELSE 'SymPy no, humans yes' END AS kind,
            derivation_id, index,
            row_number() OVER (PARTITION BY label, verdict ORDER BY derivation_id, index) AS n
     FROM pairs WHERE (verdict = 'yes' AND NOT human_yes) OR (verdict = 'no' AND human_yes)
 ) x WHERE n <= :per_kind ORDER BY label, kind, derivation_id, index
-""")
+"""
+_CHECKER_EXAMPLES = text(_CHECKER + _EXAMPLES_SQL)
+_CHECKER_EXAMPLES_AMONG = text(base(_FILTERED + " AND d.id = ANY(CAST(:among AS int[]))") + CHECKER_CTES
+                               + _EXAMPLES_SQL)
 
 _PROGRESS_MODELS = text(_BASE + """
 SELECT m.name AS model, count(*) AS derivations, count(pd.derivation_id) AS annotated
@@ -196,12 +217,15 @@ FROM judgements GROUP BY 1 ORDER BY 1
 """)
 
 
-def _rows(session: Session, query, params: dict) -> list[dict]:
+def _rows(session: Session, query, params: dict, hash_joins: bool = True) -> list[dict]:
     # These are set-at-a-time aggregates over CTEs whose sizes the planner cannot see; a
     # nested loop chosen on a wrong estimate turns seconds into minutes. Hash joins
-    # are always right here (SET LOCAL: for this transaction only).
-    session.execute(text("SET LOCAL enable_nestloop = off"))
-    return [dict(r._mapping) for r in session.execute(query, params)]
+    # are right here, except over a handful of derivations (`hash_joins=False`).
+    session.execute(text(f"SET LOCAL enable_nestloop = {'off' if hash_joins else 'on'}"))
+    try:
+        return [dict(r._mapping) for r in session.execute(query, params)]
+    finally:
+        session.execute(text("SET LOCAL enable_nestloop = on"))
 
 
 def totals(session: Session, f: Filters) -> list[dict]:
@@ -216,15 +240,22 @@ def spearman(session: Session, f: Filters) -> list[dict]:
     return _rows(session, _SPEARMAN, f.params())
 
 
-def metric_points(session: Session, f: Filters, limit: int = 5000) -> list[dict]:
-    return _rows(session, _POINTS, {**f.params(), "limit": limit})
+POINTS_PER_MODEL = 1000
+
+
+def metric_points(session: Session, f: Filters, per_model: int = POINTS_PER_MODEL) -> list[dict]:
+    return _rows(session, _POINTS, {**f.params(), "per_model": per_model})
 
 
 def checker_scores(session: Session, f: Filters) -> list[dict]:
     return _rows(session, _CHECKER_SCORES, f.params())
 
 
-def checker_examples(session: Session, f: Filters, per_kind: int = 5) -> list[dict]:
+def checker_examples(session: Session, f: Filters, per_kind: int = 5, among: list[int] | None = None) -> list[dict]:
+    """The first disagreements per label and kind; `among`: only in these derivations."""
+    if among is not None:
+        return _rows(session, _CHECKER_EXAMPLES_AMONG, {**f.params(), "per_kind": per_kind, "among": among},
+                     hash_joins=False)
     return _rows(session, _CHECKER_EXAMPLES, {**f.params(), "per_kind": per_kind})
 
 

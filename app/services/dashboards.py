@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.errors import InvalidInput, NotFound
 from app.models import Perturbation, Project
 from app.repositories import dashboards as repo
+from app.repositories import rollups
 from app.repositories import projects as projects_repo
 from app.repositories import users as users_repo
 from app.repositories.dashboards import Filters
@@ -143,17 +144,27 @@ def parse_filters(session: Session, *, project_id: int, model: str | None = None
     return Filters(project_id, model_id, perturbation or None, annotator_id, days.get("since"), days.get("until"))
 
 
+def source(session: Session, filters: Filters):
+    """Where the numbers come from: the maintained rollups (brought up to date first),
+    or, for one annotator's or a date range's judgements, the live queries."""
+    if filters.annotator_id is None and filters.since is None and filters.until is None:
+        rollups.refresh(session)
+        return rollups
+    return repo
+
+
 def groups(session: Session, filters: Filters) -> tuple[dict[tuple[str, str], Group], list[Group]]:
     """Per (model, perturbation) and per model (perturbations pooled): sizes, label counts, goal, metrics."""
+    src = source(session, filters)
     cells: dict[tuple[str, str], Group] = {}
-    for row in repo.totals(session, filters):
+    for row in src.totals(session, filters):
         group = Group(row["model"], row["perturbation"], **{k: row[k] for k in (
             "derivations", "steps", "annotated", "judgements", "judged_steps", "goal_yes", "goal_judged")})
         for name in METRICS:
-            if row[name] is not None:
-                group.metric_sums[name], group.metric_n[name] = row[name] * row["derivations"], row["derivations"]
+            if row[f"{name}_n"]:
+                group.metric_sums[name], group.metric_n[name] = float(row[f"{name}_sum"]), row[f"{name}_n"]
         cells[(row["model"], row["perturbation"])] = group
-    for row in repo.label_counts(session, filters):
+    for row in src.label_counts(session, filters):
         group = cells[(row["model"], row["perturbation"])]
         group.label_steps[row["label"]] = row["steps"]
         group.label_judgements[row["label"]] = row["judgements"]
@@ -163,9 +174,9 @@ def groups(session: Session, filters: Filters) -> tuple[dict[tuple[str, str], Gr
         p = pooled.setdefault(model, Group(model, None))
         for name in ("derivations", "steps", "annotated", "judgements", "judged_steps", "goal_yes", "goal_judged"):
             setattr(p, name, getattr(p, name) + getattr(g, name))
-        for target, source in ((p.label_steps, g.label_steps), (p.label_judgements, g.label_judgements),
+        for target, part in ((p.label_steps, g.label_steps), (p.label_judgements, g.label_judgements),
                                (p.metric_sums, g.metric_sums), (p.metric_n, g.metric_n)):
-            for key, value in source.items():
+            for key, value in part.items():
                 target[key] = target.get(key, 0) + value
     return cells, list(pooled.values())
 
@@ -173,18 +184,19 @@ def groups(session: Session, filters: Filters) -> tuple[dict[tuple[str, str], Gr
 def compute(session: Session, filters: Filters) -> Dashboards:
     project = projects_repo.get(session, filters.project_id)
     cells, pooled = groups(session, filters)
+    src = source(session, filters)
     checker = []
-    for row in repo.checker_scores(session, filters):
+    for row in src.checker_scores(session, filters):
         tp, fp, fn = row["tp"], row["fp"], row["fn"]
         checker.append({**row, "precision": rate(tp, tp + fp), "recall": rate(tp, tp + fn)})
     examples = defaultdict(list)
-    for row in repo.checker_examples(session, filters):
+    for row in src.checker_examples(session, filters):
         examples[row["label"]].append(row)
 
     return Dashboards(
         project=project, filters=filters, labels=project.taxonomy, models=pooled, cells=cells,
-        spearman=repo.spearman(session, filters), points=repo.metric_points(session, filters),
+        spearman=src.spearman(session, filters), points=src.metric_points(session, filters),
         checker=checker, examples=[e for rows in examples.values() for e in rows],
-        progress_models=repo.progress_models(session, filters),
-        progress_annotators=repo.progress_annotators(session, filters), throughput=repo.throughput(session, filters),
+        progress_models=src.progress_models(session, filters),
+        progress_annotators=src.progress_annotators(session, filters), throughput=src.throughput(session, filters),
     )
