@@ -26,6 +26,14 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class StaleAnnotation(Conflict):
+    """A write from a browser tab that had not seen the annotation's latest change."""
+
+    def __init__(self, message: str, *, derivation_id: int):
+        super().__init__(message)
+        self.derivation_id = derivation_id
+
+
 class InvalidInput(DomainError):
     status_code = 422
     title = "Invalid input"

@@ -5,8 +5,16 @@
   const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
 
   // Every htmx request carries the session's CSRF token.
+  // The annotate page sends the annotation version it shows and this tab's id with each
+  // change; the server refuses a change from a tab that missed another tab's change.
+  const tab = Math.random().toString(36).slice(2) + Date.now().toString(36);
   document.addEventListener("htmx:config:request", (evt) => {
     evt.detail.ctx.request.headers["X-CSRF-Token"] = csrf();
+    const page = document.getElementById("annotate");
+    if (page && page.dataset.version) {
+      evt.detail.ctx.request.headers["X-Annotation-Version"] = page.dataset.version;
+      evt.detail.ctx.request.headers["X-Tab"] = tab;
+    }
   });
 
   // ---- math --------------------------------------------------------------
@@ -154,6 +162,11 @@
 
   document.addEventListener("DOMContentLoaded", () => enhance(document));
   document.addEventListener("htmx:after:swap", () => enhance(document));
+  document.addEventListener("htmx:after:request", (evt) => {
+    const version = evt.detail.ctx.response?.headers?.get("X-Annotation-Version");
+    const page = document.getElementById("annotate");
+    if (page && version) page.dataset.version = version;
+  });
 
   // Dismissable flash messages.
   document.addEventListener("click", (evt) => {

@@ -33,6 +33,8 @@ class Annotation(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     # Bumped on every change: lets a second tab find out it is stale.
     version: Mapped[int] = mapped_column(default=1)
+    # The browser tab that made the last change (see annotating.Seen).
+    last_tab: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

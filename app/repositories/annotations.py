@@ -7,12 +7,13 @@ from sqlalchemy.orm import Session
 from app.models import Annotation, AnnotationEvent, AnnotationStatus, Derivation, StepLabel
 
 
-def get(session: Session, *, derivation_id: int, annotator_id: int) -> Annotation | None:
-    return session.scalar(
-        select(Annotation).where(
-            Annotation.derivation_id == derivation_id, Annotation.annotator_id == annotator_id
-        )
+def get(session: Session, *, derivation_id: int, annotator_id: int, lock: bool = False) -> Annotation | None:
+    statement = select(Annotation).where(
+        Annotation.derivation_id == derivation_id, Annotation.annotator_id == annotator_id
     )
+    if lock:  # a version check then a write: no other writer in between
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return session.scalar(statement)
 
 
 def get_or_create(session: Session, *, derivation_id: int, annotator_id: int) -> Annotation:

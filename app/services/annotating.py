@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy.orm import Session
 
-from app.errors import Forbidden, InvalidInput, NotFound
+from app.errors import Forbidden, InvalidInput, NotFound, StaleAnnotation
 from app.models import Annotation, AnnotationStatus, Derivation, Project, Role, Step, User
 from app.repositories import annotations as annotations_repo
 from app.repositories import checks as checks_repo
@@ -70,11 +70,26 @@ def check_project_access(session: Session, *, project_id: int, user: User) -> No
         raise Forbidden("You are not one of this project's annotators.")
 
 
-def _own_annotation(session: Session, *, derivation_id: int, user: User) -> Annotation:
+@dataclass(frozen=True)
+class Seen:
+    """What the writing browser tab last saw: the annotation's version, and the tab's id.
+    A write is refused when the annotation changed since, unless this same tab changed it
+    (its own quick changes may overtake each other's responses)."""
+    version: int
+    tab: str
+
+
+def _own_annotation(session: Session, *, derivation_id: int, user: User, seen: Seen | None = None) -> Annotation:
     """The user's annotation of the derivation. Annotators get derivations from Next only,
     so the overlap holds; admins and reviewers may open and label any derivation."""
-    annotation = annotations_repo.get(session, derivation_id=derivation_id, annotator_id=user.id)
+    annotation = annotations_repo.get(session, derivation_id=derivation_id, annotator_id=user.id,
+                                      lock=seen is not None)
     if annotation is not None:
+        if seen is not None and seen.version != annotation.version and annotation.last_tab != seen.tab:
+            raise StaleAnnotation(
+                f"This annotation was changed in another tab or window (it is at version {annotation.version}, "
+                f"this page showed version {seen.version}). Your change was not saved: here is the current state.",
+                derivation_id=derivation_id)
         return annotation
     if user.role == Role.annotator:
         _derivation_exists(session, derivation_id)
@@ -150,10 +165,11 @@ class LabelChange:
     labels: set[str]  # the step's labels after the change
     taxonomy: list[dict]
     status: str  # of the annotation
+    version: int  # of the annotation, after the change
 
 
 def set_step_label(
-    session: Session, *, derivation_id: int, step_id: int, label: str, on: bool, user: User
+    session: Session, *, derivation_id: int, step_id: int, label: str, on: bool, user: User, seen: Seen | None = None
 ) -> LabelChange:
     """Set (not toggle) a label, so a repeated or replayed request changes nothing more."""
     found = derivations_repo.step_in_derivation(session, derivation_id, step_id)
@@ -164,16 +180,17 @@ def set_step_label(
     keys = [item["key"] for item in taxonomy]
     if label not in keys:
         raise InvalidInput(f"label '{label}' is not in this project's taxonomy ({', '.join(keys)})")
-    annotation = _own_annotation(session, derivation_id=derivation_id, user=user)
+    annotation = _own_annotation(session, derivation_id=derivation_id, user=user, seen=seen)
     if annotations_repo.set_label(session, annotation_id=annotation.id, step_id=step_id, label=label, on=on):
-        annotations_repo.touch(session, annotation.id)
+        annotations_repo.touch(session, annotation.id, last_tab=seen.tab if seen else None)
         annotations_repo.add_event(
             session, annotation_id=annotation.id, derivation_id=derivation_id, actor_id=user.id,
             kind="label_on" if on else "label_off", step_id=step_id,
             detail={"label": label, "old": not on, "new": on},
         )
     return LabelChange(
-        step, annotations_repo.labels_of_step(session, annotation.id, step_id), taxonomy, annotation.status.value
+        step, annotations_repo.labels_of_step(session, annotation.id, step_id), taxonomy, annotation.status.value,
+        annotation.version,
     )
 
 
@@ -181,12 +198,13 @@ MAX_COMMENT = 10_000
 
 
 def save_judgement(
-    session: Session, *, derivation_id: int, user: User, goal_reached: bool | None, comment: str
+    session: Session, *, derivation_id: int, user: User, goal_reached: bool | None, comment: str,
+    seen: Seen | None = None,
 ) -> Annotation:
     if len(comment) > MAX_COMMENT:
         raise InvalidInput(f"comment: at most {MAX_COMMENT} characters ({len(comment)} given)")
     _derivation_exists(session, derivation_id)
-    annotation = _own_annotation(session, derivation_id=derivation_id, user=user)
+    annotation = _own_annotation(session, derivation_id=derivation_id, user=user, seen=seen)
     changes = {}
     old = {"goal_reached": annotation.goal_reached, "comment": annotation.comment}
     if annotation.goal_reached != goal_reached:
@@ -194,7 +212,7 @@ def save_judgement(
     if annotation.comment != comment:
         changes["comment"] = comment
     if changes:
-        annotations_repo.touch(session, annotation.id, **changes)
+        annotations_repo.touch(session, annotation.id, last_tab=seen.tab if seen else None, **changes)
         annotations_repo.add_event(
             session, annotation_id=annotation.id, derivation_id=derivation_id, actor_id=user.id, kind="judgement",
             detail={**{k: v for k, v in changes.items()}, "old": {k: old[k] for k in changes}},
@@ -203,19 +221,22 @@ def save_judgement(
 
 
 def submit(
-    session: Session, *, derivation_id: int, user: User, goal_reached: bool | None, comment: str
+    session: Session, *, derivation_id: int, user: User, goal_reached: bool | None, comment: str,
+    seen: Seen | None = None,
 ) -> int:
     """Save the judgement and mark the work done; returns the project id (for Next)."""
     project_id = _derivation_exists(session, derivation_id)
     annotation = save_judgement(
-        session, derivation_id=derivation_id, user=user, goal_reached=goal_reached, comment=comment
+        session, derivation_id=derivation_id, user=user, goal_reached=goal_reached, comment=comment, seen=seen
     )
     if annotation.status != AnnotationStatus.submitted:
         annotations_repo.touch(
-            session, annotation.id, status=AnnotationStatus.submitted, submitted_at=datetime.now(timezone.utc)
+            session, annotation.id, status=AnnotationStatus.submitted, submitted_at=datetime.now(timezone.utc),
+            last_tab=seen.tab if seen else None,
         )
     else:  # a reopened piece of work, submitted again
-        annotations_repo.touch(session, annotation.id, submitted_at=datetime.now(timezone.utc))
+        annotations_repo.touch(session, annotation.id, submitted_at=datetime.now(timezone.utc),
+                               last_tab=seen.tab if seen else None)
     annotations_repo.add_event(session, annotation_id=annotation.id, derivation_id=derivation_id, actor_id=user.id,
                                kind="submit")
     return project_id

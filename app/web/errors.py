@@ -5,7 +5,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from app.errors import DomainError, LoginRequired
+from app.errors import DomainError, LoginRequired, StaleAnnotation
 from app.web.templating import is_fragment_request, render
 
 
@@ -22,6 +22,11 @@ async def handle_domain_error(request: Request, exc: DomainError):
         target = "/login?next=" + quote(request.url.path + ("?" + request.url.query if request.url.query else ""))
         if request.headers.get("HX-Request") == "true":
             return JSONResponse({}, status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+    if isinstance(exc, StaleAnnotation):  # show the tab the current state, and why
+        target = f"/derivations/{exc.derivation_id}?changed=true"
+        if request.headers.get("HX-Request") == "true":
+            return JSONResponse({"error": exc.message}, status_code=409, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
     if is_fragment_request(request):
         # Errors go to the flash area, not into whatever the element targeted.

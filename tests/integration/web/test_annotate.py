@@ -166,3 +166,71 @@ def test_suggestions_show_with_their_reason(client, db):
     third = page[page.index(f'id="step-{steps[2].id}"'):]
     assert 'data-label="skipped" title' not in third  # a "no" is not a suggestion
     assert "SymPy: yes (the last step is the goal)" in page
+
+
+def _version(db, annotation_id):
+    db.expire_all()
+    return db.get(Annotation, annotation_id).version
+
+
+def test_a_stale_tab_is_refused_and_shown_the_current_state(client, db):
+    """Two tabs on one annotation: the second, which never saw the first's change, is told
+    and sent to the current state; nothing it sent is written."""
+    project, (d1, _), user = setup(db)
+    token = login(client, user.username)
+    steps = steps_of(db, d1)
+    annotation = db.scalar(select(Annotation).where(Annotation.derivation_id == d1.id))
+    shown = re.search(r'data-version="(\d+)"', client.get(f"/derivations/{d1.id}").text).group(1)
+    assert int(shown) == annotation.version
+
+    tab_a = htmx(token, **{"X-Annotation-Version": shown, "X-Tab": "tab-a"})
+    first = client.post(f"/derivations/{d1.id}/steps/{steps[0].id}/labels/incorrect?on=true", headers=tab_a)
+    assert first.status_code == 200 and int(first.headers["X-Annotation-Version"]) == _version(db, annotation.id)
+    # tab A again, before it read that response (same stale version): its own change, allowed
+    again = client.post(f"/derivations/{d1.id}/steps/{steps[1].id}/labels/skipped?on=true", headers=tab_a)
+    assert again.status_code == 200
+
+    tab_b = htmx(token, **{"X-Annotation-Version": shown, "X-Tab": "tab-b"})
+    before = _version(db, annotation.id)
+    refused = client.post(f"/derivations/{d1.id}/steps/{steps[0].id}/labels/incorrect?on=false", headers=tab_b)
+    assert refused.status_code == 409
+    assert refused.headers["HX-Redirect"] == f"/derivations/{d1.id}?changed=true"
+    judged = client.post(f"/derivations/{d1.id}/judgement", data={"goal_reached": "no", "comment": "from B"},
+                         headers=tab_b)
+    assert judged.status_code == 409
+    db.expire_all()
+    labels = set(db.scalars(select(StepLabel.label).where(StepLabel.annotation_id == annotation.id)))
+    assert labels == {"incorrect", "skipped"}  # B's "off" did not land
+    assert db.get(Annotation, annotation.id).comment == "" and _version(db, annotation.id) == before
+
+    page = client.get(f"/derivations/{d1.id}?changed=true")
+    assert "Changed in another tab or window" in page.text
+    assert f'data-version="{before}"' in page.text
+    # with the version it now shows, tab B's change goes through
+    ok = client.post(f"/derivations/{d1.id}/judgement", data={"goal_reached": "no", "comment": "from B"},
+                     headers=htmx(token, **{"X-Annotation-Version": str(before), "X-Tab": "tab-b"}))
+    assert ok.status_code == 200 and int(ok.headers["X-Annotation-Version"]) == before + 1
+
+
+def test_a_stale_submit_without_htmx_is_sent_to_the_current_state(client, db):
+    project, (d1, _), user = setup(db)
+    token = login(client, user.username)
+    annotation = db.scalar(select(Annotation).where(Annotation.derivation_id == d1.id))
+    client.post(f"/derivations/{d1.id}/judgement", data={"goal_reached": "yes", "comment": "A"},
+                headers=htmx(token, **{"X-Annotation-Version": str(annotation.version), "X-Tab": "a"}))
+    response = client.post(f"/derivations/{d1.id}/submit",
+                           data={"goal_reached": "no", "comment": "B", "csrf_token": token},
+                           headers={"X-Annotation-Version": str(annotation.version), "X-Tab": "b"})
+    assert response.status_code == 303 and response.headers["location"] == f"/derivations/{d1.id}?changed=true"
+    db.expire_all()
+    kept = db.get(Annotation, annotation.id)
+    assert kept.status.value == "in_progress" and kept.comment == "A"
+
+
+def test_a_malformed_version_header_is_refused_with_a_message(client, db):
+    project, (d1, _), user = setup(db)
+    token = login(client, user.username)
+    step = steps_of(db, d1)[0]
+    response = client.post(f"/derivations/{d1.id}/steps/{step.id}/labels/incorrect?on=true",
+                           headers=htmx(token, **{"X-Annotation-Version": "seven", "X-Tab": "a"}))
+    assert response.status_code == 422 and "X-Annotation-Version" in response.text
