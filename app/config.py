@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     shared_data_dir: Path = ROOT.parent / "shared" / "data"
     # Cookies marked Secure: set true behind HTTPS.
     secure_cookies: bool = False
+    # Failed logins allowed per account and per client address ("N/period", e.g. "10/15 minutes").
+    login_limit: str = "10/15 minutes"
+    login_limit_per_address: str = "50/15 minutes"
     # The `openai` generation backend: any OpenAI-compatible server (vLLM, TGI, hosted).
     openai_base_url: str | None = None
     openai_api_key: str | None = None

@@ -13,6 +13,7 @@ from app.config import ROOT, Settings, get_settings
 from app.db import database_url, make_engine, make_sessionmaker
 from app.deps import csrf_protect
 from app.web import errors
+from app.web.login_throttle import LoginThrottle
 from app.web.routes import annotate, auth, dashboards, home, importing, jobs, projects, review, runs
 from app.web.routes import exports, profile
 from app.web.routes import settings as settings_routes
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
                   redoc_url=None, openapi_url="/api/openapi.json")
     app.state.settings = settings
     app.state.sessionmaker = sessions
+    app.state.login_throttle = LoginThrottle(settings.login_limit, settings.login_limit_per_address)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.session_secret(),

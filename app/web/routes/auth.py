@@ -30,13 +30,27 @@ def login(
     password: str = Form(""),
     next: str = Form("/"),
 ):
+    throttle = request.app.state.login_throttle
+    address = request.client.host if request.client else "unknown"
+    wait = throttle.retry_after(username, address)
+    if wait is not None:  # refused before the password is even checked
+        minutes = (wait + 59) // 60
+        return render(
+            request, "pages/login.html",
+            {"next": _safe_next(next), "username": username,
+             "error": f"Too many failed logins for this account or from this address: try again in "
+                      f"{minutes} minute{'s' if minutes != 1 else ''}."},
+            status_code=429, headers={"Retry-After": str(wait)},
+        )
     user = auth.authenticate(session, username=username, password=password)
     if user is None:
+        throttle.failed(username, address)
         return render(
             request, "pages/login.html",
             {"next": _safe_next(next), "error": "Unknown user or wrong password.", "username": username},
             status_code=401,
         )
+    throttle.succeeded(username)
     request.session.clear()
     request.session["uid"] = user.id
     request.session["csrf"] = secrets.token_urlsafe(32)  # a new token for the new session

@@ -77,3 +77,37 @@ def test_annotators_cannot_import_or_export(client, db):
     files = {"file": ("x.jsonl", b"{}", "application/json")}
     assert client.post("/import", data={"project": "p", "csrf_token": token}, files=files).status_code == 403
     assert "Export" not in client.get(f"/projects/{project.id}").text
+
+
+def _try(client, username, password):
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": csrf_of(client)})
+
+
+def test_failed_logins_are_limited_per_account(client, db):
+    make_user(db, username="ann")
+    make_user(db, username="bob")
+    for _ in range(10):
+        assert _try(client, "ann", "wrong password").status_code == 401
+    refused = _try(client, "ANN", "correct horse battery")  # even the right password, any case
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "Too many failed logins" in refused.text and "try again in 15 minutes" in refused.text
+    assert _try(client, "bob", "correct horse battery").status_code == 303  # other accounts are not locked
+
+
+def test_failed_logins_are_limited_per_address_and_a_success_resets_the_account(settings, sessions, db):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    make_user(db, username="ann")
+    app = create_app(settings.model_copy(update={"login_limit": "3/minute", "login_limit_per_address": "5/minute"}),
+                     sessions)
+    with TestClient(app, follow_redirects=False) as client:
+        for _ in range(2):
+            assert _try(client, "ann", "wrong password").status_code == 401
+        assert _try(client, "ann", "correct horse battery").status_code == 303  # resets ann's count
+        for _ in range(2):
+            assert _try(client, "ann", "wrong password").status_code == 401
+        for name in ("x1", "x2", "x3"):  # unknown names count against the address
+            assert _try(client, name, "guess").status_code in (401, 429)
+        assert _try(client, "someone-else", "guess").status_code == 429

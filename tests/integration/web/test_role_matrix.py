@@ -157,3 +157,39 @@ def test_role_matrix(client, world, role):
         else:
             assert response.status_code == 403, (role, method, template, response.status_code)
     assert len(outcomes) == len(ACCESS)
+
+
+def _snapshot(db) -> dict[str, int]:
+    from sqlalchemy import text
+
+    tables = ("annotations", "step_labels", "annotation_events", "adjudications", "final_labels", "derivations",
+              "projects", "generation_runs", "jobs", "api_tokens", "export_files", "sample_items")
+    db.expire_all()
+    counts = {t: db.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
+    counts["versions"] = db.execute(text("SELECT coalesce(sum(version), 0) FROM annotations")).scalar_one()
+    counts["comments"] = db.execute(text("SELECT md5(string_agg(comment, '|' ORDER BY id)) FROM annotations")).scalar_one()
+    counts["settings"] = db.execute(text("SELECT md5(string_agg(overlap::text || blind::text, '|')) FROM projects")).scalar_one()
+    return counts
+
+
+@pytest.mark.parametrize("token_kind", ["none", "wrong"])
+def test_every_state_change_needs_the_csrf_token(client, db, world, token_kind):
+    """Each unsafe route of the web app, as an admin (allowed everything), without the
+    session's CSRF token: 403 and nothing changed. (The JSON API takes bearer tokens,
+    not cookies, so it is not open to cross-site requests.)"""
+    ids = {**world, "username": "the-admin", "token_id": world["revocable"]["admin"]}
+    login(client, "the-admin")
+    before = _snapshot(db)
+    unsafe = [(m, t) for m, t in ACCESS if m == "POST" and not t.startswith("/api/")]
+    assert len(unsafe) >= 15
+    for method, template in unsafe:
+        url = template.format(**ids) + ("?on=true" if "{label}" in template else "")
+        data = FORMS.get(template, lambda _: {})(ids)
+        files = {"file": ("tiny.jsonl", JSONL, "application/json")} if template == "/import" else None
+        headers = {"HX-Request": "true"} if token_kind == "none" else htmx("not-the-token")
+        if token_kind == "wrong":
+            data = {**data, "csrf_token": "not-the-token"}
+        response = client.post(url, data=data, files=files, headers=headers)
+        assert response.status_code == 403, (template, response.status_code)
+    assert _snapshot(db) == before
+    assert client.get("/profile").status_code == 200  # still logged in: logout was refused too
