@@ -71,7 +71,8 @@ def stream_jsonl(session: Session, params: dict, batch: int = 2000) -> Iterator:
 
 
 # CSV exports are written by PostgreSQL itself (COPY ... TO STDOUT): as fast as the
-# database can produce rows, in constant memory. Label columns depend on the project's
+# database can produce rows, in constant memory. Free text goes through csv_safe()
+# (migration 0009) so a spreadsheet never runs a cell as a formula. Label columns depend on the project's
 # taxonomy, so the statement is composed with psycopg.sql (identifiers and literals
 # quoted by psycopg, never pasted as text).
 def _label_columns(labels: list[str], template: str, prefix: str = ""):
@@ -85,17 +86,17 @@ def step_copy(project_id: int, labels: list[str]):
     from psycopg import sql
 
     columns = [
-        sql.SQL("pj.name AS project, p.key AS problem, p.perturbation::text AS perturbation, m.name AS model, "
-                "d.id AS derivation_id, s.index AS step_index, s.latex"),
+        sql.SQL("csv_safe(pj.name) AS project, csv_safe(p.key) AS problem, p.perturbation::text AS perturbation, "
+                "csv_safe(m.name) AS model, d.id AS derivation_id, s.index AS step_index, csv_safe(s.latex) AS latex"),
         *_label_columns(labels, "CASE WHEN a.id IS NULL THEN NULL ELSE (EXISTS (SELECT 1 FROM step_labels sl "
                                 "WHERE sl.annotation_id = a.id AND sl.step_id = s.id AND sl.label = {label}))::int END"),
-        sql.SQL("u.username AS annotator, a.submitted_at"),
+        sql.SQL("csv_safe(u.username) AS annotator, a.submitted_at"),
         *_label_columns(labels, "(SELECT ac.verdict FROM auto_checks ac WHERE ac.derivation_id = d.id "
                                 "AND ac.step_index = s.index AND ac.label = {label})", "sympy_"),
         *_label_columns(labels, "CASE WHEN adj.decided_at IS NULL THEN NULL ELSE (EXISTS (SELECT 1 FROM final_labels fl "
                                 "WHERE fl.derivation_id = d.id AND fl.step_id = s.id AND fl.label = {label}))::int END",
                         "final_"),
-        sql.SQL("CASE WHEN adj.decided_at IS NULL THEN NULL ELSE reviewer.username END AS adjudicated_by"),
+        sql.SQL("CASE WHEN adj.decided_at IS NULL THEN NULL ELSE csv_safe(reviewer.username) END AS adjudicated_by"),
     ]
     return sql.SQL("""COPY (SELECT {columns}
 FROM steps s
@@ -116,12 +117,13 @@ def derivation_copy(project_id: int, labels: list[str], metrics: tuple[str, ...]
     from psycopg import sql
 
     columns = [
-        sql.SQL("pj.name AS project, p.key AS problem, p.perturbation::text AS perturbation, m.name AS model, "
-                "d.id AS derivation_id, (SELECT count(*) FROM steps s WHERE s.derivation_id = d.id) AS steps"),
+        sql.SQL("csv_safe(pj.name) AS project, csv_safe(p.key) AS problem, p.perturbation::text AS perturbation, "
+                "csv_safe(m.name) AS model, d.id AS derivation_id, "
+                "(SELECT count(*) FROM steps s WHERE s.derivation_id = d.id) AS steps"),
         *_label_columns(labels, "CASE WHEN a.id IS NULL THEN NULL ELSE (SELECT count(*) FROM step_labels sl "
                                 "WHERE sl.annotation_id = a.id AND sl.label = {label}) END"),
         sql.SQL("CASE a.goal_reached WHEN true THEN 'yes' WHEN false THEN 'no' END AS goal_reached, "
-                "a.comment, u.username AS annotator, a.submitted_at"),
+                "csv_safe(a.comment) AS comment, csv_safe(u.username) AS annotator, a.submitted_at"),
         *[sql.SQL("d.metrics ->> {name} AS ").format(name=sql.Literal(name)) + sql.Identifier(name) for name in metrics],
         sql.SQL("(SELECT ac.verdict FROM auto_checks ac WHERE ac.derivation_id = d.id AND ac.step_index = 0 "
                 "AND ac.label = 'goal_reached') AS sympy_goal_reached"),
@@ -129,7 +131,7 @@ def derivation_copy(project_id: int, labels: list[str], metrics: tuple[str, ...]
                                 "WHERE fl.derivation_id = d.id AND fl.label = {label}) END", "final_"),
         sql.SQL("CASE WHEN adj.decided_at IS NULL THEN NULL WHEN adj.goal_reached THEN 'yes' "
                 "WHEN NOT adj.goal_reached THEN 'no' END AS final_goal_reached, "
-                "CASE WHEN adj.decided_at IS NULL THEN NULL ELSE reviewer.username END AS adjudicated_by"),
+                "CASE WHEN adj.decided_at IS NULL THEN NULL ELSE csv_safe(reviewer.username) END AS adjudicated_by"),
     ]
     return sql.SQL("""COPY (SELECT {columns}
 FROM derivations d

@@ -33,9 +33,17 @@ def check_export(session: Session, *, project_name: str | None = None, project_i
     return project.id, project.label_keys, project.name
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    """As the database's csv_safe(): text a spreadsheet would run as a formula gets a leading '."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 def _line(values: list) -> str:  # the history's rows (the label CSVs come from COPY)
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(values)
+    csv.writer(buffer, lineterminator="\n").writerow([csv_safe(v) for v in values])
     return buffer.getvalue()
 
 

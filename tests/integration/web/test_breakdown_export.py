@@ -142,7 +142,8 @@ def test_step_export_one_row_per_step_per_annotator(client, annotated):
     latex = {(d, i): tex for d, s in annotated["steps"].items() for _, i, tex in s}
     for row in rows:
         d, i = int(row["derivation_id"]), int(row["step_index"])
-        assert row["latex"] == latex[(d, i)]  # exact LaTeX, leading spaces too
+        tex = latex[(d, i)]  # exact LaTeX, leading spaces too; a formula-like start gets a leading '
+        assert row["latex"] == ("'" + tex if tex[:1] in ("=", "+", "-", "@", "\t", "\r") else tex)
         if row["annotator"]:
             labels = pattern(d + users[row["annotator"]].id, i)
             assert [row[l] for l in LABELS] == [str(int(l in labels)) for l in LABELS]
@@ -188,3 +189,40 @@ def test_derivation_export_carries_the_text_metrics(client, annotated, db):
     assert float(row["rouge2"]) == pytest.approx(first["static_rouge"], abs=1e-9)
     assert float(row["bleu"]) == pytest.approx(first["static_bleu"], abs=1e-9)
     assert float(row["gleu"]) == pytest.approx(first["static_gleu"], abs=1e-9)
+
+
+FORMULAS = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1:A2)", "\t=1", "\r=1"]
+
+
+def test_csv_exports_neutralise_formulas_and_jsonl_keeps_the_text(client, db):
+    """Model names, LaTeX, comments and usernames that a spreadsheet would run as formulas
+    get a leading ' in every CSV; the JSONL keeps them exactly."""
+    import json
+
+    from app.models import Annotation, AnnotationEvent
+
+    lines = [json.dumps({"problem_id": f"p{n}", "prompt": "Given a = b, then obtain b = a", "model": formula,
+                         "derivation": f"{formula} and b = a"}) for n, formula in enumerate(FORMULAS)]
+    import_file(db, project_name="formulas", filename="f.jsonl", data="\n".join(lines).encode())
+    evil = make_user(db, username="@evil", role=Role.admin)
+    derivation = db.scalar(select(Derivation).order_by(Derivation.id))
+    assign(db, evil, derivation)
+    step = db.scalar(select(Step).where(Step.derivation_id == derivation.id).order_by(Step.index))
+    annotating.set_step_label(db, derivation_id=derivation.id, step_id=step.id, label="incorrect", on=True, user=evil)
+    annotating.submit(db, derivation_id=derivation.id, user=evil, goal_reached=True, comment="=cmd|' /C calc'!A0")
+    login(client, "@evil")
+    project_id = derivation.project_id
+    seen = set()
+    for level in ("step", "derivation", "events"):
+        text = client.get(f"/projects/{project_id}/export.csv?level={level}").text
+        for row in csv.reader(io.StringIO(text, newline="")):
+            for cell in row:
+                assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (level, cell)
+                seen.add(cell)
+    assert {"'" + f for f in FORMULAS} <= seen  # the model names, kept apart from the formula
+    assert "'@evil" in seen and "'=cmd|' /C calc'!A0" in seen
+    raw = client.get(f"/projects/{project_id}/export.jsonl").text
+    records = [json.loads(line) for line in raw.splitlines()]
+    models = {r["model"] for r in records if r["type"] == "derivation"}
+    assert set(FORMULAS[:4]) <= models  # (import strips the model name's surrounding whitespace)
+    assert any(r.get("comment") == "=cmd|' /C calc'!A0" for r in records if r["type"] == "annotation")
