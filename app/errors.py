@@ -39,6 +39,11 @@ class InvalidInput(DomainError):
     title = "Invalid input"
 
 
+class DatabaseUnavailable(DomainError):
+    status_code = 503
+    title = "Database unavailable"
+
+
 class LoginRequired(DomainError):
     status_code = 401
     title = "Please log in"
