@@ -1,5 +1,5 @@
-"""kill -9 a worker mid-generation: another worker finishes the job once its lease
-lapses, and every problem gets exactly one derivation."""
+"""kill -9 a worker mid-generation and mid-check: another worker finishes the job once
+its lease lapses; every problem gets exactly one derivation, every step one verdict per label."""
 
 from __future__ import annotations
 
@@ -22,11 +22,11 @@ from tests.conftest import PAPER_FILES
 LEASE = 2.0
 
 
-def _worker(url: str, tmp_path, name: str) -> subprocess.Popen:
+def _worker(url: str, tmp_path, name: str, kinds: str = "generate") -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(tmp_path)}
     log = open(tmp_path / f"{name}.log", "w")
     return subprocess.Popen(
-        [sys.executable, "-m", "app.worker", "--kinds", "generate", "--device", "cpu",
+        [sys.executable, "-m", "app.worker", "--kinds", kinds, "--device", "cpu",
          "--lease-seconds", str(LEASE), "--poll-seconds", "0.2"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
@@ -86,3 +86,45 @@ def test_a_job_of_a_killed_worker_completes_on_another_without_duplicates(commit
                                       .group_by(Derivation.problem_id)).all()
     assert len(per_problem) == 50 and {n for _, n in per_problem} == {1}
     assert "1 jobs done" in (tmp_path / "second.log").read_text()
+
+
+def test_a_check_job_of_a_killed_worker_completes_on_another_without_duplicates(committed, fresh_database_url,
+                                                                               tmp_path):
+    from app.models import AutoCheck, Step
+
+    path = PAPER_FILES["gpt-3.5-turbo"]
+    with transaction(committed) as session:  # the import queues the SymPy checks of its 50 derivations
+        import_file(session, project_name="study", filename=path.name, data=path.read_bytes())
+
+    def jobs():
+        with transaction(committed) as session:
+            return session.scalars(select(Job).where(Job.kind == "check").order_by(Job.id)).all()
+
+    first = _worker(fresh_database_url, tmp_path, "first", kinds="check")
+    try:
+        victim = _wait(lambda: next((j for j in jobs() if j.state == JobState.running), None), 60,
+                       "the first worker to claim a check job")
+        time.sleep(0.5)  # in the middle of checking
+        assert first.poll() is None
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    second = _worker(fresh_database_url, tmp_path, "second", kinds="check")
+    try:
+        _wait(lambda: all(j.state == JobState.done for j in jobs()), 240, "every check job to finish")
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(30)
+    finished = {j.id: j for j in jobs()}
+    assert finished[victim.id].attempts == 2 and f":{second.pid}:" in finished[victim.id].worker_id
+    with transaction(committed) as session:
+        per_key = session.execute(select(AutoCheck.derivation_id, AutoCheck.step_index, AutoCheck.label, func.count())
+                                  .group_by(AutoCheck.derivation_id, AutoCheck.step_index, AutoCheck.label)).all()
+        goals = session.scalar(select(func.count()).where(AutoCheck.label == "goal_reached"))
+        derivations = session.scalar(select(func.count()).select_from(Derivation))
+        steps = session.scalar(select(func.count()).select_from(Step))
+    assert {n for *_, n in per_key} == {1}  # a re-run replaced, never added
+    assert goals == derivations == 50
+    assert len(per_key) > steps  # every step has its verdicts
