@@ -7,10 +7,12 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
+import psycopg
 import typer
+from sqlalchemy.exc import DBAPIError
 
 from app.config import get_settings
-from app.errors import DomainError
+from app.errors import DomainError, from_database
 
 cli = typer.Typer(help="Derivation Lab: find out how language models get derivations wrong.",
                   no_args_is_help=True, add_completion=False)
@@ -152,6 +154,8 @@ def import_cmd(
                                         progress=bar.update)
     except DomainError as exc:
         _fail(exc.message, exc.details)
+    except DBAPIError as exc:  # rolled back: nothing of the file was written
+        _fail(from_database(exc).message)
     if result.already_imported:
         typer.echo(f"{file.name} was already imported into '{result.project}': 0 derivations added")
     else:
@@ -180,14 +184,22 @@ def export(
         _fail(exc.message, exc.details)
     chunks = (exporting.stream_jsonl(sessions, filters=Filters(project_id)) if level == "jsonl"
               else exporting.stream_csv(sessions, project_id=project_id, labels=labels, level=level))
-    out = sys.stdout if str(output) == "-" else output.open("w", encoding="utf-8", newline="")
+    # A file is written beside its name and renamed when complete: a failed export leaves
+    # no half-written file behind.
+    partial = output.with_name(output.name + ".partial")
+    out = sys.stdout if str(output) == "-" else partial.open("w", encoding="utf-8", newline="")
     try:
         for chunk in chunks:
             out.write(chunk)
-    finally:
+    except (DBAPIError, psycopg.Error) as exc:
         if out is not sys.stdout:
             out.close()
-            typer.echo(f"wrote {output}", err=True)
+            partial.unlink(missing_ok=True)
+        _fail(f"export stopped: {from_database(exc).message}")
+    if out is not sys.stdout:
+        out.close()
+        partial.replace(output)
+        typer.echo(f"wrote {output}", err=True)
 
 
 @cli.command()

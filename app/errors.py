@@ -44,6 +44,30 @@ class DatabaseUnavailable(DomainError):
     title = "Database unavailable"
 
 
+class DatabaseRefused(DomainError):
+    status_code = 500
+    title = "Database error"
+
+
+# SQLSTATEs of a server going away or not accepting connections yet (a restart)
+_CONNECTION_STATES = ("57P01", "57P02", "57P03")
+
+
+def from_database(exc) -> DomainError:
+    """What to tell the user when PostgreSQL fails a request (a sqlalchemy DBAPIError, or a
+    psycopg error from a COPY; the transaction is rolled back, so nothing was written)."""
+    orig = getattr(exc, "orig", exc)
+    state = getattr(orig, "sqlstate", None)
+    if getattr(exc, "connection_invalidated", False) or state is None or state.startswith("08") or state in _CONNECTION_STATES:
+        return DatabaseUnavailable("The database cannot be reached (it may be restarting). Nothing was saved by "
+                                   "this request; try again in a moment.")
+    first = (str(orig).strip().splitlines() or [""])[0][:300]
+    if state.startswith("53"):  # disk full, out of memory, too many connections
+        return DatabaseUnavailable(f"The database server is out of resources ({first}; SQLSTATE {state}). Nothing "
+                                   "was saved; free disk space or memory on the server and try again.")
+    return DatabaseRefused(f"The database refused this request ({first}; SQLSTATE {state}). Nothing was saved.")
+
+
 class LoginRequired(DomainError):
     status_code = 401
     title = "Please log in"

@@ -7,6 +7,7 @@ import time
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
 
 from app.config import ROOT, Settings, get_settings
@@ -28,6 +29,32 @@ SECURITY_HEADERS = {
 }
 
 
+class ResponseHeaders:
+    """Security headers and Server-Timing on every response. Plain ASGI, not
+    @app.middleware("http"): that one ends a streamed body cleanly when its generator
+    fails, so a broken export would download as a complete-looking file; here the error
+    reaches the server, which breaks the connection."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for key, value in SECURITY_HEADERS.items():
+                    headers.setdefault(key, value)
+                # Server time, for the browser's devtools and bench/hot_path.py.
+                headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app(settings: Settings | None = None, sessions: sessionmaker[Session] | None = None) -> FastAPI:
     settings = settings or get_settings()
     if sessions is None:
@@ -47,15 +74,7 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
         https_only=settings.secure_cookies,
     )
 
-    @app.middleware("http")
-    async def headers(request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        for key, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(key, value)
-        # Server time, for the browser's devtools and bench/hot_path.py.
-        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
-        return response
+    app.add_middleware(ResponseHeaders)
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     for module in (auth, home, annotate, projects, importing, runs, jobs, review, settings_routes, dashboards, profile,

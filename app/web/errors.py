@@ -1,14 +1,16 @@
 """Domain errors become a message in the page's flash area (htmx), a page, or JSON."""
 
+import logging
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
-
 from sqlalchemy.exc import DBAPIError
 
-from app.errors import DatabaseUnavailable, DomainError, LoginRequired, StaleAnnotation
+from app.errors import DomainError, LoginRequired, StaleAnnotation, from_database
 from app.web.templating import is_fragment_request, render
+
+logger = logging.getLogger("derivlab")
 
 
 def _wants_json(request: Request) -> bool:
@@ -37,24 +39,16 @@ async def handle_domain_error(request: Request, exc: DomainError):
     return render(request, "pages/error.html", {"error": exc}, status_code=exc.status_code)
 
 
-# SQLSTATEs of a server going away or not accepting connections yet (a restart)
-_CONNECTION_STATES = ("57P01", "57P02", "57P03")
-
-
-def _lost_connection(exc: DBAPIError) -> bool:
-    state = getattr(exc.orig, "sqlstate", None)
-    return exc.connection_invalidated or state is None or state.startswith("08") or state in _CONNECTION_STATES
-
-
 async def handle_database_error(request: Request, exc: DBAPIError):
-    """A PostgreSQL restart or outage: a clear 503 the user can retry (the pool pings
-    before reuse, so the first request after the server is back works)."""
-    if not _lost_connection(exc):
-        raise exc
-    response = await handle_domain_error(request, DatabaseUnavailable(
-        "The database cannot be reached (it may be restarting). Nothing was saved by this request; "
-        "try again in a moment."))
-    response.headers["Retry-After"] = "5"
+    """PostgreSQL failed the request (a restart, a full disk, a refused statement): a clear
+    message instead of a bare 500; 503s can be retried (the pool pings before reuse, so
+    the first request after the server is back works)."""
+    error = from_database(exc)
+    if error.status_code == 500:
+        logger.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+    response = await handle_domain_error(request, error)
+    if error.status_code == 503:
+        response.headers["Retry-After"] = "5"
     return response
 
 
