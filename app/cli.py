@@ -143,6 +143,10 @@ def import_cmd(
     from app.services.import_formats import read_records
     from app.services.importing import import_records
 
+    limit = get_settings().import_max_mb * 2**20
+    if file.stat().st_size > limit:
+        _fail(f"{file.name}: larger than {limit // 2**20} MB, the import limit; nothing was imported. "
+              "Split the file, or raise the limit (IMPORT_MAX_MB).")
     data = file.read_bytes()
     sessions = _sessions()
     try:

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     shared_data_dir: Path = ROOT.parent / "shared" / "data"
     # Cookies marked Secure: set true behind HTTPS.
     secure_cookies: bool = False
+    # The largest file `derivlab import` or the import page accepts (MB).
+    import_max_mb: int = 50
     # Failed logins allowed per account and per client address ("N/period", e.g. "10/15 minutes").
     login_limit: str = "10/15 minutes"
     login_limit_per_address: str = "50/15 minutes"

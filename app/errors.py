@@ -34,6 +34,11 @@ class StaleAnnotation(Conflict):
         self.derivation_id = derivation_id
 
 
+class TooLarge(DomainError):
+    status_code = 413
+    title = "Too large"
+
+
 class InvalidInput(DomainError):
     status_code = 422
     title = "Invalid input"

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from app.models import Perturbation
 
@@ -14,16 +14,28 @@ def _id_to_str(value: Any) -> Any:
     return value
 
 
+MAX_TEXT = 100_000  # characters of a prompt, derivation or reference (longest in the sample files: 5,092)
+
+
+def _no_nul(value: Any) -> Any:
+    # PostgreSQL text cannot hold NUL; say so here, by field and line, not as a database error.
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("contains a NUL character (\\u0000), which cannot be stored")
+    return value
+
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT), AfterValidator(_no_nul)]
 
 
 class DerivationIn(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
 
-    problem_id: Annotated[str, BeforeValidator(_id_to_str), StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    prompt: Annotated[str, StringConstraints(min_length=1)]
-    model: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    derivation: Annotated[str, StringConstraints(min_length=1)]
-    reference: str | None = None
+    problem_id: Annotated[str, BeforeValidator(_id_to_str),
+                          StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_no_nul)]
+    prompt: Text
+    model: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_no_nul)]
+    derivation: Text
+    reference: Text | None = None
     perturbation: Perturbation = Perturbation.static
     reference_srepr: Any | None = None
     metrics: dict[str, float] = Field(default_factory=dict)

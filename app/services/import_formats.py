@@ -99,6 +99,21 @@ def _consistent(records: list[tuple[str, DerivationIn]], errors: _Errors) -> Non
             )
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:  # json.loads would keep the last silently
+            raise ValueError(f"key '{key}' appears twice in one object")
+        seen[key] = value
+    return seen
+
+
+def _loads(text: str) -> Any:
+    """json.loads that refuses duplicate keys; raises ValueError with a message (a
+    JSONDecodeError keeps its position) or RecursionError for hostile nesting."""
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
 def read_jsonl(filename: str, data: bytes) -> list[DerivationIn]:
     text = _decode(filename, data)
     errors = _Errors()
@@ -108,9 +123,15 @@ def read_jsonl(filename: str, data: bytes) -> list[DerivationIn]:
             continue
         where = f"line {number}"
         try:
-            raw = json.loads(line)
+            raw = _loads(line)
         except json.JSONDecodeError as exc:
             errors.add(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        except ValueError as exc:
+            errors.add(f"{where}: {exc}")
+            continue
+        except RecursionError:
+            errors.add(f"{where}: JSON nested too deeply")
             continue
         if not isinstance(raw, dict):
             errors.add(f"{where}: expected a JSON object with fields {', '.join(REQUIRED_COLUMNS)}")
@@ -220,11 +241,13 @@ def _paper_records(index: int, record: Any, errors: _Errors) -> Iterator[tuple[s
 def read_paper_json(filename: str, data: bytes) -> list[DerivationIn]:
     text = _decode(filename, data)
     try:
-        document = json.loads(text)
+        document = _loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput(
             f"{filename}: line {exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
         ) from None
+    except ValueError as exc:
+        raise InvalidInput(f"{filename}: {exc}") from None
     except RecursionError:
         raise InvalidInput(f"{filename}: JSON nested too deeply") from None
     if not isinstance(document, list):

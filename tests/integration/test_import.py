@@ -93,6 +93,10 @@ BAD_AFTER_GOOD = [
     ("tail.json", json.dumps(json.loads(PAPER_FILES["gpt-4"].read_text())[:3] + [{"prompt": 5}]).encode()),
     ("latin1.jsonl", '{"problem_id": 1, "prompt": "Given caf\xe9", "model": "m", "derivation": "a"}\n'.encode("latin-1")),
     ("truncated.json", PAPER_FILES["flan-t5-large"].read_bytes()[:-200]),
+    ("nul.jsonl", b'{"problem_id": 1, "prompt": "Given a, then obtain b", "model": "m", "derivation": "a"}\n'
+                  b'{"problem_id": 2, "prompt": "Given a\\u0000, then obtain b", "model": "m", "derivation": "a"}\n'),
+    ("deep.jsonl", b'{"problem_id": 1, "prompt": "Given a, then obtain b", "model": "m", "derivation": "a"}\n'
+                   + b"[" * 100_000 + b"]" * 100_000 + b"\n"),
 ]
 
 

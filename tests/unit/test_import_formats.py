@@ -75,6 +75,19 @@ MALFORMED = [
     ("mystery.bin", b"\x00\x01garbage", ["cannot tell the format"]),
     ("long_model.jsonl", GOOD.replace('"model": "m"', '"model": "' + "m" * 300 + '"').encode(),
      ["line 1", "field 'model'"]),
+    ("utf16.jsonl", GOOD.encode("utf-16"), ["line 1", "not UTF-8"]),
+    ("deep.json", b"[" * 100_000 + b"]" * 100_000, ["nested too deeply"]),
+    ("deep.jsonl", GOOD.encode() + b"\n" + b'{"a":' * 50_000 + b"1" + b"}" * 50_000, ["line 2", "nested too deeply"]),
+    ("nul.jsonl", GOOD.replace("a = b", "a \\u0000 b").encode(), ["line 1", "field 'derivation'", "NUL"]),
+    ("huge_line.jsonl", GOOD.replace('"a = b"', json.dumps("x = y and " * 500_000)).encode(),
+     ["line 1", "field 'derivation'", "at most 100000 characters"]),
+    ("duplicate_key.jsonl", GOOD.replace('"model": "m"', '"model": "m", "model": "n"').encode(),
+     ["line 1", "key 'model' appears twice"]),
+    ("duplicate_key.json", json.dumps([{"prompt": "Given a", "derivation": "a"}]).replace(
+        '"prompt"', '"prompt": "x", "prompt"').encode(), ["key 'prompt' appears twice"]),
+    ("unclosed_quote.csv", b'problem_id,prompt,model,derivation\np1,"Given a,m,a = b\n', ["line 2"]),
+    ("number_prompt.jsonl", GOOD.replace('"Given a = b, then obtain c = d"', "12").encode(),
+     ["line 1", "field 'prompt'"]),
 ]
 
 
@@ -93,3 +106,17 @@ def test_errors_are_capped_but_counted():
     with pytest.raises(InvalidInput) as caught:
         read_records("many.jsonl", data)
     assert len(caught.value.details) == 21 and caught.value.details[-1].startswith("...")
+
+
+def test_a_utf8_bom_and_crlf_lines_are_read_as_excel_writes_them():
+    data = "\ufeffproblem_id,prompt,model,derivation\r\np1,Given a,m,a = b\r\n".encode()
+    _, records = read_records("excel.csv", data)
+    assert records[0].problem_id == "p1" and records[0].derivation == "a = b"
+
+
+def test_formula_like_cells_are_data_on_import():
+    """A CSV cell like =SUM(A1) is text to store (LaTeX may start with - or +); the CSV
+    exports neutralise such cells (tested with the exports)."""
+    data = b'problem_id,prompt,model,derivation\np1,Given a,=HYPERLINK("x"),-a = +b\n'
+    _, records = read_records("formula.csv", data)
+    assert records[0].model == '=HYPERLINK("x")' and records[0].derivation == "-a = +b"

@@ -1,13 +1,12 @@
 from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from app.deps import AdminUser, SessionDep
-from app.errors import InvalidInput
+from app.errors import InvalidInput, TooLarge
 from app.repositories import projects as projects_repo
 from app.services.importing import import_file
 from app.web.templating import render
 
 router = APIRouter()
-MAX_UPLOAD = 200 * 1024 * 1024
 
 
 @router.get("/import")
@@ -23,9 +22,11 @@ def import_upload(
 ):
     if not project.strip():
         raise InvalidInput("project: give the name of a project (a new name creates it)")
-    data = file.file.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise InvalidInput(f"{file.filename}: larger than {MAX_UPLOAD // 2**20} MB; import it with `derivlab import`")
+    limit = request.app.state.settings.import_max_mb * 2**20
+    data = file.file.read(limit + 1)  # no more than the limit is ever held in memory
+    if len(data) > limit:
+        raise TooLarge(f"{file.filename}: larger than {limit // 2**20} MB, the import limit (IMPORT_MAX_MB); "
+                       "nothing was imported. Split the file, or raise the limit.")
     result = import_file(session, project_name=project, filename=file.filename or "upload", data=data, user_id=user.id)
     project_id = projects_repo.get_by_name(session, result.project).id
     return render(request, "pages/import.html", {"result": result, "project_id": project_id,

@@ -44,3 +44,17 @@ def test_upload_needs_a_project_name(client, db):
     token = login(client, "boss")
     response = upload(client, token, "x.jsonl", b"{}", project="  ")
     assert response.status_code == 422 and "project" in response.text
+
+
+def test_a_file_over_the_limit_is_refused_unread(client, db):
+    """100 MB against the 50 MB default: 413, a message naming the limit, nothing written
+    (and no more than the limit is read into memory)."""
+    make_user(db, role=Role.admin, username="boss")
+    token = login(client, "boss")
+    line = b'{"problem_id": "p", "prompt": "Given a, then obtain b", "model": "m", "derivation": "a"}\n'
+    data = line * (100 * 2**20 // len(line) + 1)
+    response = upload(client, token, "big.jsonl", data)
+    assert response.status_code == 413
+    text = html.unescape(response.text)
+    assert "larger than 50 MB" in text and "IMPORT_MAX_MB" in text and "nothing was imported" in text
+    assert db.scalar(select(func.count()).select_from(Derivation)) == 0
