@@ -46,9 +46,11 @@ def scratch_database(prefix: str):
         admin.dispose()
 
 
-def seed(sessions, *, project: str, labels: int, engine_problems: int = 40) -> int:
-    """A project with about `labels` step labels; returns its id."""
-    derivations = max(labels // 5, 1)
+def seed(sessions, *, project: str, labels: int, engine_problems: int = 40, derivations: int | None = None,
+         annotate: bool = True) -> int:
+    """A project with about `labels` step labels (or `derivations` derivations, with
+    annotate=False: none annotated yet, an annotation queue); returns its id."""
+    derivations = derivations or max(labels // 5, 1)
     with transaction(sessions) as session:
         generate_problems(session, project_name=project, count=engine_problems, seed=1,
                           perturbations=("VR", "EE", "AG", "SR"))
@@ -77,6 +79,9 @@ def seed(sessions, *, project: str, labels: int, engine_problems: int = 40) -> i
             SELECT d.id, i, 'x_' || i || ' = ' || d.id, 'parsed'
             FROM derivations d, generate_series(1, {STEPS}) i WHERE d.project_id = :pid
         """), params)
+        if not annotate:
+            session.execute(text("ANALYZE"))
+            return project_id
         session.execute(text("""
             INSERT INTO annotations (derivation_id, annotator_id, status, goal_reached, comment, version, submitted_at,
                                      active_seconds)
