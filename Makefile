@@ -45,3 +45,4 @@ bench: $(STAMP) $(WORKER_STAMP)
 	$(BIN)/python bench/generation.py
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/load.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from pathlib import Path
@@ -67,6 +68,8 @@ def serve(
     port: Annotated[Optional[int], typer.Option(help="Port to listen on.")] = None,
     demo: Annotated[bool, typer.Option(help="Seed the demo project when the database is empty.")] = True,
     with_worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Start one background worker beside the server.")] = True,
+    workers: Annotated[int, typer.Option("--web-processes", min=1, help="Web server processes (one per CPU core "
+                                                                        "spreads the load; each counts failed logins on its own).")] = 1,
 ) -> None:
     """Apply migrations, seed the demo into an empty database, and serve the web app (and a worker)."""
     import subprocess
@@ -91,7 +94,24 @@ def serve(
     child = _start_worker(sessions.kw["bind"].url.render_as_string(hide_password=False)) if with_worker else None
     typer.secho(f"Derivation Lab on http://{host}:{port}", fg="green")
     try:
-        uvicorn.run(create_app(settings, sessions), host=host, port=port, log_level="info")
+        if workers == 1:
+            uvicorn.run(create_app(settings, sessions), host=host, port=port, log_level="info")
+        else:  # each process builds its app from the environment: point them all at this database
+            os.environ["DATABASE_URL"] = sessions.kw["bind"].url.render_as_string(hide_password=False)
+            os.environ.setdefault("SECRET_KEY", settings.session_secret())  # one cookie key for all of them
+            from uvicorn.supervisors import Multiprocess
+
+            config = uvicorn.Config("app.main:create_app", factory=True, workers=workers, host=host, port=port,
+                                    log_level="info")
+            # Our own listening socket, made with proto=IPPROTO_TCP: asyncio sets TCP_NODELAY
+            # only on such sockets, and uvicorn's own (proto 0) costs every multi-packet
+            # response a 40 ms delayed-ACK stall.
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((host, port))
+            listener.set_inheritable(True)
+            Multiprocess(config, sockets=[listener]).run()
     finally:
         if child is not None:
             child.terminate()  # the worker finishes its job in hand, then stops

@@ -124,6 +124,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--derivations", type=int, default=100_000)
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds between an annotator's actions")
+    parser.add_argument("--web-processes", type=int, default=2, help="server processes (one per core here)")
     args = parser.parse_args()
     with scratch_database("bench_load") as (url, sessions):
         started = time.perf_counter()
@@ -137,7 +138,7 @@ def main() -> None:
         port = free_port()
         env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(ROOT / "var" / "bench")}
         server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "derivlab"), "serve", "--no-demo", "--no-worker",
-                                   "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                                   "--port", str(port), "--web-processes", str(args.web_processes)], env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:
@@ -154,7 +155,8 @@ def main() -> None:
         with transaction(sessions) as session:
             stored = session.execute(text("SELECT count(*) FROM annotations WHERE status = 'submitted'")).scalar_one()
     requests = sum(len(v) for v in rec.times.values())
-    print(f"{args.annotators} annotators, {args.seconds:.0f} s, think time ~{args.think:g} s: {requests:,} requests "
+    print(f"{args.annotators} annotators, {args.seconds:.0f} s, think time ~{args.think:g} s, "
+          f"{args.web_processes} server process(es): {requests:,} requests "
           f"({requests / args.seconds:.0f}/s), {done:,} derivations submitted ({stored:,} stored)")
     print(f"{'endpoint':16s} {'requests':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'max ms':>8s} {'p99/100ms':>10s} "
           f"{'server p50':>11s} {'server p99':>11s}")
