@@ -34,11 +34,28 @@ cli.add_typer(math_cli, name="math")
 
 
 def _sessions():
-    """Migrated database and its sessionmaker (embedded PostgreSQL when DATABASE_URL is unset)."""
+    """Migrated database and its sessionmaker (embedded PostgreSQL when DATABASE_URL is unset).
+    A DATABASE_URL that cannot be used stops here with what to check, not a traceback."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
     from app.db import database_url, make_engine, make_sessionmaker, upgrade
 
-    url = database_url(get_settings())
-    upgrade(url)
+    settings = get_settings()
+    hint = ("Check DATABASE_URL (postgresql://user:password@host:5432/dbname): that PostgreSQL runs there, "
+            "accepts this user and has this database; or unset it to use the embedded PostgreSQL.")
+    try:
+        url = database_url(settings)
+        if not make_url(url).drivername.startswith("postgresql"):
+            _fail(f"DATABASE_URL must be a PostgreSQL URL (postgresql://...), not '{make_url(url).drivername}://...'. "
+                  + hint)
+        upgrade(url)
+    except ArgumentError as exc:
+        _fail(f"DATABASE_URL is not a database URL ({exc}). " + hint)
+    except OperationalError as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        reason = (str(exc.orig).strip().splitlines() or ["unknown"])[0]
+        _fail(f"cannot connect to the database at {shown}: {reason}. " + hint)
     return make_sessionmaker(make_engine(url))
 
 

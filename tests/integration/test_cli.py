@@ -81,3 +81,37 @@ def test_demo_without_shared_data_uses_our_own_set(run, fresh_database_url, monk
     result = run("demo")
     assert result.exit_code == 0 and "Demo derivations" in result.output
     assert count(fresh_database_url, "derivations") == 6
+
+
+def test_a_wrong_database_url_says_what_to_check(run, monkeypatch, fresh_database_url):
+    from tests.conftest import free_port
+
+    missing_db = fresh_database_url.rsplit("/", 1)[0] + "/no_such_database_here"
+    cases = [
+        (f"postgresql://postgres:secret@127.0.0.1:{free_port()}/x", ["cannot connect", "Connection refused", "***"]),
+        (missing_db, ["cannot connect", 'database "no_such_database_here" does not exist']),
+        ("mysql://u@h/d", ["must be a PostgreSQL URL", "mysql"]),
+        ("not a url", ["not a database URL"]),
+    ]
+    for url, expected in cases:
+        monkeypatch.setenv("DATABASE_URL", url)
+        get_settings.cache_clear()
+        result = run("db", "upgrade")
+        assert result.exit_code == 1, (url, result.output)
+        for fragment in expected:
+            assert fragment in result.output, (url, result.output)
+        assert "Traceback" not in result.output and "secret" not in result.output
+        assert "unset it to use the embedded PostgreSQL" in result.output
+    get_settings.cache_clear()
+
+
+def test_serve_on_a_port_in_use_says_so(run):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("serve", "--port", str(port), "--no-worker", "--no-demo")
+    assert result.exit_code == 1
+    assert f"port {port} on 127.0.0.1 is in use" in result.output and "--port" in result.output
