@@ -33,6 +33,10 @@ run: $(STAMP)
 test: $(STAMP) $(WORKER_STAMP)
 	$(BIN)/python -m pytest
 
+# The README's screenshots, taken by the browser tests.
+screenshots: $(STAMP) $(WORKER_STAMP)
+	DERIVLAB_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/e2e -q -k "annotate or dashboards"
+
 # Forget the embedded database (its data and the demo passwords).
 clean-db:
 	rm -rf var/pg

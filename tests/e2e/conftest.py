@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -21,6 +23,15 @@ PASSWORD = "e2e password 1"
 # First in the queue: step 2 is LaTeX KaTeX cannot render; it must stay taggable.
 BROKEN = ('{"problem_id": "broken", "prompt": "Given a = b, then obtain c = d", "model": "m", '
           '"reference": "a = b and c = d", "derivation": "a = b and \\\\frac{1}{ = c and c = d"}\n')
+
+
+def screenshot(page, name: str) -> None:
+    """The README's pictures: `make screenshots` runs the browser tests with
+    DERIVLAB_SCREENSHOTS=docs/screenshots; otherwise nothing is written."""
+    folder = os.environ.get("DERIVLAB_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))
 
 
 @pytest.fixture
@@ -54,7 +65,7 @@ def page():
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(accept_downloads=True)
+        context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 800})
         pg = context.new_page()
         errors: list[str] = []
         pg.on("pageerror", lambda e: errors.append(str(e)))

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import PASSWORD, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -44,6 +44,7 @@ def test_tag_with_keyboard_reload_submit_export(server, page):
     page.keyboard.press("3")
     expect(pressed(page, 3, "redundant")).to_have_attribute("aria-pressed", "true")
     expect(page.locator("#status-badge")).to_have_text("in progress")
+    screenshot(page, "annotate")
 
     # the help overlay and the reference are one key away
     page.keyboard.press("?")

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from app.db import transaction
-from app.models import Project, User
+from app.models import Project, Step, User
 from app.services import annotating
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import PASSWORD, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -24,9 +24,14 @@ def test_dashboards_draw_filter_and_download(server, page):
     with transaction(sessions) as session:
         project = session.scalar(select(Project).where(Project.name == "e2e"))
         alice = session.scalar(select(User).where(User.username == "alice"))
-        for _ in range(6):
+        for n in range(12):  # with some labels, so the charts have bars
             d = annotating.next_derivation(session, project_id=project.id, user=alice)
-            annotating.submit(session, derivation_id=d, user=alice, goal_reached=True, comment="")
+            steps = session.scalars(select(Step.id).where(Step.derivation_id == d).order_by(Step.index)).all()
+            for k, step in enumerate(steps):
+                label = ("incorrect", "irrelevant", "redundant", "skipped")[(n + k) % 4]
+                if (n * 3 + k) % 4 == 0:
+                    annotating.set_step_label(session, derivation_id=d, step_id=step, label=label, on=True, user=alice)
+            annotating.submit(session, derivation_id=d, user=alice, goal_reached=n % 3 != 0, comment="")
         project_id = project.id
 
     page.goto(base + "/login")
@@ -38,6 +43,8 @@ def test_dashboards_draw_filter_and_download(server, page):
     # Chart.js drew the bars: the canvas has a chart instance and pixels
     assert page.evaluate("() => !!Chart.getChart(document.getElementById('chart-errors'))")
     assert page.evaluate("() => document.getElementById('chart-effects').width > 300")
+    page.wait_for_timeout(600)  # Chart.js animates the bars in
+    screenshot(page, "dashboards")
 
     with page.expect_download() as png:
         page.click("[data-png='chart-errors']")
