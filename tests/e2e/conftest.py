@@ -25,6 +25,14 @@ BROKEN = ('{"problem_id": "broken", "prompt": "Given a = b, then obtain c = d", 
           '"reference": "a = b and c = d", "derivation": "a = b and \\\\frac{1}{ = c and c = d"}\n')
 
 
+def log_in(page, base: str, username: str = "alice") -> None:
+    page.goto(base + "/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
 def screenshot(page, name: str) -> None:
     """The README's pictures: `make screenshots` runs the browser tests with
     DERIVLAB_SCREENSHOTS=docs/screenshots; otherwise nothing is written."""

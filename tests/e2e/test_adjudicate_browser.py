@@ -15,7 +15,7 @@ from app.models import Project, Role, Step
 from app.repositories import annotations as annotations_repo
 from app.services import annotating
 from app.services.auth import create_user
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import PASSWORD, log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -39,10 +39,7 @@ def test_settle_a_disagreement_and_export_it(server, page):
         annotating.submit(session, derivation_id=d, user=bob, goal_reached=False, comment="jumped")
         project_id = project.id
 
-    page.goto(base + "/login")
-    page.fill("input[name=username]", "rita")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, base, "rita")
     page.goto(f"{base}/projects/{project_id}")
     page.click("text=Disagreements")
     expect(page.locator("#disagreements")).to_contain_text("1 to settle")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.db import transaction
 from app.models import Project, Step, User
 from app.services import annotating
-from tests.e2e.conftest import PASSWORD, screenshot
+from tests.e2e.conftest import log_in, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -34,10 +34,7 @@ def test_dashboards_draw_filter_and_download(server, page):
             annotating.submit(session, derivation_id=d, user=alice, goal_reached=n % 3 != 0, comment="")
         project_id = project.id
 
-    page.goto(base + "/login")
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, base)
     page.goto(f"{base}/projects/{project_id}/dashboards")
     expect(page.locator("#table-errors tbody tr")).to_have_count(2)  # the two models of the e2e project
     # Chart.js drew the bars: the canvas has a chart instance and pixels

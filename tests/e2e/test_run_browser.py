@@ -10,7 +10,7 @@ import pytest
 from app.worker.backends import BackendCache
 from app.worker.handlers import Context
 from app.worker.loop import Worker
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -19,10 +19,7 @@ def test_queue_a_run_and_watch_it_finish(server, page, tiny_model):
     from playwright.sync_api import expect
 
     base, sessions = server
-    page.goto(base + "/login")
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, base)
     page.click("text=e2e")
     page.click("text=Generate (runs)")
     page.fill("input[name=model]", str(tiny_model))

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.db import transaction
 from app.models import StepLabel
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -21,10 +21,7 @@ def test_the_stale_tab_is_told_and_sees_the_current_state(server, page):
     from playwright.sync_api import expect
 
     base, sessions = server
-    page.goto(base + "/login")
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, base)
     page.click("text=Annotate next")
     expect(page.locator("h1")).to_contain_text("Derivation #")
     button(page, 1, "incorrect").click()  # the annotation exists from now on

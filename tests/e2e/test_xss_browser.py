@@ -13,7 +13,7 @@ from app.models import Derivation, Role, Step, User
 from app.services import annotating
 from app.services.auth import create_user
 from app.services.importing import import_file
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import PASSWORD, log_in
 from tests.factories import assign
 
 pytestmark = pytest.mark.e2e
@@ -51,10 +51,7 @@ def test_hostile_text_renders_inert(server, page):
 
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto(base + "/login")
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, base)
     pages = ["/", f"/projects/{project_id}", f"/derivations/{d}", f"/derivations/{d}/review",
              f"/derivations/{d}/history", f"/projects/{project_id}/dashboards", f"/projects/{project_id}/breakdown",
              f"/projects/{project_id}/review", f"/projects/{project_id}/agreement"]

@@ -54,7 +54,8 @@ def project(committed):
     with transaction(committed) as s:
         for path in PAPER_FILES.values():
             import_file(s, project_name="paper", filename=path.name, data=path.read_bytes())
-        ann, bob = make_user(s, username="ann"), make_user(s, username="bob")
+        make_user(s, username="ann")
+        make_user(s, username="bob")
         make_user(s, username="rita", role=Role.reviewer)
         ids = s.scalars(select(Derivation.id).order_by(Derivation.id)).all()
         project_id = s.scalar(select(Derivation.project_id))

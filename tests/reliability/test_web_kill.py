@@ -12,7 +12,7 @@ import threading
 import time
 
 import httpx
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from app.config import ROOT
 from app.db import transaction
