@@ -199,7 +199,6 @@ def test_csv_exports_neutralise_formulas_and_jsonl_keeps_the_text(client, db):
     get a leading ' in every CSV; the JSONL keeps them exactly."""
     import json
 
-
     lines = [json.dumps({"problem_id": f"p{n}", "prompt": "Given a = b, then obtain b = a", "model": formula,
                          "derivation": f"{formula} and b = a"}) for n, formula in enumerate(FORMULAS)]
     import_file(db, project_name="formulas", filename="f.jsonl", data="\n".join(lines).encode())
