@@ -153,9 +153,9 @@ def source(session: Session, filters: Filters):
     return repo
 
 
-def groups(session: Session, filters: Filters) -> tuple[dict[tuple[str, str], Group], list[Group]]:
+def groups(session: Session, filters: Filters, src=None) -> tuple[dict[tuple[str, str], Group], list[Group]]:
     """Per (model, perturbation) and per model (perturbations pooled): sizes, label counts, goal, metrics."""
-    src = source(session, filters)
+    src = src or source(session, filters)
     cells: dict[tuple[str, str], Group] = {}
     for row in src.totals(session, filters):
         group = Group(row["model"], row["perturbation"], **{k: row[k] for k in (
@@ -183,8 +183,8 @@ def groups(session: Session, filters: Filters) -> tuple[dict[tuple[str, str], Gr
 
 def compute(session: Session, filters: Filters) -> Dashboards:
     project = projects_repo.get(session, filters.project_id)
-    cells, pooled = groups(session, filters)
     src = source(session, filters)
+    cells, pooled = groups(session, filters, src)
     checker = []
     for row in src.checker_scores(session, filters):
         tp, fp, fn = row["tp"], row["fp"], row["fn"]
