@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app import jobs
+from app.db import transaction
+from app.repositories import rollups
 from app.worker.handlers import HANDLERS, Context
 
 log = logging.getLogger("derivlab.worker")
@@ -34,6 +36,7 @@ class Worker:
         self.id = worker_id or jobs.new_worker_id()
         self.stop = threading.Event()
         self.stats = WorkerStats()
+        self._rollups_at = float("-inf")
 
     def install_signal_handlers(self) -> None:
         """SIGTERM/SIGINT: finish the job in hand, then stop (a second one stops at once)."""
@@ -78,7 +81,26 @@ class Worker:
                 log.warning("cannot reach the job queue (%s); retrying", exc)
                 worked = False
             if not worked:
+                self.warm_dashboards()
                 if exit_when_idle:
                     break
                 self.stop.wait(self.poll_seconds)
         return self.stats
+
+    ROLLUP_SECONDS = 10.0
+
+    def warm_dashboards(self) -> None:
+        """While idle, bring the dashboards' rollups up to date (at most every 10 s), so the
+        first reader after an import or a run does not pay for it. Only a worker that takes
+        check jobs (the one beside the web app), not a GPU box's generation worker."""
+        if jobs.CHECK not in self.kinds or time.monotonic() - self._rollups_at < self.ROLLUP_SECONDS:
+            return
+        self._rollups_at = time.monotonic()
+        try:
+            with transaction(self.ctx.sessions) as session:
+                recomputed = rollups.refresh(session)
+        except Exception as exc:  # the dashboards refresh on read anyway
+            log.warning("could not bring the dashboards up to date (%s)", exc)
+            return
+        if recomputed:
+            log.info("dashboards: %d derivation(s) brought up to date", recomputed)

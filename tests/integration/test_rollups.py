@@ -174,3 +174,27 @@ def test_a_stale_rho_is_shown_with_its_time_then_recomputed(committed, project):
         fresh = {row["model"]: row for row in rollups.spearman(s, Filters(pid), max_age=0)}
         assert all("as_of" not in row for row in fresh.values())
         assert _canonical(list(fresh.values())) == _canonical(live.spearman(s, Filters(pid)))
+
+
+def test_an_idle_check_worker_brings_the_dashboards_up_to_date(committed):
+    """After an import, the worker beside the web app runs the checks, then (idle) the
+    rollups; a GPU box's generation worker leaves them alone."""
+    from app.worker.backends import BackendCache
+    from app.worker.handlers import Context
+    from app.worker.loop import Worker
+
+    with transaction(committed) as s:
+        import_file(s, project_name="paper", filename="gpt4.json", data=PAPER_FILES["gpt-4"].read_bytes())
+
+    def dirty():
+        with transaction(committed) as s:
+            return s.execute(text("SELECT count(*) FROM rollup_dirty")).scalar_one()
+
+    Worker(Context(committed, BackendCache("cpu")), kinds=["generate"]).run(exit_when_idle=True)
+    assert dirty() == 50
+    stats = Worker(Context(committed, BackendCache("cpu")), kinds=["check"]).run(exit_when_idle=True)
+    assert stats.done >= 1 and dirty() == 0  # checked (which marks them again), then refreshed
+    with transaction(committed) as s:
+        buckets = s.execute(text("SELECT sum(derivations) FROM rollup_buckets")).scalar_one()
+        label_rows = s.execute(text("SELECT count(*) FROM rollup_bucket_labels")).scalar_one()
+    assert buckets == 50 and label_rows == 0  # nobody has annotated yet: nothing to compare SymPy with
