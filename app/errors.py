@@ -69,6 +69,9 @@ def from_database(exc) -> DomainError:
     first = (str(orig).strip().splitlines() or [""])[0][:300]
     if state.startswith("22"):  # a data exception: the request carried a value the database cannot hold
         return InvalidInput(f"A value in this request cannot be stored or looked up ({first}). Nothing was saved.")
+    if state.startswith("40") or state == "57014":  # a deadlock/serialization failure, a statement timeout
+        return DatabaseUnavailable(f"The database could not finish this request in time or beside a concurrent "
+                                   f"one ({first}; SQLSTATE {state}). Nothing was saved; try again.")
     if state.startswith("53"):  # disk full, out of memory, too many connections
         return DatabaseUnavailable(f"The database server is out of resources ({first}; SQLSTATE {state}). Nothing "
                                    "was saved; free disk space or memory on the server and try again.")
