@@ -4,6 +4,7 @@ for two minutes, against a project of 100,000 derivations. Prints p50/p99 per en
 (client round trip) and the errors. Target (issue 7): p99 < 100 ms, 0 errors.
 
     .venv/bin/python bench/load.py [--annotators 50] [--seconds 120] [--derivations 100000] [--think 1.0]
+                                   [--web-processes 2]
 """
 
 from __future__ import annotations
