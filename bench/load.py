@@ -1,7 +1,8 @@
 """50 annotators at once against a real server on loopback: each logs in, then loops
 Next -> open the derivation -> tag two steps -> submit, with a think time between actions,
 for two minutes, against a project of 100,000 derivations. Prints p50/p99 per endpoint
-(client round trip) and the errors. Target (issue 7): p99 < 100 ms, 0 errors.
+(client round trip, and the server's own time) and the errors. Target (issue 7): p99 < 100 ms,
+0 errors.
 
     .venv/bin/python bench/load.py [--annotators 50] [--seconds 120] [--derivations 100000] [--think 1.0]
                                    [--web-processes 2]
