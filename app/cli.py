@@ -178,12 +178,12 @@ def import_cmd(
 
     from app.db import transaction
     from app.services.import_formats import read_records
-    from app.services.importing import import_records
+    from app.services.importing import check_size, import_records
 
-    limit = get_settings().import_max_mb * 2**20
-    if file.stat().st_size > limit:
-        _fail(f"{file.name}: larger than {limit // 2**20} MB, the import limit; nothing was imported. "
-              "Split the file, or raise the limit (IMPORT_MAX_MB).")
+    try:
+        check_size(file.name, file.stat().st_size, get_settings().import_max_mb)
+    except DomainError as exc:
+        _fail(exc.message)
     data = file.read_bytes()
     sessions = _sessions()
     try:

@@ -19,9 +19,6 @@ router = APIRouter(prefix="/api/v1", tags=["api"])
 PAGE = Query(100, ge=1, le=10_000)
 
 
-_project = get_project
-
-
 @router.get("/me", response_model=schemas.Me)
 def me(user: ApiUser):
     return schemas.Me(id=user.id, username=user.username, role=user.role.value)
@@ -36,14 +33,14 @@ def list_projects(session: SessionDep, user: ApiStaff):
 @router.get("/projects/{project_id}/problems", response_model=list[schemas.ProblemOut])
 def list_problems(project_id: int, session: SessionDep, user: ApiStaff, perturbation: str | None = None,
                   limit: int = PAGE, offset: int = Query(0, ge=0)):
-    _project(session, project_id)
+    get_project(session, project_id)
     return api_repo.problems(session, project_id=project_id, perturbation=perturbation, limit=limit, offset=offset)
 
 
 @router.get("/projects/{project_id}/derivations", response_model=list[schemas.DerivationOut])
 def list_derivations(project_id: int, session: SessionDep, user: ApiStaff, model: str | None = None,
                      perturbation: str | None = None, limit: int = PAGE, offset: int = Query(0, ge=0)):
-    _project(session, project_id)
+    get_project(session, project_id)
     return api_repo.derivations(session, project_id=project_id, model=model, perturbation=perturbation,
                                 limit=limit, offset=offset)
 
@@ -59,7 +56,7 @@ def get_derivation(derivation_id: int, session: SessionDep, user: ApiStaff):
 @router.get("/projects/{project_id}/annotations", response_model=list[schemas.AnnotationOut])
 def list_annotations(project_id: int, session: SessionDep, user: ApiStaff, limit: int = PAGE,
                      offset: int = Query(0, ge=0)):
-    _project(session, project_id)
+    get_project(session, project_id)
     return api_repo.annotations(session, project_id=project_id, limit=limit, offset=offset)
 
 
@@ -117,7 +114,7 @@ def _run_out(session, run_id: int) -> schemas.RunOut:
 
 @router.get("/projects/{project_id}/runs", response_model=list[schemas.RunOut])
 def list_runs(project_id: int, session: SessionDep, user: ApiStaff):
-    _project(session, project_id)
+    get_project(session, project_id)
     return [_run_out(session, run.id) for run, _ in runs_repo.list_for_project(session, project_id)]
 
 
@@ -128,9 +125,8 @@ def get_run(run_id: int, session: SessionDep, user: ApiStaff):
 
 @router.post("/projects/{project_id}/runs", response_model=schemas.RunOut, status_code=201)
 def create_run(project_id: int, body: schemas.RunIn, session: SessionDep, user: ApiAdmin):
-    project = _project(session, project_id)
-    decoding = Decoding(max_new_tokens=body.max_new_tokens, num_beams=body.num_beams, do_sample=body.do_sample,
-                        temperature=body.temperature, top_p=body.top_p, seed=body.seed, batch_size=body.batch_size)
+    project = get_project(session, project_id)
+    decoding = Decoding.from_dict(body.model_dump())
     run = runs.create_run(session, project_name=project.name, model_path=body.model, backend=body.backend,
                           decoding=decoding, perturbations=body.perturbations, name=body.name, fresh=body.fresh,
                           seed=body.seed, user_id=user.id)

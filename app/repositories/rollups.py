@@ -18,7 +18,7 @@ from app.repositories.dashboards import Filters
 _LOCK = 7_246_001  # advisory lock key: one refresher at a time (bucket updates never interleave)
 _BUCKET = ("project_id", "model_id", "perturbation")
 _IN_BATCH = "derivation_id IN (SELECT derivation_id FROM rollup_batch)"
-_ROW = (", scope.project_id, scope.model_id, scope.perturbation")
+_ROW = ", scope.project_id, scope.model_id, scope.perturbation"  # a rollup row's bucket columns
 
 # Per derivation rows, from the live CTEs restricted to the batch.
 _BATCH_BASE = live.base("d.id IN (SELECT derivation_id FROM rollup_batch)")

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from app.schemas.runs import Decoding
+
 
 class Me(BaseModel):
     id: int
@@ -101,13 +103,14 @@ class RunIn(BaseModel):
     name: str | None = None
     perturbations: list[str] = Field(default_factory=list)
     fresh: int = 0
-    seed: int = 0
-    max_new_tokens: int = 256
-    num_beams: int = 1
-    do_sample: bool = False
-    temperature: float = 1.0
-    top_p: float = 1.0
-    batch_size: int = 16
+    # decoding: Decoding's own defaults (one place to change them)
+    seed: int = Decoding.seed
+    max_new_tokens: int = Decoding.max_new_tokens
+    num_beams: int = Decoding.num_beams
+    do_sample: bool = Decoding.do_sample
+    temperature: float = Decoding.temperature
+    top_p: float = Decoding.top_p
+    batch_size: int = Decoding.batch_size
 
 
 class RunOut(BaseModel):

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from app import jobs
+from app.errors import TooLarge
 from app.math.latex import split_steps
 from app.math.metrics import text_metrics
 from app.math.prompt import parse_prompt
@@ -18,6 +19,13 @@ from app.schemas.importing import DerivationIn, ImportResult
 from app.services.import_formats import read_records
 
 BATCH = 500
+
+
+def check_size(filename: str, size: int, limit_mb: int) -> None:
+    """The import size limit (IMPORT_MAX_MB), for the upload page and the CLI alike."""
+    if size > limit_mb * 2**20:
+        raise TooLarge(f"{filename}: larger than {limit_mb} MB, the import limit (IMPORT_MAX_MB); nothing was "
+                       "imported. Split the file, or raise the limit.")
 Progress = Callable[[int], None]  # called with the number of records just written
 
 

@@ -115,3 +115,12 @@ def test_serve_on_a_port_in_use_says_so(run):
         result = run("serve", "--port", str(port), "--no-worker", "--no-demo")
     assert result.exit_code == 1
     assert f"port {port} on 127.0.0.1 is in use" in result.output and "--port" in result.output
+
+
+def test_import_over_the_size_limit_is_refused_unread(run, monkeypatch, fresh_database_url):
+    monkeypatch.setenv("IMPORT_MAX_MB", "0")
+    get_settings.cache_clear()
+    result = run("import", str(PAPER_FILES["gpt-4"]), "--project", "paper")
+    get_settings.cache_clear()
+    assert result.exit_code == 1 and "larger than 0 MB, the import limit (IMPORT_MAX_MB)" in result.output
+    assert count(fresh_database_url, "derivations") == 0

@@ -4,7 +4,6 @@ nothing is half-written — no rows, no half a CSV file presented as a whole one
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 
@@ -122,9 +121,7 @@ def test_a_streamed_web_export_that_fails_is_cut_off_not_ended(sessions, fresh_d
             time.sleep(0.05)
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=10) as client:
-            token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
-            client.post("/login", data={"username": "boss", "password": "correct horse battery",
-                                        "csrf_token": token})
+            login(client, "boss", "correct horse battery")
             received = bytearray()
             with pytest.raises(httpx.RemoteProtocolError):  # noqa: PT012 (the failure comes mid-body)
                 with client.stream("GET", f"/projects/{project_id}/export.csv?level=step") as response:

@@ -19,7 +19,7 @@ from app.db import transaction
 from app.models import Role
 from app.services.auth import create_user
 from app.services.importing import import_file
-from tests.conftest import PAPER_FILES, free_port
+from tests.conftest import PAPER_FILES, free_port, login
 
 PASSWORD = "reliability pw 1"
 ANNOTATORS = 4
@@ -46,10 +46,7 @@ def _up(base: str, seconds: float = 30) -> None:
 
 def _login(base: str, username: str) -> tuple[httpx.Client, str]:
     client = httpx.Client(base_url=base, timeout=5)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
-    client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    page = client.get("/")
-    return client, re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+    return client, login(client, username, PASSWORD)
 
 
 def _annotate(base: str, username: str, project_id: int, acked: list, stop: threading.Event) -> None:

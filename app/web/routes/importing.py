@@ -1,9 +1,9 @@
 from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from app.deps import AdminUser, SessionDep
-from app.errors import InvalidInput, TooLarge
+from app.errors import InvalidInput
 from app.repositories import projects as projects_repo
-from app.services.importing import import_file
+from app.services.importing import check_size, import_file
 from app.web.templating import render
 
 router = APIRouter()
@@ -22,11 +22,9 @@ def import_upload(
 ):
     if not project.strip():
         raise InvalidInput("project: give the name of a project (a new name creates it)")
-    limit = request.app.state.settings.import_max_mb * 2**20
-    data = file.file.read(limit + 1)  # no more than the limit is ever held in memory
-    if len(data) > limit:
-        raise TooLarge(f"{file.filename}: larger than {limit // 2**20} MB, the import limit (IMPORT_MAX_MB); "
-                       "nothing was imported. Split the file, or raise the limit.")
+    limit_mb = request.app.state.settings.import_max_mb
+    data = file.file.read(limit_mb * 2**20 + 1)  # no more than the limit is ever held in memory
+    check_size(file.filename or "upload", len(data), limit_mb)
     result = import_file(session, project_name=project, filename=file.filename or "upload", data=data, user_id=user.id)
     project_id = projects_repo.get_by_name(session, result.project).id
     return render(request, "pages/import.html", {"result": result, "project_id": project_id,
