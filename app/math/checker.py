@@ -33,7 +33,7 @@ from sympy import Derivative, Eq, Integral, Symbol
 from sympy.core.function import AppliedUndef
 
 from app.math.engine import UNARY, evaluate_derivatives, evaluate_integrals
-from app.math.latex import ParseError, parse_equation
+from app.math.latex import ParseError, parse_equation, sorted_partials
 from app.math.limits import TooSlow, time_limit
 
 LABELS = ("incorrect", "irrelevant", "redundant", "skipped")
@@ -73,7 +73,7 @@ def _is_zero(expr, seconds: float = OP_SECONDS, simplify: bool = False) -> bool 
         return True
     try:
         with time_limit(seconds):
-            expanded = sympy.expand(expr)
+            expanded = sympy.expand(sorted_partials(expr))
             if expanded == 0:
                 return True
             if simplify:
@@ -136,6 +136,10 @@ class _Context:
             if eq is not None:
                 seen |= eq.free_symbols
         self.constants = sorted(seen - premise_symbols, key=str)
+        # The engine treats constants of integration as interchangeable (`C + x^2 = x^2 + K`,
+        # `0 = F_g - P_g`): once the derivation integrates, a symbol the premises lack may be one
+        integrates = any(eq is not None and eq.has(Integral) for eq in [*premises, *steps, goal])
+        self.integration_constants = set(self.constants) if integrates else set()
 
     def substitute(self, expr):
         for _ in range(3):  # definitions may refer to one another
@@ -184,6 +188,10 @@ class _Context:
         # (SymPy's may expand what the step kept factored) are the same antiderivative
         if has_integrals and all(_is_zero(sympy.diff(first, v), simplify=True) for v in variables):
             return "true", "holds given the premises (up to a constant of integration)"
+        for candidate in candidates:
+            if candidate.free_symbols and candidate.free_symbols <= self.integration_constants \
+                    and not candidate.has(Integral, Derivative):
+                return "true", "holds given the premises, up to constants of integration"
         numeric = [self._numerically_zero(c) for c in candidates]
         for candidate, zero in zip(candidates, numeric):
             if zero:
@@ -230,8 +238,19 @@ def _peel(expr, kind):
 
 
 def _one_operation(src: Eq, dst: Eq, others: list[Eq]) -> str | None:
-    """The engine operation that turns src into dst, if one does."""
-    c, d = dst.lhs, dst.rhs
+    """The engine operation that turns src into dst, if one does (either side of dst may be
+    written first: expression exchange swaps every equation)."""
+    return _one_operation_sides(src, dst.lhs, dst.rhs, others) or _one_operation_sides(src, dst.rhs, dst.lhs, others)
+
+
+def _constant_terms(rest) -> bool:
+    """rest is ± a sum of symbols (constants of integration), no number, nothing else."""
+    return all(t.is_Symbol or (t.is_Mul and len(t.args) == 2 and t.args[0] == -1 and t.args[1].is_Symbol)
+               for t in sympy.Add.make_args(rest))
+
+
+def _one_operation_sides(src: Eq, c, d, others: list[Eq]) -> str | None:
+    dst = Eq(c, d, evaluate=False)
     exponents = [sympy.Integer(2), sympy.Integer(3), *sorted(dst.free_symbols - src.free_symbols, key=str),
                  *sorted(src.free_symbols, key=str)][:6]
     for a, b in ((src.lhs, src.rhs), (src.rhs, src.lhs)):
@@ -272,7 +291,7 @@ def _one_operation(src: Eq, dst: Eq, others: list[Eq]) -> str | None:
             if ea is not None:
                 rest = sympy.expand((c - d) - (ea - eb))
                 variables = {lim[0] for i in src.atoms(Integral) for lim in i.limits}
-                if rest == 0 or not (rest.free_symbols & variables) and not rest.has(Integral):
+                if rest == 0 or not (rest.free_symbols & variables) and _constant_terms(rest):
                     return "evaluate_integrals"
         for other in others:
             for p, q in ((other.lhs, other.rhs), (other.rhs, other.lhs)):
@@ -339,6 +358,12 @@ def check_derivation(premises: list[str], goal: str | None, steps: list[str]) ->
             check.built_on_error = True
             incorrect = Verdict(NO, f"follows from step {source} ({check.operation}), which is wrong: built on an error, not verified")
             wrong.add(index)
+        elif truth == "false" and source is not None:
+            # an engine operation applied to a correct equation gives a correct one: the exact
+            # match is a proof, the refutation at random points is not (constants of integration)
+            incorrect = Verdict(NO, f"follows from {'the premise' if source == 0 else f'step {source}'} "
+                                    f"({check.operation}) exactly; its value at random points differs, as constants of "
+                                    "integration make it")
         elif truth == "false":
             incorrect = Verdict(YES, why)
             wrong.add(index)

@@ -21,14 +21,17 @@ from app.math.limits import TooSlow, time_limit
 # Names as the paper wrote them (SymPy symbol names hold LaTeX).
 SYMBOLS = ["x", "y", "z", "a", "b", "c", "r", "s", "t", "u", "v", "w", "J", "L", "\\alpha", "\\beta", "\\gamma",
            "\\theta", "\\phi", "\\varphi", "\\lambda", "\\sigma", "\\tau", "\\mathbf{r}", "\\mathbf{s}", "\\mathbf{J}",
-           "\\hat{x}_0", "\\Psi_{\\lambda}", "P_e", "t_2"]
+           "\\hat{x}_0", "\\Psi_{\\lambda}", "P_e", "t_2",
+           # decorated names the paper's files hold (primes, stars, daggers, braced and bare subscripts)
+           "f^{\\prime}", "\\psi^*", "a^{\\dagger}", "\\theta_{1}", "\\omicron", "\\mathbf{v}", "\\hat{\\iota}"]
 FUNCTIONS = ["f", "g", "h", "m", "\\eta", "\\mathbb{I}", "\\mathbf{M}", "F_c", "C_d", "J_{\\varepsilon}",
-             "\\hat{p}_0", "V_{\\mathbf{B}}"]
+             "\\hat{p}_0", "V_{\\mathbf{B}}", "\\hat{X}", "\\mathbf{S}", "Fc", "\\vartheta_1", "\\tau^{\\prime}"]
 CONSTANTS = ["C", "K", "F_g", "c_1", "\\kappa"]
 # Variable renaming draws from names that never appear in the vocabulary above.
 UNSEEN_SYMBOLS = ["q", "k", "n", "p", "\\xi", "\\zeta", "\\omega", "\\chi", "\\mathbf{q}", "\\mathbf{k}", "\\hat{y}_1",
                   "\\Omega_{\\mu}", "Q_m", "k_3", "\\nu", "\\rho", "\\upsilon", "\\mathbf{w}", "B_t", "\\iota"]
-UNSEEN_FUNCTIONS = ["\\psi", "\\mathcal{F}", "G_k", "\\Phi", "\\hat{q}", "\\mathbf{U}", "H_{\\nu}", "\\ell"]
+UNSEEN_FUNCTIONS = ["\\psi", "\\mathcal{F}", "G_k", "\\Phi", "\\hat{q}", "\\mathbf{U}", "H_{\\nu}", "\\ell",
+                    "\\operatorname{Wq}", "\\hat{\\Upsilon}", "P^{*}", "\\varphi_{2}"]
 
 UNARY = {"cos": sympy.cos, "sin": sympy.sin, "exp": sympy.exp, "log": sympy.log}
 OPERATIONS = ["add", "minus", "times", "divide", "power", "differentiate", "integrate", "cos", "sin", "exp", "log",

@@ -17,6 +17,17 @@ from sympy.core.function import AppliedUndef
 
 from app.math.normalize import NormalizeError, rewrite, undo_t5_spacing
 
+# Functions SymPy's printer writes as \\operatorname{name}: integrals of the engine's bodies
+# produce them (Ei, Si, erf, ...), so they are read as the functions, not as undefined ones.
+# The srepr whitelist (app.math.srepr) holds the same names; a test checks both against the engine.
+SPECIAL_FUNCTIONS = {name: getattr(sympy, name) for name in (
+    "Ei", "Si", "Ci", "Shi", "Chi", "li", "Li", "erf", "erfc", "erfi", "expint", "gamma", "uppergamma",
+    "lowergamma", "polylog", "LambertW", "fresnels", "fresnelc", "asinh", "acosh", "atanh", "acot", "asec",
+    "acsc", "sign", "Heaviside", "atan2", "besselj", "bessely", "airyai", "airybi",
+)}
+SPECIAL_FUNCTIONS.update({"arcsinh": sympy.asinh, "arccosh": sympy.acosh, "arctanh": sympy.atanh,
+                          "atan": sympy.atan, "asin": sympy.asin, "acos": sympy.acos})
+
 # The paper joins equations with the word "and" between spaces.
 STEP_SEPARATOR = " and "
 
@@ -49,19 +60,56 @@ def _parse_latex(text: str):
         return parse_latex(text, backend="antlr")
 
 
-def rebuild(expr):
+def rebuild(expr, symbols: dict | None = None, functions: dict | None = None):
     """Rebuild bottom-up with evaluating constructors, so forms that mean the same
     compare equal (-1*x and -x); nested integrals become one (\\iint). Equations
-    stay unevaluated: `x = x` is a step, not True."""
-    if not expr.args or isinstance(expr, (Symbol, sympy.Number)):
+    stay unevaluated: `x = x` is a step, not True. Placeholders are swapped for their
+    names on the way (symbols: placeholder symbol -> value; functions: placeholder -> name),
+    not by xreplace first: that would evaluate the grammar's unevaluated tree too early."""
+    symbols, functions = symbols or {}, functions or {}
+    if isinstance(expr, Symbol):
+        return symbols.get(expr, expr)
+    if not expr.args or isinstance(expr, sympy.Number):
         return expr
-    args = [rebuild(a) for a in expr.args]
+    if isinstance(expr, sympy.Mul):
+        # one product, however the grammar nested it: Mul(Mul(3, b + K), 1/K) rebuilt inside out
+        # would distribute the 3 first and no longer equal SymPy's own 3 (b + K) / K
+        return sympy.Mul(*[rebuild(a, symbols, functions) for a in _factors(expr)])
+    args = [rebuild(a, symbols, functions) for a in expr.args]
     if isinstance(expr, Eq):
         return Eq(*args, evaluate=False)
     if isinstance(expr, Integral) and isinstance(args[0], Integral):
         inner = args[0]
         return Integral(inner.function, *inner.limits, *args[1:])
+    if isinstance(expr, AppliedUndef) and expr.func.__name__ in functions:
+        return _function(functions[expr.func.__name__])(*args)
     return expr.func(*args)
+
+
+def sorted_partials(expr):
+    """Mixed partial derivatives of an undefined function with their variables in one order
+    (they commute; SymPy keeps the order it was given, so d/dx d/dy f and d/dy d/dx f differ)."""
+    return expr.replace(
+        lambda e: isinstance(e, sympy.Derivative) and isinstance(e.expr, AppliedUndef) and len(e.variable_count) > 1,
+        lambda e: sympy.Derivative(e.expr, *sorted(e.variable_count, key=lambda vc: str(vc[0]))))
+
+
+def _factors(expr) -> list:
+    out = []
+    for a in expr.args:
+        out += _factors(a) if isinstance(a, sympy.Mul) else [a]
+    return out
+
+
+def _function(name: str):
+    return SPECIAL_FUNCTIONS.get(name) or Function(name)
+
+
+def parsed_sides(latex: str) -> tuple:
+    """parse_equation's two sides: what a sandbox call returns (an Eq of equal sides would
+    come back from the worker process as True: unpickling evaluates it)."""
+    eq = parse_equation(latex)
+    return eq.lhs, eq.rhs
 
 
 def parse_equation(latex: str) -> Eq:
@@ -83,16 +131,11 @@ def parse_equation(latex: str) -> Eq:
     symbols = {Symbol(letter): Symbol(name) for letter, name in rewritten.symbols.items()}
     if rewritten.euler:
         symbols[Symbol(rewritten.euler)] = E
+    symbols[Symbol("pi")] = sympy.pi  # the grammar reads \\pi as a symbol in some places (\\sqrt{\\pi})
     functions = rewritten.functions
 
     def restore(side):
-        side = side.xreplace(symbols)
-        if functions:
-            side = side.replace(
-                lambda e: isinstance(e, AppliedUndef) and e.func.__name__ in functions,
-                lambda e: Function(functions[e.func.__name__])(*e.args),
-            )
-        return rebuild(side)
+        return sorted_partials(rebuild(side, symbols, functions))
 
     # sides restored apart (rebuilding an Eq of equal sides would give True);
     # a chain a = b = c states its first and last member equal

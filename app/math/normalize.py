@@ -78,15 +78,38 @@ def tokenize(text: str) -> list[str]:
 
 
 def canonical_name(raw: str) -> str:
-    """The name SymPy's LaTeX printer would print as `raw` (so parsed names match the paper's srepr)."""
+    """One spelling per identifier, however it is braced: `\\theta_1` and `\\theta_{1}`,
+    `f^*` and `f^{*}`, `f'` and `f^{\\prime}`, `\\operatorname{F_{g}}` and `F_{g}` are one
+    name. A one-token subscript or superscript is always braced (as SymPy prints it)."""
     name = re.sub(r"\s+", "", raw)
     m = re.fullmatch(r"\\operatorname\{(.*)\}", name)
     if m:
         name = m.group(1)
-    if "\\" not in name:
-        # Symbol('P_e') prints as P_{e}; Symbol('t_2') as t_{2}
-        name = re.sub(r"_\{([A-Za-z0-9]+)\}", r"_\1", name)
-    return name
+    name = re.sub(r"'+", lambda q: "^{" + "\\prime" * len(q.group(0)) + "}", name)
+    tokens = _TOKEN.findall(name)
+    out: list[str] = []
+    for k, tok in enumerate(tokens):
+        if k and tokens[k - 1] in ("_", "^") and tok != "{":
+            out.append("{" + tok + "}")
+        else:
+            out.append(tok)
+    return "".join(out)
+
+
+def canonical_names(expr):
+    """expr with every symbol and undefined function renamed by canonical_name (to compare a
+    parsed equation with an srepr or an engine equation spelled another way)."""
+    import sympy
+    from sympy.core.function import AppliedUndef
+
+    if isinstance(expr, sympy.Eq):  # side by side: rebuilding an Eq of equal sides gives True
+        return sympy.Eq(canonical_names(expr.lhs), canonical_names(expr.rhs), evaluate=False)
+    symbols = {s: sympy.Symbol(canonical_name(s.name)) for s in expr.free_symbols if isinstance(s, sympy.Symbol)}
+    from app.math.latex import sorted_partials
+
+    expr = expr.xreplace(symbols)
+    return sorted_partials(expr.replace(lambda e: isinstance(e, AppliedUndef),
+                                        lambda e: sympy.Function(canonical_name(e.func.__name__))(*e.args)))
 
 
 class _Rewriter:
@@ -213,25 +236,36 @@ class _Rewriter:
             if not m:
                 return None
             order = int(m.group(1))
+        if not den or den[0] != op:
+            return None
+        # from here it is a derivative operator: a variable it cannot read is an error, not a
+        # fraction (read as one, `\\frac{d^{2}}{d (x)^{2}}` became d²/(d·x(...)²), a wrong equation)
         variables: list[str] = []
         k = 0
         while k < len(den):
-            if den[k] != op:
-                return None
-            sub = _Rewriter(den[k + 1 :])
-            found = sub.atom_at(0) if k + 1 < len(den) else None
+            if den[k] != op or k + 1 >= len(den):
+                raise NormalizeError("a derivative's variable cannot be read")
+            start, close = k + 1, None
+            if den[start] == "(":  # d (f^{\\prime})^{2}: SymPy brackets decorated variables
+                start, close = k + 2, True
+            sub = _Rewriter(den[start:])
+            found = sub.atom_at(0) if start < len(den) else None
             if not found:
-                return None
+                raise NormalizeError("a derivative's variable cannot be read")
             atom, atom_end = found
-            k += 1 + atom_end
+            k = start + atom_end
+            if close:
+                if k >= len(den) or den[k] != ")":
+                    raise NormalizeError("a derivative's variable cannot be read")
+                k += 1
             power = 1
             if k < len(den) and den[k] == "^":
-                inner, after = sub.group_inner(atom_end + 1)
+                inner, after = _Rewriter(den).group_inner(k + 1)
                 digits = "".join(inner)
                 if not digits.isdigit():
-                    return None
+                    raise NormalizeError("a derivative's order is not a number")
                 power = int(digits)
-                k += after - atom_end
+                k = after
             variables += [self.placeholder("symbol", atom.name)] * power
         if len(variables) == 1 and order > 1:
             variables *= order  # models sometimes drop the denominator's exponent
@@ -333,6 +367,20 @@ class _Rewriter:
                         out.append(self.placeholder("symbol", atom.name))
                     i = end
                     continue
+                if tok == "(":
+                    # (\\tau^{\\prime})^{2}{(x)}: SymPy brackets a decorated function name before a power
+                    j = self.skip_ws(i + 1)
+                    found = self.atom_at(j) if j < len(tokens) else None
+                    if found and self.skip_ws(found[1]) < len(tokens) and tokens[self.skip_ws(found[1])] == ")":
+                        ptc = self.power_then_call_at(self.skip_ws(found[1]) + 1)
+                        if ptc:
+                            exponent, args, after = ptc
+                            letter = self.placeholder("function", found[0].name)
+                            out += ["{", "(", letter, "(", *self.rewrite(args), ")", ")", "}", "^", "{",
+                                    *self.rewrite(exponent), "}"]
+                            self.tokens = tokens
+                            i = after
+                            continue
                 if tok == "(" and out and out[-1] in self.result.symbols:
                     # `x (y + 1)` is a product, but the grammar reads `x (...)` as a call: brace the group
                     depth = 0

@@ -9,7 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.math.latex import parse_equation, split_steps
+from sympy import Eq
+
+from app.math.latex import parsed_sides, split_steps
+from app.math.normalize import canonical_names
 from app.math.sandbox import Sandbox, default_sandbox
 from app.math.srepr import SreprError, read_srepr
 from app.math.paper import OUTPUT_KEY, VARIANTS
@@ -35,8 +38,8 @@ class FileStats:
 
 
 def _parse_ok(latex: str, sandbox: Sandbox) -> tuple[bool, object]:
-    outcome = sandbox.call(parse_equation, latex, timeout=PARSE_TIMEOUT)
-    return outcome.ok, outcome.value if outcome.ok else outcome.error
+    outcome = sandbox.call(parsed_sides, latex, timeout=PARSE_TIMEOUT)
+    return outcome.ok, Eq(*outcome.value, evaluate=False) if outcome.ok else outcome.error
 
 
 def file_stats(path: Path, sandbox: Sandbox | None = None) -> FileStats:
@@ -70,11 +73,11 @@ def file_stats(path: Path, sandbox: Sandbox | None = None) -> FileStats:
     for (latex, srepr), (ok, value) in zip(references, parsed_refs):
         faithful.total += 1
         try:
-            expected = read_srepr(srepr)
+            expected = canonical_names(read_srepr(srepr))
         except SreprError as exc:
             faithful.failures.append(f"{latex!r}: reference srepr unreadable ({exc})")
             continue
-        if ok and value == expected:
+        if ok and canonical_names(value) == expected:
             faithful.ok += 1
         else:
             faithful.failures.append(f"{latex!r}: parsed {value} but the reference is {expected}")

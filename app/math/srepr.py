@@ -16,6 +16,8 @@ from typing import Any
 
 import sympy
 
+from app.math.latex import SPECIAL_FUNCTIONS
+
 MAX_LENGTH = 200_000
 _NUMBER = re.compile(r"-?\d+(\.\d*)?(e-?\d+)?")
 MAX_DEPTH = 200
@@ -25,9 +27,9 @@ CONSTRUCTORS: dict[str, Any] = {
     for name in (
         "Equality", "Eq", "Symbol", "Dummy", "Integer", "Rational", "Float", "Add", "Mul", "Pow", "Derivative",
         "Integral", "Tuple", "exp", "log", "sin", "cos", "tan", "cot", "sec", "csc", "sinh", "cosh", "tanh",
-        "asin", "acos", "atan", "sqrt", "Abs", "factorial",
+        "asin", "acos", "atan", "sqrt", "Abs", "factorial", "Subs",
     )
-}
+} | {name: fn for name, fn in SPECIAL_FUNCTIONS.items() if name == fn.__name__}
 CONSTANTS: dict[str, Any] = {
     "E": sympy.E, "pi": sympy.pi, "I": sympy.I, "oo": sympy.oo, "zoo": sympy.zoo, "nan": sympy.nan,
     "Half": sympy.S.Half, "One": sympy.S.One, "Zero": sympy.S.Zero, "NegativeOne": sympy.S.NegativeOne,
