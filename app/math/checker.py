@@ -24,6 +24,7 @@ costs "unknown" for that step, not the whole derivation.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import dataclass, field
@@ -99,11 +100,19 @@ def _equivalent(a: Eq, b: Eq) -> bool:
 
 def _antiderivative(integral, constant):
     """Evaluate an integral variable by variable, each with the constant (∬ f dx dy
-    gets one per integration, as a derivation that integrates twice writes it)."""
-    result = integral.function
+    gets one per integration, as a derivation that integrates twice writes it).
+    The constants' part is integrated apart (a polynomial: cheap), so SymPy integrates
+    each integrand once however many constants are tried."""
+    result, extra = integral.function, sympy.Integer(0)
     for limit in integral.limits:
-        result = Integral(result, limit).doit() + constant
-    return result
+        result = _integrate_once(Integral(result, limit))
+        extra = sympy.integrate(extra, limit[0]) + constant
+    return result + extra
+
+
+@functools.lru_cache(maxsize=1024)
+def _integrate_once(integral):
+    return integral.doit()
 
 
 def _with_constants(expr, first, rest):
