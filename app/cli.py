@@ -293,7 +293,7 @@ def check(
             r = "-" if score.recall is None else f"{100 * score.recall:.1f}%"
             typer.echo(f"  {label:14s} {p:>9s} {r:>7s} {score.tp:5d} {score.fp:5d} {score.fn:5d} {score.unknown:8d}")
         typer.echo(f"  false 'incorrect' on unmutated references: {report.false_incorrect_on_references} "
-                   f"of {report.references}; timeouts: {report.timeouts}")
+                   f"of {report.references}; timeouts: {report.timeouts}; checker errors: {len(report.errors)}")
         xs = sorted(report.seconds)
         if xs:
             typer.echo(f"  seconds per derivation: p50 {xs[len(xs) // 2]:.2f}, p95 {xs[int(0.95 * (len(xs) - 1))]:.2f}")

@@ -327,6 +327,23 @@ def _parse(latex: str | None) -> Eq | None:
         return None
 
 
+def _relate(ctx: _Context, check: StepCheck, eq: Eq, premise_eqs: list[Eq], known: list[tuple[int, Eq]]):
+    """What the step is to what came before: a premise restated, a repeat of step k, one
+    operation from step k (set on `check`), and whether it holds given the premises."""
+    restates_premise = any(_equivalent(eq, p) for p in premise_eqs)
+    earlier = next((j for j, e in known if j > 0 and _equivalent(eq, e)), None)
+    source = None
+    for j, e in reversed(known):
+        others = [x for _, x in known if x is not e]
+        op = _one_operation(e, eq, others)
+        if op:
+            source, check.operation = j, op
+            break
+    check.source = source
+    truth, why = ctx.truth(eq)
+    return restates_premise, earlier, source, truth, why
+
+
 def check_derivation(premises: list[str], goal: str | None, steps: list[str]) -> DerivationCheck:
     premise_eqs = [eq for eq in (_parse(p) for p in premises) if eq is not None]
     goal_eq = _parse(goal)
@@ -342,17 +359,13 @@ def check_derivation(premises: list[str], goal: str | None, steps: list[str]) ->
         if eq is None:
             check.verdicts = {label: Verdict(UNKNOWN, "the step could not be parsed") for label in LABELS}
             continue
-        restates_premise = any(_equivalent(eq, p) for p in premise_eqs)
-        earlier = next((j for j, e in known if j > 0 and _equivalent(eq, e)), None)
-        source = None
-        for j, e in reversed(known):
-            others = [x for _, x in known if x is not e]
-            op = _one_operation(e, eq, others)
-            if op:
-                source, check.operation = j, op
-                break
-        check.source = source
-        truth, why = ctx.truth(eq)
+        try:
+            restates_premise, earlier, source, truth, why = _relate(ctx, check, eq, premise_eqs, known)
+        except Exception as exc:  # a SymPy bug on one step costs that step, said as such (not a timeout)
+            check.verdicts = {label: Verdict(UNKNOWN, f"the checker failed on this step ({type(exc).__name__}: "
+                                                      f"{str(exc)[:200]})") for label in LABELS}
+            known.append((index, eq))
+            continue
 
         if earlier is not None and check.operation == "expand" and check.source == earlier:
             earlier = None  # expanding is an engine operation, not a repeat

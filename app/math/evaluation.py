@@ -35,6 +35,7 @@ class Report:
     false_incorrect_on_references: int = 0
     references: int = 0
     timeouts: int = 0
+    errors: list[str] = field(default_factory=list)  # the checker failed (not out of time)
     seconds: list[float] = field(default_factory=list)
 
 
@@ -57,7 +58,10 @@ def evaluate(count: int, seed: int, *, sandbox: Sandbox | None = None,
             if progress:
                 progress(1)
             if not outcome.ok:
-                report.timeouts += 1
+                if outcome.timed_out:
+                    report.timeouts += 1
+                else:
+                    report.errors.append(outcome.error)
                 continue
             result = outcome.value
             if m.kind == "none":

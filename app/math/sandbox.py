@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_TIMEOUT = 2.0
+START_SECONDS = 120.0  # a fresh worker's start-up (the forkserver's first SymPy import on a loaded machine)
 
 
 @dataclass
@@ -32,7 +33,17 @@ class Outcome:
     timed_out: bool = False
 
 
+def _warm() -> None:
+    """What the first check would otherwise pay inside its time limit: SymPy's ANTLR
+    grammar is imported lazily on the first parse (seconds on a loaded machine)."""
+    from app.math.latex import parse_equation
+
+    parse_equation("x = 1")
+
+
 def _serve(conn) -> None:  # runs in the child
+    _warm()
+    conn.send(("ready", None))
     while True:
         try:
             fn, args = conn.recv()
@@ -53,6 +64,14 @@ class _Worker:
         self.process = ctx.Process(target=_serve, args=(child,), daemon=True)
         self.process.start()
         child.close()
+        self.ready = False
+
+    def wait_ready(self) -> bool:
+        """Wait for the child's "ready" (outside any call's time limit: a cold start on a
+        loaded machine must not turn a quick check into a timeout)."""
+        if not self.ready and self.conn.poll(START_SECONDS):
+            self.ready = self.conn.recv()[0] == "ready"
+        return self.ready
 
     def kill(self) -> None:
         self.process.kill()
@@ -64,7 +83,7 @@ class Sandbox:
     def __init__(self, workers: int | None = None):
         self.ctx = mp.get_context("forkserver")
         # Children fork from a server that has SymPy and the parser loaded already.
-        self.ctx.set_forkserver_preload(["app.math.latex", "app.math.srepr"])
+        self.ctx.set_forkserver_preload(["app.math.checker", "app.math.srepr"])
         self.size = workers or max(1, min(4, os.cpu_count() or 1))
         self.idle: queue.Queue[_Worker] = queue.Queue()
         self.closed = False
@@ -78,6 +97,9 @@ class Sandbox:
             raise RuntimeError("sandbox is closed")
         worker = self.idle.get()
         try:
+            if not worker.wait_ready():
+                worker = self._replace(worker)
+                return Outcome(ok=False, error=f"a sandbox worker did not start within {START_SECONDS:g} s")
             worker.conn.send((fn, args))
             if worker.conn.poll(timeout):
                 status, value = worker.conn.recv()

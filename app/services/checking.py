@@ -49,7 +49,8 @@ Item = tuple[int, list[str], str | None, list[str]]  # derivation id, premises, 
 
 
 def check_items(sandbox: Sandbox, items: list[Item]) -> Iterator[tuple[int, list[dict], dict, float, bool]]:
-    """(derivation id, suggestion rows, parse results, seconds, ran out of time) per item, in order."""
+    """(derivation id, suggestion rows, parse results, seconds, ran out of time) per item, in order.
+    A checker error is not a timeout: its rows say the error."""
 
     def run(item: Item):
         derivation_id, premises, goal, steps = item
@@ -58,12 +59,14 @@ def check_items(sandbox: Sandbox, items: list[Item]) -> Iterator[tuple[int, list
         seconds = time.perf_counter() - started
         if outcome.ok:
             return (derivation_id, *_rows(outcome.value), seconds, False)
-        reason = f"SymPy ran out of time ({outcome.error})"  # every verdict unknown, said so
+        # every verdict unknown, and why: out of time, or the checker's own error (never the one for the other)
+        reason = (f"SymPy ran out of time ({outcome.error})" if outcome.timed_out
+                  else f"the checker failed: {outcome.error}")
         rows = [{"step_index": i, "label": label, "verdict": "unknown", "reason": reason}
                 for i in range(1, len(steps) + 1)
                 for label in ("incorrect", "irrelevant", "redundant", "skipped")]
         rows.append({"step_index": 0, "label": "goal_reached", "verdict": "unknown", "reason": reason})
-        return derivation_id, rows, {}, seconds, True
+        return derivation_id, rows, {}, seconds, outcome.timed_out
 
     with ThreadPoolExecutor(max_workers=sandbox.size) as pool:
         yield from pool.map(run, items)

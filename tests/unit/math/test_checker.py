@@ -2,6 +2,7 @@
 kind of error, plus correct ones. Each verdict is checked, not just 'a flag'."""
 
 import pytest
+import sympy
 
 from app.math.checker import check_derivation
 
@@ -88,3 +89,39 @@ def test_at_least_twenty_cases_cover_every_kind():
     kinds = {label for *_, expected, _ in CASES for labels in expected.values()
              for label, value in labels.items() if value == "yes"}
     assert kinds == {"incorrect", "irrelevant", "redundant", "skipped"}
+
+
+def test_a_crash_on_one_step_is_that_steps_error_not_the_derivations(monkeypatch):
+    # SymPy raises on some inputs ('Subs' object has no attribute 'variable_count'); such a
+    # crash must cost only its step, and say what it was rather than "out of time".
+    from app.math import checker
+
+    real = checker._one_operation
+
+    def crashing(src, dst, others):
+        if dst.has(sympy.Symbol("y")):
+            raise AttributeError("'Subs' object has no attribute 'variable_count'")
+        return real(src, dst, others)
+
+    monkeypatch.setattr(checker, "_one_operation", crashing)
+    result = check_derivation(["f{(x)} = x^{2}"], None, [r"f{(x)} + y = x^{2} + y", r"f{(x)} = x^{2} + 0"])
+    first, second = result.steps
+    assert {first.verdicts[label].value for label in ("incorrect", "redundant", "skipped")} == {"unknown"}
+    assert "variable_count" in first.verdicts["incorrect"].reason
+    assert "time" not in first.verdicts["incorrect"].reason
+    assert second.verdicts["incorrect"].value == "no"
+
+
+def test_a_checker_error_is_reported_as_an_error_not_a_timeout():
+    from app.math.sandbox import Sandbox
+    from app.services.checking import check_items
+
+    box = Sandbox(workers=1)
+    try:
+        # premises None: check_derivation itself raises (TypeError) in the sandbox
+        [(derivation_id, rows, parse, _, timed_out)] = list(check_items(box, [(7, None, None, ["x = 1"])]))
+    finally:
+        box.close()
+    assert derivation_id == 7 and not timed_out and parse == {}
+    assert rows and all(r["verdict"] == "unknown" and r["reason"].startswith("the checker failed: TypeError")
+                        for r in rows)

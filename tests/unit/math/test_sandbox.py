@@ -31,3 +31,15 @@ def test_overrun_is_killed_and_the_next_call_works(sandbox):
 def test_exceptions_are_reported_not_raised(sandbox):
     outcome = sandbox.call(parse_equation, r"\frac{1}{", timeout=5)
     assert not outcome.ok and not outcome.timed_out and "ParseError" in outcome.error
+
+
+def test_the_time_limit_excludes_a_cold_start():
+    # A fresh interpreter: SymPy's LaTeX grammar loads on the first parse (well over 0.3 s);
+    # only the call itself may count against its limit.
+    import subprocess
+    import sys
+
+    code = ("from app.math.sandbox import Sandbox; from app.math.latex import parse_equation; "
+            "o = Sandbox(workers=1).call(parse_equation, 'y = 2', timeout=0.3); print(o.ok, o.error)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["True", "None"], out.stderr
