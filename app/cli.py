@@ -84,7 +84,9 @@ def serve(
     host: Annotated[Optional[str], typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port to listen on.")] = None,
     demo: Annotated[bool, typer.Option(help="Seed the demo project when the database is empty.")] = True,
-    with_worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Start one background worker beside the server.")] = True,
+    with_worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Start background workers beside the server.")] = True,
+    check_workers: Annotated[Optional[int], typer.Option(min=1, help="Check workers to start (default CHECK_WORKERS, "
+                                                                     "else one per CPU core).")] = None,
     workers: Annotated[int, typer.Option("--web-processes", min=1, help="Web server processes (one per CPU core "
                                                                         "spreads the load; each counts failed logins on its own).")] = 1,
 ) -> None:
@@ -108,7 +110,8 @@ def serve(
         empty = is_empty(session)
     if demo and empty:
         _seed_demo(sessions)
-    child = _start_worker(sessions.kw["bind"].url.render_as_string(hide_password=False)) if with_worker else None
+    children = _start_workers(sessions.kw["bind"].url.render_as_string(hide_password=False),
+                              check_workers or settings.check_workers or os.cpu_count() or 1) if with_worker else []
     typer.secho(f"Derivation Lab on http://{host}:{port}", fg="green")
     try:
         if workers == 1:
@@ -130,8 +133,9 @@ def serve(
             listener.set_inheritable(True)
             Multiprocess(config, sockets=[listener]).run()
     finally:
-        if child is not None:
-            child.terminate()  # the worker finishes its job in hand, then stops
+        for child in children:
+            child.terminate()  # each worker finishes its job in hand, then stops
+        for child in children:
             try:
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -333,17 +337,17 @@ def problems_generate(
     typer.echo(f"{added} new problems stored in '{project}' ({count} drawn with seed {seed}, {written} with their variants)")
 
 
-def _start_worker(url: str):
-    """`make run`: one worker beside the web server. Checks always; generation too
-    when torch and transformers (the `worker` extra) are installed."""
+def _start_workers(url: str, count: int) -> list:
+    """`make run`: `count` check workers beside the web server, one SymPy process each (so
+    `count` jobs run at once and an export waits for at most one job's end, never behind
+    the queue: it is claimed first). The first also takes generation jobs when torch and
+    transformers (the `worker` extra) are installed: one model in memory."""
     import importlib.util
     import os
     import signal
     import subprocess
 
-    kinds = ["check", "export"]
-    if importlib.util.find_spec("torch") and importlib.util.find_spec("transformers"):
-        kinds.insert(0, "generate")
+    generate = bool(importlib.util.find_spec("torch") and importlib.util.find_spec("transformers"))
     env = {**os.environ, "DATABASE_URL": url}
 
     def stop_with_parent() -> None:  # Linux: the worker gets SIGTERM if the server dies, even by SIGKILL
@@ -354,10 +358,14 @@ def _start_worker(url: str):
         except (OSError, AttributeError):
             pass
 
-    typer.echo(f"worker started for {', '.join(kinds)} jobs"
-               + ("" if "generate" in kinds else " (generation needs the worker extra: make worker-deps)"))
-    return subprocess.Popen([sys.executable, "-m", "app.worker", "--kinds", ",".join(kinds)], env=env,
-                            preexec_fn=stop_with_parent)
+    typer.echo(f"{count} worker(s) started for check and export jobs"
+               + ("; the first also generates" if generate else " (generation needs the worker extra: make worker-deps)"))
+    children = []
+    for i in range(count):
+        kinds = ["generate", "check", "export"] if generate and i == 0 else ["check", "export"]
+        children.append(subprocess.Popen([sys.executable, "-m", "app.worker", "--kinds", ",".join(kinds),
+                                          "--sandbox-processes", "1"], env=env, preexec_fn=stop_with_parent))
+    return children
 
 
 @cli.command()
@@ -367,8 +375,10 @@ def worker(
     exit_when_idle: Annotated[bool, typer.Option("--exit-when-idle", help="Stop when no job is left (for scripts).")] = False,
     lease_seconds: Annotated[float, typer.Option(help="A job whose worker is silent this long goes back to the queue.")] = 30.0,
     poll_seconds: Annotated[float, typer.Option(help="How often an idle worker looks for jobs.")] = 1.0,
+    sandbox_processes: Annotated[Optional[int], typer.Option(min=1, help="SymPy processes checking one job's "
+                                                                         "derivations at once (default: cores, at most 4).")] = None,
 ) -> None:
-    """Run a worker: claims generation and check jobs from the database until stopped."""
+    """Run a worker: claims generation, check and export jobs from the database until stopped."""
     import logging
 
     from app.worker.backends import BackendCache, NoGPU, resolve_device
@@ -389,7 +399,8 @@ def worker(
                   "(or make worker-deps), or run with --kinds check")
     settings = get_settings()
     sessions = _sessions()
-    ctx = Context(sessions, BackendCache(device, settings.openai_base_url, settings.openai_api_key))
+    ctx = Context(sessions, BackendCache(device, settings.openai_base_url, settings.openai_api_key),
+                  sandbox_processes=sandbox_processes)
     try:
         loop = Worker(ctx, kinds=chosen, lease_seconds=lease_seconds, poll_seconds=poll_seconds)
     except ValueError as exc:

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     # Failed logins allowed per account and per client address ("N/period", e.g. "10/15 minutes").
     login_limit: str = "10/15 minutes"
     login_limit_per_address: str = "50/15 minutes"
+    # Check workers `serve` starts beside the web app (0: one per CPU core).
+    check_workers: int = 0
     # The `openai` generation backend: any OpenAI-compatible server (vLLM, TGI, hosted).
     openai_base_url: str | None = None
     openai_api_key: str | None = None

@@ -31,18 +31,20 @@ GENERATE = "generate"
 CHECK = "check"
 EXPORT = "export"
 KINDS = (GENERATE, CHECK, EXPORT)
-CHECK_CHUNK = 20  # derivations per check job: a few seconds of SymPy
+CHECK_CHUNK = 5  # derivations per check job: a few seconds of SymPy, so an export waits at most that long
+# Claimed most urgent first: what someone waits for on a page never queues behind bulk work.
+INTERACTIVE, BULK = 100, 0
 
 
 class LeaseLost(Exception):
     """Another worker holds the job now (this one was too slow to renew): its writes are dropped."""
 
 
-def enqueue_checks(session: Session, derivation_ids: Iterable[int]) -> int:
+def enqueue_checks(session: Session, derivation_ids: Iterable[int], *, priority: int = BULK) -> int:
     """Check jobs for these derivations, in the caller's transaction; returns how many jobs."""
     ids = sorted(derivation_ids)
-    rows = [{"kind": CHECK, "payload": {"derivation_ids": ids[i:i + CHECK_CHUNK]}, "max_attempts": 3}
-            for i in range(0, len(ids), CHECK_CHUNK)]
+    rows = [{"kind": CHECK, "payload": {"derivation_ids": ids[i:i + CHECK_CHUNK]}, "max_attempts": 3,
+             "priority": priority} for i in range(0, len(ids), CHECK_CHUNK)]
     jobs_repo.add_many(session, rows)
     return len(rows)
 

@@ -2,7 +2,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import DateTime, Enum, ForeignKey, Index, SmallInteger, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,13 +21,15 @@ class Job(Base):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        # The claim query: queued jobs, and running ones whose lease lapsed, oldest first.
-        Index("ix_jobs_claim", "state", "kind", "id"),
+        # The claim query: queued jobs, and running ones whose lease lapsed, most urgent then oldest first.
+        Index("ix_jobs_claim", text("priority DESC"), "id", postgresql_where=text("state IN ('queued', 'running')")),
         Index("ix_jobs_run_id", "run_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(40))  # generate | check
+    kind: Mapped[str] = mapped_column(String(40))  # generate | check | export
+    # app.jobs.INTERACTIVE (an export, one re-check) before app.jobs.BULK (an import's checks)
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     state: Mapped[JobState] = mapped_column(Enum(JobState, name="job_state"), default=JobState.queued)
     attempts: Mapped[int] = mapped_column(default=0)

@@ -18,7 +18,8 @@ UPDATE jobs SET state = 'failed', finished_at = now(), lease_expires_at = NULL,
 WHERE state = 'running' AND lease_expires_at < now() AND attempts >= max_attempts
 """)
 
-# A queued job, or a running one whose worker stopped renewing its lease.
+# A queued job, or a running one whose worker stopped renewing its lease; the most urgent
+# first (ix_jobs_claim walks them in this order), then the oldest.
 _CLAIM = text("""
 UPDATE jobs SET state = 'running', attempts = attempts + 1, worker_id = :worker,
        lease_expires_at = now() + make_interval(secs => :lease), started_at = coalesce(started_at, now())
@@ -26,7 +27,7 @@ WHERE id = (
     SELECT id FROM jobs
     WHERE kind = ANY(:kinds)
       AND (state = 'queued' OR (state = 'running' AND lease_expires_at < now()))
-    ORDER BY id
+    ORDER BY priority DESC, id
     LIMIT 1
     FOR UPDATE SKIP LOCKED
 )
@@ -35,8 +36,8 @@ RETURNING id, kind, payload, attempts, max_attempts, run_id
 
 
 def add(session: Session, *, kind: str, payload: dict[str, Any], run_id: int | None = None,
-        max_attempts: int = 3) -> None:
-    session.add(Job(kind=kind, payload=payload, run_id=run_id, max_attempts=max_attempts))
+        max_attempts: int = 3, priority: int = 0) -> None:
+    session.add(Job(kind=kind, payload=payload, run_id=run_id, max_attempts=max_attempts, priority=priority))
 
 
 def add_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -24,7 +24,7 @@ def request(session: Session, *, project_id: int, level: str, user: User) -> Exp
         raise InvalidInput(f"level '{level}': use step, derivation or events")
     exporting.check_export(session, project_id=project_id, level=level)
     export = repo.add(session, project_id=project_id, level=level, created_by_id=user.id, options={})
-    jobs_repo.add(session, kind=jobs.EXPORT, payload={"export_id": export.id})
+    jobs_repo.add(session, kind=jobs.EXPORT, payload={"export_id": export.id}, priority=jobs.INTERACTIVE)
     return export
 
 

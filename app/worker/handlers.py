@@ -25,12 +25,13 @@ log = logging.getLogger("derivlab.worker")
 class Context:
     sessions: sessionmaker[Session]
     backends: BackendCache
+    sandbox_processes: int | None = None  # None: the default sandbox (cores, at most 4)
     _sandbox: Sandbox | None = field(default=None, repr=False)
 
     @property
     def sandbox(self) -> Sandbox:
         if self._sandbox is None:  # started on first use: a generate-only worker needs none
-            self._sandbox = default_sandbox()
+            self._sandbox = Sandbox(self.sandbox_processes) if self.sandbox_processes else default_sandbox()
         return self._sandbox
 
 

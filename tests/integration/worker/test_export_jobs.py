@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.db import transaction
 from app.models import Derivation, ExportChunk, ExportFile, Project, Role
@@ -90,3 +90,56 @@ def test_bad_levels_and_annotators_are_refused(client, db):
     client.post("/logout", data={"csrf_token": token})
     token = login(client, "ann")
     assert client.post(f"/projects/{project_id}/exports", data={"level": "step"}, headers=htmx(token)).status_code == 403
+
+
+def test_an_export_queued_behind_a_thousand_checks_is_done_next(committed):
+    """Bulk checks (an import's, a run's) must not hold up what someone waits for on a page:
+    two workers, as `make run` starts on this machine, busy with 1,000 queued check jobs of
+    real derivations; an export requested after them is claimed as soon as a worker
+    finishes the job in hand."""
+    import threading
+    import time
+
+    from app import jobs
+    from app.models import Job, JobState
+
+    with transaction(committed) as session:
+        project_id = _annotated(session)
+        ids = session.scalars(select(Derivation.id).order_by(Derivation.id)).all()
+        jobs.enqueue_checks(session, ids * (1000 * jobs.CHECK_CHUNK // len(ids)))  # 1,000 jobs of real checks
+        boss = make_user(session, role=Role.admin, username="boss")
+
+    def count(session, kind, state):
+        return session.scalar(select(func.count()).where(Job.kind == kind, Job.state == state))
+
+    workers = [Worker(Context(committed, BackendCache("cpu"), sandbox_processes=1), kinds=["check", "export"],
+                      poll_seconds=0.1) for _ in range(2)]
+    threads = [threading.Thread(target=w.run) for w in workers]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(600):  # both workers busy with checks (bounds against a hang, not timing assertions)
+            with transaction(committed) as session:
+                if count(session, "check", JobState.running) == 2:
+                    break
+            time.sleep(0.05)
+        with transaction(committed) as session:
+            assert count(session, "check", JobState.queued) >= 1000
+            export_id = export_jobs.request(session, project_id=project_id, level="derivation", user=boss).id
+        started = time.perf_counter()
+        for _ in range(1200):
+            with transaction(committed) as session:
+                state = session.get(ExportFile, export_id).state
+                checks_done = count(session, "check", JobState.done)
+            if state == "ready":
+                break
+            time.sleep(0.1)
+    finally:
+        for w in workers:
+            w.stop.set()
+        for t in threads:
+            t.join()
+    print(f"export ready after {time.perf_counter() - started:.1f} s, {checks_done} check jobs done before it")
+    assert state == "ready"
+    # each worker finished at most the job in hand, and the other at most one more meanwhile
+    assert checks_done <= 3, checks_done
