@@ -205,7 +205,8 @@ def import_cmd(
         typer.echo(f"{file.name} was already imported into '{result.project}': 0 derivations added")
     else:
         typer.echo(f"{result.added} derivations added to '{result.project}' "
-                   f"({result.records} read, {result.problems_added} new problems)")
+                   f"({result.records} read, {result.problems_added} new problems); their text metrics and SymPy "
+                   "checks are queued for the workers (make run starts them; or: derivlab worker --exit-when-idle)")
 
 
 @cli.command()
@@ -362,7 +363,7 @@ def _start_workers(url: str, count: int) -> list:
                + ("; the first also generates" if generate else " (generation needs the worker extra: make worker-deps)"))
     children = []
     for i in range(count):
-        kinds = ["generate", "check", "export"] if generate and i == 0 else ["check", "export"]
+        kinds = ["generate", "check", "export", "metrics"] if generate and i == 0 else ["check", "export", "metrics"]
         children.append(subprocess.Popen([sys.executable, "-m", "app.worker", "--kinds", ",".join(kinds),
                                           "--sandbox-processes", "1"], env=env, preexec_fn=stop_with_parent))
     return children
@@ -370,7 +371,7 @@ def _start_workers(url: str, count: int) -> list:
 
 @cli.command()
 def worker(
-    kinds: Annotated[str, typer.Option(help="Job kinds to take: any of generate, check, export.")] = "generate,check,export",
+    kinds: Annotated[str, typer.Option(help="Job kinds to take: any of generate, check, export, metrics.")] = "generate,check,export,metrics",
     device: Annotated[str, typer.Option(help="cpu, cuda or auto (cuda when torch sees a GPU).")] = "auto",
     exit_when_idle: Annotated[bool, typer.Option("--exit-when-idle", help="Stop when no job is left (for scripts).")] = False,
     lease_seconds: Annotated[float, typer.Option(help="A job whose worker is silent this long goes back to the queue.")] = 30.0,

@@ -1,5 +1,7 @@
 """Domain errors carry their HTTP status; one handler renders them (app.web.errors)."""
 
+import re
+
 
 class DomainError(Exception):
     status_code = 400
@@ -56,6 +58,9 @@ class DatabaseRefused(DomainError):
 
 # SQLSTATEs of a server going away or not accepting connections yet (a restart)
 _CONNECTION_STATES = ("57P01", "57P02", "57P03")
+# Errors without a SQLSTATE come from the driver: a lost or refused connection says so in words.
+_CONNECTION_WORDS = re.compile(r"connect|server closed|terminat|timeout expired|could not (send|receive)|"
+                               r"consuming input failed|the connection is (lost|closed)", re.IGNORECASE)
 
 
 def from_database(exc) -> DomainError:
@@ -63,10 +68,13 @@ def from_database(exc) -> DomainError:
     psycopg error from a COPY; the transaction is rolled back, so nothing was written)."""
     orig = getattr(exc, "orig", exc)
     state = getattr(orig, "sqlstate", None)
-    if getattr(exc, "connection_invalidated", False) or state is None or state.startswith("08") or state in _CONNECTION_STATES:
+    first = (str(orig).strip().splitlines() or [""])[0][:300]
+    if getattr(exc, "connection_invalidated", False) or (state or "").startswith("08") or state in _CONNECTION_STATES \
+            or (state is None and _CONNECTION_WORDS.search(first)):
         return DatabaseUnavailable("The database cannot be reached (it may be restarting). Nothing was saved by "
                                    "this request; try again in a moment.")
-    first = (str(orig).strip().splitlines() or [""])[0][:300]
+    if state is None:  # the driver refused it before the server saw it (too many parameters, ...): not "down"
+        return DatabaseRefused(f"The database driver refused this request ({first}; no SQLSTATE). Nothing was saved.")
     if state.startswith("22"):  # a data exception: the request carried a value the database cannot hold
         return InvalidInput(f"A value in this request cannot be stored or looked up ({first}). Nothing was saved.")
     if state.startswith("40") or state == "57014":  # a deadlock/serialization failure, a statement timeout

@@ -76,3 +76,12 @@ def assign(session: Session, user: User, *derivations: Derivation) -> None:
 
     for derivation in derivations:
         annotations_repo.get_or_create(session, derivation_id=derivation.id, annotator_id=user.id)
+
+
+def score_all(session: Session) -> int:
+    """What a worker's metrics jobs do after an import: ROUGE-2/BLEU/GLEU of every derivation."""
+    from sqlalchemy import select
+
+    from app.services.scoring import score_derivations
+
+    return score_derivations(session, derivation_ids=list(session.scalars(select(Derivation.id))))

@@ -96,9 +96,9 @@ SELECT m.name AS model, scope.perturbation,
        coalesce(sum(sc.n * pd.n), 0)::bigint AS judged_steps,
        coalesce(sum(pd.goal_yes), 0)::bigint AS goal_yes,
        coalesce(sum(pd.goal_judged), 0)::bigint AS goal_judged,
-       sum((scope.metrics->>'rouge2')::float8) AS rouge2_sum, count(scope.metrics->>'rouge2') AS rouge2_n,
-       sum((scope.metrics->>'bleu')::float8) AS bleu_sum, count(scope.metrics->>'bleu') AS bleu_n,
-       sum((scope.metrics->>'gleu')::float8) AS gleu_sum, count(scope.metrics->>'gleu') AS gleu_n
+       coalesce(sum((scope.metrics->>'rouge2')::float8), 0) AS rouge2_sum, count(scope.metrics->>'rouge2') AS rouge2_n,
+       coalesce(sum((scope.metrics->>'bleu')::float8), 0) AS bleu_sum, count(scope.metrics->>'bleu') AS bleu_n,
+       coalesce(sum((scope.metrics->>'gleu')::float8), 0) AS gleu_sum, count(scope.metrics->>'gleu') AS gleu_n
 FROM scope JOIN llm_models m ON m.id = scope.model_id
 LEFT JOIN step_counts sc ON sc.derivation_id = scope.id
 LEFT JOIN per_derivation pd ON pd.derivation_id = scope.id

@@ -1,7 +1,9 @@
-from sqlalchemy import func, select
+import json
+
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from app.models import Annotation, Derivation, Project, SampleItem, Step
+from app.models import Annotation, Derivation, Problem, Project, SampleItem, Step
 
 
 def get_full(session: Session, derivation_id: int) -> Derivation | None:
@@ -73,3 +75,23 @@ def next_candidate(session: Session, *, project_id: int, annotator_id: int, over
 
 def annotation_count(session: Session, derivation_id: int) -> int:
     return session.scalar(select(func.count()).select_from(Annotation).where(Annotation.derivation_id == derivation_id))
+
+
+def texts_for_metrics(session: Session, derivation_ids: list[int]) -> list[tuple[int, str, str | None]]:
+    """(derivation id, its text, its problem's reference) for the text metrics."""
+    return [tuple(r) for r in session.execute(
+        select(Derivation.id, Derivation.raw_text, Problem.reference)
+        .join(Problem, Problem.id == Derivation.problem_id)
+        .where(Derivation.id.in_(derivation_ids))
+        .order_by(Derivation.id)
+    )]
+
+
+def add_metrics(session: Session, values: list[tuple[int, dict]]) -> None:
+    """Merge scores into each derivation's metrics (the authors' stored scores stay), one statement."""
+    if values:
+        session.execute(text("""
+            UPDATE derivations d SET metrics = coalesce(d.metrics, CAST('{}' AS jsonb)) || v.m
+            FROM unnest(CAST(:ids AS int[]), CAST(:ms AS jsonb[])) AS v(id, m)
+            WHERE d.id = v.id
+        """), {"ids": [i for i, _ in values], "ms": [json.dumps(m) for _, m in values]})

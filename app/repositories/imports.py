@@ -9,6 +9,10 @@ from sqlalchemy.orm import Session
 
 from app.models import Derivation, ImportBatch, Problem, Step
 
+# A multi-row INSERT binds rows × columns parameters, and the driver allows 65,535 in one
+# statement: 1,000 rows of any of these tables stay well under it.
+ROWS_PER_STATEMENT = 1000
+
 
 def find_batch(session: Session, project_id: int, sha256: str) -> ImportBatch | None:
     return session.scalar(
@@ -26,11 +30,12 @@ def add_batch(session: Session, **fields: Any) -> ImportBatch:
 def upsert_problems(session: Session, rows: Sequence[dict[str, Any]]) -> tuple[dict[tuple[str, str], int], int]:
     """Insert new problems; return ids of all of them by (key, perturbation) and how many were new."""
     added = 0
-    if rows:
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
         result = session.execute(
-            insert(Problem).values(list(rows)).on_conflict_do_nothing().returning(Problem.id)
+            insert(Problem).values(list(rows[start : start + ROWS_PER_STATEMENT])).on_conflict_do_nothing()
+            .returning(Problem.id)
         )
-        added = len(result.all())
+        added += len(result.all())
     project_id = rows[0]["project_id"] if rows else None
     keys = [(r["key"], r["perturbation"]) for r in rows]
     ids: dict[tuple[str, str], int] = {}
@@ -64,15 +69,16 @@ def link_parents(session: Session, project_id: int) -> None:
 
 def insert_derivations(session: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, str]]:
     """Insert derivations not already in the project; return (id, content_hash) of the new ones."""
-    if not rows:
-        return []
-    result = session.execute(
-        insert(Derivation)
-        .values(list(rows))
-        .on_conflict_do_nothing(index_elements=["project_id", "content_hash"])
-        .returning(Derivation.id, Derivation.content_hash)
-    )
-    return [tuple(r) for r in result.all()]
+    new: list[tuple[int, str]] = []
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        result = session.execute(
+            insert(Derivation)
+            .values(list(rows[start : start + ROWS_PER_STATEMENT]))
+            .on_conflict_do_nothing(index_elements=["project_id", "content_hash"])
+            .returning(Derivation.id, Derivation.content_hash)
+        )
+        new += [tuple(r) for r in result.all()]
+    return new
 
 
 def insert_steps(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from app import jobs
 from app.errors import TooLarge
 from app.math.latex import split_steps
-from app.math.metrics import text_metrics
 from app.math.prompt import parse_prompt
 from app.repositories import imports as imports_repo
 from app.repositories import projects as projects_repo
@@ -112,8 +111,7 @@ def import_records(
                     "source": "import",
                     "content_hash": digest,
                     "import_id": batch.id,
-                    # the authors' stored scores, plus ours against the reference
-                    "metrics": {**rec.metrics, **text_metrics(rec.derivation, rec.reference)},
+                    "metrics": rec.metrics,  # the authors' stored scores; ours follow in a metrics job
                 }
             )
         new = imports_repo.insert_derivations(session, rows)
@@ -130,7 +128,8 @@ def import_records(
         if progress:
             progress(len(chunk))
     batch.derivations_added = added
-    jobs.enqueue_checks(session, new_ids)  # SymPy suggestions, made in the background by a worker
+    jobs.enqueue_metrics(session, new_ids)  # ROUGE-2/BLEU/GLEU, then SymPy suggestions, made by a worker
+    jobs.enqueue_checks(session, new_ids)
     session.flush()
     return ImportResult(
         project=project.name, format=fmt, records=len(records), added=added, problems_added=problems_added

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from app import jobs
 from app.errors import InvalidInput, NotFound
 from app.math.latex import split_steps
-from app.math.metrics import text_metrics
 from app.models import GenerationRun, Perturbation
 from app.repositories import imports as imports_repo
 from app.repositories import jobs as jobs_repo
@@ -100,12 +99,12 @@ def output_hash(run_id: int, problem_id: int) -> str:
 
 
 def store_outputs(session: Session, *, run: GenerationRun, outputs: list[tuple[int, str | None, str]]) -> list[int]:
-    """(problem id, reference, text) -> derivations of the run's model with steps and metrics,
+    """(problem id, reference, text) -> derivations of the run's model with steps, and metrics
     and check jobs for them. Returns the new derivations' ids."""
     rows = [{
         "project_id": run.project_id, "problem_id": problem_id, "model_id": run.model_id, "raw_text": text,
         "source": "generated", "content_hash": output_hash(run.id, problem_id), "run_id": run.id,
-        "metrics": text_metrics(text, reference),
+        "metrics": {},
     } for problem_id, reference, text in outputs]
     new = imports_repo.insert_derivations(session, rows)
     texts = {output_hash(run.id, p): t for p, _, t in outputs}
@@ -115,6 +114,7 @@ def store_outputs(session: Session, *, run: GenerationRun, outputs: list[tuple[i
         for i, latex in enumerate(split_steps(texts[digest]), start=1)
     ])
     ids = [derivation_id for derivation_id, _ in new]
+    jobs.enqueue_metrics(session, ids)
     jobs.enqueue_checks(session, ids)
     return ids
 

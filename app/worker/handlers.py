@@ -15,7 +15,7 @@ from app.math.sandbox import Sandbox, default_sandbox
 from app.repositories import checks as checks_repo
 from app.repositories import runs as runs_repo
 from app.schemas.runs import Decoding
-from app.services import checking, export_jobs, runs
+from app.services import checking, export_jobs, runs, scoring
 from app.worker.backends import BackendCache
 
 log = logging.getLogger("derivlab.worker")
@@ -80,4 +80,10 @@ def export(ctx: Context, lease: jobs.Lease) -> str:
     return f"export written: {size:,} bytes"
 
 
-HANDLERS = {jobs.GENERATE: generate, jobs.CHECK: check, jobs.EXPORT: export}
+def metrics(ctx: Context, lease: jobs.Lease) -> str:
+    with lease.finish() as session:
+        scored = scoring.score_derivations(session, derivation_ids=lease.job.payload["derivation_ids"])
+    return f"{scored} derivations scored (ROUGE-2, BLEU, GLEU)"
+
+
+HANDLERS = {jobs.GENERATE: generate, jobs.CHECK: check, jobs.EXPORT: export, jobs.METRICS: metrics}

@@ -16,6 +16,7 @@ from app.models import AutoCheck, Role
 from app.services.auth import create_user
 from app.services.importing import import_file
 from tests.conftest import PAPER_FILES, free_port
+from tests.factories import score_all
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -50,6 +51,7 @@ def server(fresh_database_url, tmp_path):
     with transaction(sessions) as session:
         import_file(session, project_name="e2e", filename="broken.jsonl", data=BROKEN.encode())
         import_file(session, project_name="e2e", filename="gpt4.json", data=PAPER_FILES["gpt-4"].read_bytes())
+        score_all(session)
         create_user(session, username="alice", password=PASSWORD, role=Role.admin)
         # a SymPy suggestion on the first derivation's first step, to accept with `a`
         session.add(AutoCheck(derivation_id=1, step_index=1, label="irrelevant", verdict="yes", reason="unused"))

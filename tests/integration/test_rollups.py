@@ -18,7 +18,7 @@ from app.repositories.dashboards import Filters
 from app.services import adjudication, annotating
 from app.services.importing import import_file
 from tests.conftest import PAPER_FILES
-from tests.factories import assign, make_user
+from tests.factories import assign, make_user, score_all
 
 READERS = ("totals", "label_counts", "checker_scores", "checker_examples", "spearman", "metric_points",
            "progress_models", "progress_annotators", "throughput")
@@ -54,6 +54,7 @@ def project(committed):
     with transaction(committed) as s:
         for path in PAPER_FILES.values():
             import_file(s, project_name="paper", filename=path.name, data=path.read_bytes())
+        score_all(s)
         make_user(s, username="ann")
         make_user(s, username="bob")
         make_user(s, username="rita", role=Role.reviewer)

@@ -50,7 +50,7 @@ def test_serve_seeds_the_demo_and_the_printed_password_works(fresh_database_url,
         assert response.status_code == 303
         home = client.get("/")
         assert "Demo" in home.text and "150" in home.text
-        assert "worker started for" in output  # `make run` checks in the background
+        assert "worker(s) started for check and export jobs" in output  # `make run` checks in the background
     finally:
         stop(proc)
     # a second start finds the database seeded: no new demo, no password printed

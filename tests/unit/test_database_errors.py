@@ -23,6 +23,11 @@ class Wrapped:
 
 @pytest.mark.parametrize("error,kind,status,words", [
     (Wrapped(psycopg.OperationalError("connection refused")), DatabaseUnavailable, 503, "cannot be reached"),
+    (Wrapped(psycopg.OperationalError("consuming input failed: server closed the connection unexpectedly")),
+     DatabaseUnavailable, 503, "cannot be reached"),
+    # no SQLSTATE, yet the database is up: the driver refused the statement itself
+    (Wrapped(psycopg.OperationalError("sending query and params failed: number of parameters must be between 0 and "
+                                      "65535")), DatabaseRefused, 500, "65535"),
     (Wrapped(Fake("57P01", "terminating connection due to administrator command")), DatabaseUnavailable, 503,
      "cannot be reached"),
     (Wrapped(Fake("08006", "connection failure"), invalidated=True), DatabaseUnavailable, 503, "cannot be reached"),

@@ -15,7 +15,7 @@ from app.models import ApiToken, Derivation, Role
 from app.services import annotating, tokens
 from app.services.importing import import_file
 from tests.conftest import PAPER_FILES, htmx, login
-from tests.factories import assign, make_user, steps_of
+from tests.factories import assign, make_user, score_all, steps_of
 
 
 @pytest.fixture
@@ -23,6 +23,7 @@ def paper(db):
     for key in ("gpt-4", "flan-t5-large"):
         path = PAPER_FILES[key]
         import_file(db, project_name="paper", filename=path.name, data=path.read_bytes())
+    score_all(db)
     admin = make_user(db, role=Role.admin, username="boss")
     ann = make_user(db, username="ann")
     for n, d in enumerate(db.scalars(select(Derivation).order_by(Derivation.id)).all()[:30]):

@@ -13,7 +13,7 @@ from app.models import Derivation, LLMModel, Problem, Role, Step
 from app.services import annotating
 from app.services.importing import import_file
 from tests.conftest import PAPER_FILES, login
-from tests.factories import assign, make_user
+from tests.factories import assign, make_user, score_all
 
 LABELS = ["incorrect", "irrelevant", "redundant", "skipped"]
 
@@ -35,6 +35,7 @@ def annotated(db):
     """Sample files imported; two annotators submit every third derivation (one also leaves one unsubmitted)."""
     for path in PAPER_FILES.values():
         import_file(db, project_name="paper", filename=path.name, data=path.read_bytes())
+    score_all(db)
     admin = make_user(db, role=Role.admin, username="boss")
     ann = make_user(db, username="ann")
     bob = make_user(db, username="bob")

@@ -17,7 +17,7 @@ from app.repositories.dashboards import Filters
 from app.services import adjudication, annotating, dashboards
 from app.services.importing import import_file
 from tests.conftest import PAPER_FILES, htmx, login
-from tests.factories import assign, make_user
+from tests.factories import assign, make_user, score_all
 
 LABELS = ["incorrect", "irrelevant", "redundant", "skipped"]
 Z = 1.959963984540054
@@ -46,6 +46,7 @@ def choice(d, i, who):
 def world(db):
     for path in PAPER_FILES.values():
         import_file(db, project_name="paper", filename=path.name, data=path.read_bytes())
+    score_all(db)
     ann, bob = make_user(db, username="ann"), make_user(db, username="bob")
     rita = make_user(db, username="rita", role=Role.reviewer)
     make_user(db, username="boss", role=Role.admin)

@@ -88,12 +88,12 @@ def test_the_jobs_page_shows_the_queue_and_retries_failed_jobs(client, db):
     admin, _ = _setup(db)  # the import queued check jobs
     token = login(client, admin.username)
     checks = db.scalars(select(Job).where(Job.kind == "check").order_by(Job.id)).all()
-    assert len(checks) == 3  # 50 derivations, 20 per job
+    assert len(checks) == 10  # 50 derivations, 5 per job
     checks[0].state, checks[0].attempts, checks[0].error = JobState.failed, 3, "TimeoutError: SymPy gave up"
     db.flush()
     page = client.get("/jobs")
     assert "<html" in page.text and "TimeoutError: SymPy gave up" in page.text and "Retry every failed job" in page.text
-    assert re.search(r"<td>check</td><td class=\"num\">2</td><td class=\"num\">0</td><td class=\"num\">0</td>"
+    assert re.search(r"<td>check</td><td class=\"num\">9</td><td class=\"num\">0</td><td class=\"num\">0</td>"
                      r"<td class=\"num\">1</td>", page.text)
     fragment = client.post("/jobs/retry", headers=htmx(token))
     assert "<html" not in fragment.text and "1 failed job(s) queued again" in fragment.text

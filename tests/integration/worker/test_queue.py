@@ -134,3 +134,35 @@ def test_workers_only_take_the_kinds_they_serve(committed):
     lease = jobs.claim(committed, worker="A", kinds=[jobs.GENERATE, jobs.CHECK], lease_seconds=30)
     assert lease is not None and lease.job.kind == jobs.GENERATE
     lease.release()
+
+
+def test_an_imports_metrics_are_scored_by_a_worker_and_equal_the_authors(committed):
+    """The import writes no text metrics itself (they were ~80% of its time): it queues
+    metrics jobs, claimed before the SymPy checks, and a worker stores ROUGE-2/BLEU/GLEU
+    equal to the authors' own static scores."""
+    import json
+
+    from app.models import Derivation, Problem
+    from app.services.importing import import_file
+    from app.worker.backends import BackendCache
+    from app.worker.handlers import Context
+    from app.worker.loop import Worker
+    from tests.conftest import PAPER_FILES
+
+    path = PAPER_FILES["gpt-4"]
+    with transaction(committed) as session:
+        import_file(session, project_name="p", filename=path.name, data=path.read_bytes())
+        assert not any("rouge2" in m for m in session.scalars(select(Derivation.metrics)))
+        queued = session.execute(select(Job.kind, Job.priority).order_by(Job.priority.desc(), Job.id)).all()
+    assert queued[0] == ("metrics", jobs.QUICK) and {k for k, _ in queued[1:]} == {"check"}
+    stats = Worker(Context(committed, BackendCache("cpu")), kinds=["metrics"]).run(exit_when_idle=True)
+    assert stats.done == 1 and stats.failed == 0
+    records = {r["prompt"]: r for r in json.loads(path.read_text())}
+    with transaction(committed) as session:
+        rows = session.execute(select(Problem.prompt, Derivation.metrics).join(Problem)
+                               .where(Problem.perturbation == "static")).all()
+    assert len(rows) == 10
+    for prompt, metrics in rows:
+        for ours, theirs in (("rouge2", "static_rouge"), ("bleu", "static_bleu"), ("gleu", "static_gleu")):
+            assert metrics[ours] == pytest.approx(records[prompt][theirs], abs=1e-6)
+            assert metrics[theirs] == records[prompt][theirs]  # the authors' own stay beside ours
