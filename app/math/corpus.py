@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from sympy import Eq
 
 from app.math.checker import check_derivation
-from app.math.engine import Problem, generate, to_latex
+from app.math.engine import Problem, generate, prompt_text, to_latex
 from app.math.latex import parsed_sides
 from app.math.normalize import canonical_names
 from app.math.sandbox import Sandbox, default_sandbox
@@ -125,3 +125,21 @@ def evaluate_references(count: int, seed: int, *, styles: tuple[str, ...] = STYL
             else:
                 report.unfaithful.append(f"{latex}: {outcome.value if outcome.ok else outcome.error}")
     return report
+
+
+def import_file_lines(count: int, seed: int, copies: int = 1) -> list[dict]:
+    """An import file (JSONL records) of engine derivations: `count` families in every
+    perturbation, `copies` times under new problem ids, each copy "written" by a model of
+    another style (the reference rendered as that model writes). `count` × 5 × `copies`
+    derivations, each its own problem/perturbation pair: a large file from a small corpus."""
+    rendered = [[(problem.variant, prompt_text(problem), [to_latex(eq) for eq in problem.equations])
+                 for problem in family] for family in generate(count, seed)]
+    lines = []
+    for copy in range(copies):
+        style = STYLES[copy % len(STYLES)]
+        for n, family in enumerate(rendered, start=1):
+            for variant, prompt, latex in family:
+                lines.append({"problem_id": f"engine-{seed}-{n}-copy{copy}", "perturbation": variant,
+                              "prompt": prompt, "model": f"engine-{style}",
+                              "derivation": " and ".join(render(latex, style)), "reference": " and ".join(latex)})
+    return lines

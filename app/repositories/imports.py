@@ -1,17 +1,14 @@
 """SQL of an import: everything in bulk, conflicts skipped, in the caller's transaction."""
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from psycopg import sql as psql
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from app.models import Derivation, ImportBatch, Problem, Step
-
-# A multi-row INSERT binds rows × columns parameters, and the driver allows 65,535 in one
-# statement: 1,000 rows of any of these tables stay well under it.
-ROWS_PER_STATEMENT = 1000
+from app.models import ImportBatch, Problem
 
 
 def find_batch(session: Session, project_id: int, sha256: str) -> ImportBatch | None:
@@ -27,27 +24,47 @@ def add_batch(session: Session, **fields: Any) -> ImportBatch:
     return batch
 
 
+def _copy(session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """COPY rows into a table of ours: no statement to compile and no parameter limit
+    (multi-row INSERTs spent most of a 15,000-derivation import compiling and binding)."""
+    cursor = session.connection().connection.driver_connection.cursor()
+    statement = psql.SQL("COPY {} ({}) FROM STDIN").format(
+        psql.Identifier(table), psql.SQL(", ").join(map(psql.Identifier, columns)))
+    with cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _stage(session: Session, name: str, like: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """A temporary table (dropped at commit) holding these rows, numbered n in their order."""
+    session.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {name} ON COMMIT DROP AS "
+                         f"SELECT 0::bigint AS n, {', '.join(columns)} FROM {like} WITH NO DATA"))
+    session.execute(text(f"TRUNCATE {name}"))
+    _copy(session, name, ("n", *columns), ([n, *row] for n, row in enumerate(rows)))
+
+
+_PROBLEM_COLUMNS = ("project_id", "key", "perturbation", "prompt", "premises", "intermediates", "goal", "reference",
+                    "reference_srepr")
+_JSON_PROBLEM_COLUMNS = {"premises", "intermediates", "reference_srepr"}
+
+
 def upsert_problems(session: Session, rows: Sequence[dict[str, Any]]) -> tuple[dict[tuple[str, str], int], int]:
     """Insert new problems; return ids of all of them by (key, perturbation) and how many were new."""
-    added = 0
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        result = session.execute(
-            insert(Problem).values(list(rows[start : start + ROWS_PER_STATEMENT])).on_conflict_do_nothing()
-            .returning(Problem.id)
-        )
-        added += len(result.all())
-    project_id = rows[0]["project_id"] if rows else None
-    keys = [(r["key"], r["perturbation"]) for r in rows]
-    ids: dict[tuple[str, str], int] = {}
-    for start in range(0, len(keys), 1000):
-        chunk = keys[start : start + 1000]
-        found = session.execute(
-            select(Problem.key, Problem.perturbation, Problem.id).where(
-                Problem.project_id == project_id, tuple_(Problem.key, Problem.perturbation).in_(chunk)
-            )
-        )
-        ids.update({(k, p.value if hasattr(p, "value") else p): i for k, p, i in found})
-    return ids, added
+    if not rows:
+        return {}, 0
+    _stage(session, "import_problems", "problems", _PROBLEM_COLUMNS, (
+        [json.dumps(r.get(c)) if c in _JSON_PROBLEM_COLUMNS and r.get(c) is not None else r.get(c)
+         for c in _PROBLEM_COLUMNS] for r in rows))
+    columns = ", ".join(_PROBLEM_COLUMNS)
+    added = session.execute(text(f"""
+        WITH new AS (
+            INSERT INTO problems ({columns}) SELECT {columns} FROM import_problems ORDER BY n
+            ON CONFLICT DO NOTHING RETURNING 1)
+        SELECT count(*) FROM new""")).scalar_one()
+    found = session.execute(text("""
+        SELECT p.key, p.perturbation::text, p.id FROM problems p
+        JOIN import_problems i ON i.project_id = p.project_id AND i.key = p.key AND i.perturbation = p.perturbation"""))
+    return {(k, pert): i for k, pert, i in found}, added
 
 
 def link_parents(session: Session, project_id: int) -> None:
@@ -67,20 +84,22 @@ def link_parents(session: Session, project_id: int) -> None:
     )
 
 
+_DERIVATION_COLUMNS = ("project_id", "problem_id", "model_id", "raw_text", "source", "content_hash", "import_id",
+                       "run_id", "metrics")
+
+
 def insert_derivations(session: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, str]]:
     """Insert derivations not already in the project; return (id, content_hash) of the new ones."""
-    new: list[tuple[int, str]] = []
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        result = session.execute(
-            insert(Derivation)
-            .values(list(rows[start : start + ROWS_PER_STATEMENT]))
-            .on_conflict_do_nothing(index_elements=["project_id", "content_hash"])
-            .returning(Derivation.id, Derivation.content_hash)
-        )
-        new += [tuple(r) for r in result.all()]
-    return new
+    if not rows:
+        return []
+    _stage(session, "import_derivations", "derivations", _DERIVATION_COLUMNS, (
+        [json.dumps(r.get(c) or {}) if c == "metrics" else r.get(c) for c in _DERIVATION_COLUMNS] for r in rows))
+    columns = ", ".join(_DERIVATION_COLUMNS)
+    return [tuple(r) for r in session.execute(text(f"""
+        INSERT INTO derivations ({columns}) SELECT {columns} FROM import_derivations ORDER BY n
+        ON CONFLICT (project_id, content_hash) DO NOTHING RETURNING id, content_hash"""))]
 
 
 def insert_steps(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(Step), list(rows))
+    _copy(session, "steps", ("derivation_id", "index", "latex", "parse_status"),
+          ((r["derivation_id"], r["index"], r["latex"], r["parse_status"]) for r in rows))

@@ -77,8 +77,16 @@ def stream_csv(factory: sessionmaker[Session], *, project_id: int, labels: list[
     session = factory()
     try:
         with session.begin():
-            if level == "events":
-                yield from event_rows(session, project_id, labels)
+            if level == "events":  # row by row, sent in blocks as COPY's are
+                rows: list[str] = []
+                size = 0
+                for row in event_rows(session, project_id, labels):
+                    rows.append(row)
+                    size += len(row)
+                    if size >= exports_repo.BLOCK:
+                        yield "".join(rows)
+                        rows, size = [], 0
+                yield "".join(rows)
                 return
             statement = (exports_repo.step_copy(project_id, labels) if level == "step"
                          else exports_repo.derivation_copy(project_id, labels, METRICS))

@@ -108,3 +108,38 @@ def test_malformed_file_leaves_the_database_unchanged(db, filename, data):
     with pytest.raises(InvalidInput):
         import_file(db, project_name="new project", filename=filename, data=data)
     assert table_counts(db) == before
+
+
+@pytest.fixture(scope="module")
+def engine_lines():
+    from app.math.corpus import import_file_lines
+
+    return import_file_lines(100, seed=5, copies=30)  # 15,000 derivations, each its own problem/perturbation
+
+
+def test_a_file_of_15000_engine_derivations_imports_whole(db, engine_lines):
+    # 15,000 problems × 9 columns in one multi-row INSERT passed the driver's 65,535 parameters
+    data = "\n".join(json.dumps(line) for line in engine_lines).encode()
+    result = import_file(db, project_name="big", filename="engine.jsonl", data=data)
+    assert (result.added, result.problems_added) == (15000, 15000)
+    steps = sum(len(line["derivation"].split(" and ")) for line in engine_lines)
+    assert db.scalar(select(func.count()).select_from(Step)) == steps
+    # kept in the file's order, each with its exact text and its problem
+    first, last = engine_lines[0], engine_lines[-1]
+    rows = db.execute(select(Derivation.raw_text, Problem.key, Problem.perturbation).join(Problem)
+                      .order_by(Derivation.id)).all()
+    assert (rows[0].raw_text, rows[0].key) == (first["derivation"], first["problem_id"])
+    assert (rows[-1].raw_text, rows[-1].key, rows[-1].perturbation.value) == (
+        last["derivation"], last["problem_id"], last["perturbation"])
+    again = import_file(db, project_name="big", filename="again.jsonl", data=data + b"\n")
+    assert again.added == 0 and again.problems_added == 0
+
+
+def test_a_bad_last_line_of_15000_writes_nothing(db, engine_lines):
+    lines = [json.dumps(line) for line in engine_lines]
+    lines[-1] = json.dumps({**engine_lines[-1], "perturbation": "XX"})
+    before = table_counts(db)
+    with pytest.raises(InvalidInput) as caught:
+        import_file(db, project_name="big", filename="engine.jsonl", data="\n".join(lines).encode())
+    assert "line 15000" in caught.value.message + " ".join(caught.value.details)
+    assert table_counts(db) == before
