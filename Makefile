@@ -49,4 +49,5 @@ bench: $(STAMP) $(WORKER_STAMP)
 	$(BIN)/python bench/generation.py
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/load.py
