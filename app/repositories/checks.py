@@ -1,4 +1,4 @@
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -48,3 +48,17 @@ def for_derivation(session: Session, derivation_id: int) -> dict[int, dict[str, 
     ):
         out.setdefault(index, {})[label] = (verdict, reason)
     return out
+
+
+def progress(session: Session, project_id: int) -> tuple[int, int, int, int]:
+    """(derivations, with SymPy's suggestions, with text metrics or no reference to score against,
+    checked in the last minute) of a project. A derivation's goal verdict (step 0) marks it checked."""
+    return tuple(session.execute(text("""
+        SELECT count(*),
+               count(*) FILTER (WHERE c.created_at IS NOT NULL),
+               count(*) FILTER (WHERE d.metrics ? 'rouge2' OR p.reference IS NULL OR p.reference = ''),
+               count(*) FILTER (WHERE c.created_at > now() - interval '60 seconds')
+        FROM derivations d
+        JOIN problems p ON p.id = d.problem_id
+        LEFT JOIN auto_checks c ON c.derivation_id = d.id AND c.step_index = 0 AND c.label = 'goal_reached'
+        WHERE d.project_id = :project_id"""), {"project_id": project_id}).one())

@@ -92,3 +92,24 @@ def check_project(factory: sessionmaker[Session], *, project_name: str, sandbox:
         if progress:
             progress(1)
     return stats
+
+
+@dataclass
+class Progress:
+    total: int
+    checked: int
+    scored: int
+    per_minute: int  # derivations checked in the last minute
+
+    @property
+    def done(self) -> bool:
+        return self.checked >= self.total and self.scored >= self.total
+
+    @property
+    def eta_minutes(self) -> float | None:
+        """At the last minute's pace; None while nothing was checked in it."""
+        return (self.total - self.checked) / self.per_minute if self.per_minute else None
+
+
+def progress(session: Session, *, project_id: int) -> Progress:
+    return Progress(*checks_repo.progress(session, project_id))

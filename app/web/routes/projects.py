@@ -6,7 +6,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from app.deps import CurrentUser, SessionDep, StaffUser
 from app.models import Perturbation
 from app.repositories import projects as projects_repo
-from app.services import annotating, breakdown, dashboards, export_jobs, exporting
+from app.services import annotating, breakdown, checking, dashboards, export_jobs, exporting
 from app.services.projects import get_project
 from app.web.templating import render
 
@@ -18,7 +18,17 @@ def project_page(request: Request, project_id: int, session: SessionDep, user: C
     project = get_project(session, project_id)
     annotating.check_project_access(session, project_id=project_id, user=user)
     work = annotating.my_work(session, project_id=project_id, user=user)
-    return render(request, "pages/project.html", {"project": project, "work": work})
+    progress = checking.progress(session, project_id=project_id) if user.role.value in ("admin", "reviewer") else None
+    return render(request, "pages/project.html", {"project": project, "work": work, "progress": progress,
+                                                  "project_id": project_id})
+
+
+@router.get("/projects/{project_id}/preannotation")
+def preannotation(request: Request, project_id: int, session: SessionDep, user: StaffUser):
+    """The project page's progress panel (HTMX polls it until SymPy and the metrics are done)."""
+    get_project(session, project_id)
+    return render(request, "partials/preannotation.html",
+                  {"progress": checking.progress(session, project_id=project_id), "project_id": project_id})
 
 
 @router.get("/projects/{project_id}/breakdown")

@@ -58,3 +58,32 @@ def test_a_file_over_the_limit_is_refused_unread(client, db):
     text = html.unescape(response.text)
     assert "larger than 50 MB" in text and "IMPORT_MAX_MB" in text and "nothing was imported" in text
     assert db.scalar(select(func.count()).select_from(Derivation)) == 0
+
+
+def test_the_project_page_shows_preannotation_progress_until_done(client, db):
+    from app.models import Project
+    from app.repositories import checks as checks_repo
+    from tests.factories import score_all
+
+    make_user(db, role=Role.admin, username="boss")
+    token = login(client, "boss")
+    upload(client, token, "gpt4.json", PAPER_FILES["gpt-4"].read_bytes())
+    project_id = db.scalar(select(Project.id).where(Project.name == "uploaded"))
+    page = client.get(f"/projects/{project_id}")
+    assert "<html" in page.text and "SymPy suggestions: <b>0</b> of 50" in page.text
+    assert "waiting for a worker" in page.text and "Text metrics (ROUGE-2, BLEU, GLEU): <b>0</b> of 50" in page.text
+    # what the workers do: suggestions for 20 derivations, the metrics of all
+    ids = db.scalars(select(Derivation.id).order_by(Derivation.id)).all()
+    for d in ids[:20]:
+        checks_repo.save(db, d, [{"step_index": 0, "label": "goal_reached", "verdict": "yes", "reason": "r"}], {})
+    score_all(db)
+    db.flush()
+    fragment = client.get(f"/projects/{project_id}/preannotation", headers=htmx(token))
+    assert "<html" not in fragment.text and 'hx-trigger="every 3s"' in fragment.text
+    assert "<b>20</b> of 50" in fragment.text and "20 in the last minute, about 2 minute(s) left" in fragment.text
+    for d in ids[20:]:
+        checks_repo.save(db, d, [{"step_index": 0, "label": "goal_reached", "verdict": "no", "reason": "r"}], {})
+    db.flush()
+    done = client.get(f"/projects/{project_id}/preannotation", headers=htmx(token))
+    assert "<b>50</b> of 50" in done.text and "· done" in done.text and "hx-trigger" not in done.text
+    assert "Text metrics (ROUGE-2, BLEU, GLEU): <b>50</b> of 50" in done.text

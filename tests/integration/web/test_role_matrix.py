@@ -31,6 +31,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/derivations/{derivation_id}/submit"): ALL,
     ("POST", "/derivations/{derivation_id}/time"): ALL,
     ("GET", "/projects/{project_id}/breakdown"): STAFF,
+    ("GET", "/projects/{project_id}/preannotation"): STAFF,
     ("GET", "/projects/{project_id}/export.csv"): STAFF,
     ("GET", "/projects/{project_id}/agreement"): STAFF,
     ("GET", "/projects/{project_id}/review"): STAFF,
