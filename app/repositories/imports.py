@@ -4,8 +4,10 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import psycopg
 from psycopg import sql as psql
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.models import ImportBatch, Problem
@@ -30,9 +32,12 @@ def _copy(session: Session, table: str, columns: Sequence[str], rows: Iterable[S
     cursor = session.connection().connection.driver_connection.cursor()
     statement = psql.SQL("COPY {} ({}) FROM STDIN").format(
         psql.Identifier(table), psql.SQL(", ").join(map(psql.Identifier, columns)))
-    with cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.Error as exc:  # as SQLAlchemy raises the driver's errors: callers handle one kind
+        raise DBAPIError.instance(f"COPY {table}", None, exc, psycopg.Error) from exc
 
 
 def _stage(session: Session, name: str, like: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

@@ -53,9 +53,10 @@ def write(sessions: sessionmaker[Session], finish, *, export_id: int) -> int:
         buffer, n, size = bytearray(), 0, 0
         for text in exporting.stream_csv(sessions, project_id=project_id, labels=labels, level=level):
             buffer += text.encode("utf-8")
-            if len(buffer) >= CHUNK:
-                repo.add_chunk(session, export_id, n, bytes(buffer))
-                n, size, buffer = n + 1, size + len(buffer), bytearray()
+            while len(buffer) >= CHUNK:  # a stream block may hold several chunks
+                repo.add_chunk(session, export_id, n, bytes(buffer[:CHUNK]))
+                n, size = n + 1, size + CHUNK
+                del buffer[:CHUNK]
         if buffer:
             repo.add_chunk(session, export_id, n, bytes(buffer))
             size += len(buffer)

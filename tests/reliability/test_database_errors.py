@@ -100,10 +100,13 @@ def test_a_cli_export_that_fails_leaves_no_file(run, sessions, tmp_path):
     assert not out.exists() and not list(tmp_path.glob("steps.csv*"))
 
 
-def test_a_streamed_web_export_that_fails_is_cut_off_not_ended(sessions, fresh_database_url, tmp_path):
+def test_a_streamed_web_export_that_fails_is_cut_off_not_ended(sessions, fresh_database_url, tmp_path, monkeypatch):
     """Once a download has started its status cannot change; the server then breaks the
     connection, so a browser or client reports a failed download instead of keeping a
     file that looks complete."""
+    from app.repositories import exports as exports_repo
+
+    monkeypatch.setattr(exports_repo, "BLOCK", 256)  # send blocks before the failing row (64 KiB is the whole file)
     with transaction(sessions) as s:
         import_file(s, project_name="study", filename="gpt4.json", data=PAPER_FILES["gpt-4"].read_bytes())
         create_user(s, username="boss", password="correct horse battery", role=Role.admin)
