@@ -43,23 +43,24 @@ class LeaseLost(Exception):
     """Another worker holds the job now (this one was too slow to renew): its writes are dropped."""
 
 
-def enqueue_checks(session: Session, derivation_ids: Iterable[int], *, priority: int = BULK) -> int:
-    """Check jobs for these derivations, in the caller's transaction; returns how many jobs."""
+def _enqueue_per_derivations(session: Session, kind: str, derivation_ids: Iterable[int], chunk: int,
+                             priority: int) -> int:
     ids = sorted(derivation_ids)
-    rows = [{"kind": CHECK, "payload": {"derivation_ids": ids[i:i + CHECK_CHUNK]}, "max_attempts": 3,
-             "priority": priority} for i in range(0, len(ids), CHECK_CHUNK)]
+    rows = [{"kind": kind, "payload": {"derivation_ids": ids[i:i + chunk]}, "max_attempts": 3, "priority": priority}
+            for i in range(0, len(ids), chunk)]
     jobs_repo.add_many(session, rows)
     return len(rows)
+
+
+def enqueue_checks(session: Session, derivation_ids: Iterable[int], *, priority: int = BULK) -> int:
+    """Check jobs for these derivations, in the caller's transaction; returns how many jobs."""
+    return _enqueue_per_derivations(session, CHECK, derivation_ids, CHECK_CHUNK, priority)
 
 
 def enqueue_metrics(session: Session, derivation_ids: Iterable[int]) -> int:
     """ROUGE-2/BLEU/GLEU jobs for these derivations, in the caller's transaction (an import
     stays set-based and fast; the metrics follow within seconds)."""
-    ids = sorted(derivation_ids)
-    rows = [{"kind": METRICS, "payload": {"derivation_ids": ids[i:i + METRICS_CHUNK]}, "max_attempts": 3,
-             "priority": QUICK} for i in range(0, len(ids), METRICS_CHUNK)]
-    jobs_repo.add_many(session, rows)
-    return len(rows)
+    return _enqueue_per_derivations(session, METRICS, derivation_ids, METRICS_CHUNK, QUICK)
 
 
 def new_worker_id() -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -45,17 +44,10 @@ from app.worker.backends import BackendCache  # noqa: E402
 from app.worker.handlers import Context  # noqa: E402
 from app.worker.loop import Worker  # noqa: E402
 from bench.seed import scratch_database  # noqa: E402
+from tests.conftest import free_port, login  # noqa: E402
 
 DERIVLAB = str(ROOT / ".venv" / "bin" / "derivlab")
 SAMPLES = ROOT.parent / "shared" / "data"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_jsonl(path: Path, lines: list[dict]) -> None:
@@ -111,9 +103,7 @@ def main() -> None:
                     break
                 except httpx.ConnectError:
                     time.sleep(0.1)
-            token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
-            client.post("/login", data={"username": "bench", "password": "bench password", "csrf_token": token})
-            token = re.search(r'<meta name="csrf-token" content="([^"]+)"', client.get("/import").text).group(1)
+            token = login(client, "bench", "bench password")
 
             started = time.perf_counter()
             response = client.post("/import", data={"project": "http", "csrf_token": token},

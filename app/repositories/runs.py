@@ -48,11 +48,11 @@ def problem_ids(session: Session, *, project_id: int, perturbations: Sequence[st
     ))
 
 
-def problems_to_generate(session: Session, *, run_id: int, problem_ids: Sequence[int]) -> list[tuple[int, str, str | None]]:
-    """(id, prompt, reference) of the given problems this run has no derivation for yet."""
+def problems_to_generate(session: Session, *, run_id: int, problem_ids: Sequence[int]) -> list[tuple[int, str]]:
+    """(id, prompt) of the given problems this run has no derivation for yet."""
     done = select(Derivation.problem_id).where(Derivation.run_id == run_id)
     return [tuple(r) for r in session.execute(
-        select(Problem.id, Problem.prompt, Problem.reference)
+        select(Problem.id, Problem.prompt)
         .where(Problem.id.in_(list(problem_ids)), Problem.id.not_in(done))
         .order_by(Problem.id)
     )]

@@ -98,16 +98,16 @@ def output_hash(run_id: int, problem_id: int) -> str:
     return hashlib.sha256(f"run:{run_id}:problem:{problem_id}".encode()).hexdigest()
 
 
-def store_outputs(session: Session, *, run: GenerationRun, outputs: list[tuple[int, str | None, str]]) -> list[int]:
-    """(problem id, reference, text) -> derivations of the run's model with steps, and metrics
-    and check jobs for them. Returns the new derivations' ids."""
+def store_outputs(session: Session, *, run: GenerationRun, outputs: list[tuple[int, str]]) -> list[int]:
+    """(problem id, text) -> derivations of the run's model with steps, and metrics and check
+    jobs for them. Returns the new derivations' ids."""
     rows = [{
         "project_id": run.project_id, "problem_id": problem_id, "model_id": run.model_id, "raw_text": text,
         "source": "generated", "content_hash": output_hash(run.id, problem_id), "run_id": run.id,
         "metrics": {},
-    } for problem_id, reference, text in outputs]
+    } for problem_id, text in outputs]
     new = imports_repo.insert_derivations(session, rows)
-    texts = {output_hash(run.id, p): t for p, _, t in outputs}
+    texts = {output_hash(run.id, p): t for p, t in outputs}
     imports_repo.insert_steps(session, [
         {"derivation_id": derivation_id, "index": i, "latex": latex, "parse_status": "pending"}
         for derivation_id, digest in new

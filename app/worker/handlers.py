@@ -48,9 +48,9 @@ def generate(ctx: Context, lease: jobs.Lease) -> str:
             return "already generated"
     backend = ctx.backends.get(run.backend, run.model_path)
     decoding = Decoding.from_dict(run.decoding)
-    texts = backend.generate([prompt for _, prompt, _ in todo], decoding)
+    texts = backend.generate([prompt for _, prompt in todo], decoding)
     with lease.finish() as session:
-        new = runs.store_outputs(session, run=run, outputs=[(pid, ref, text) for (pid, _, ref), text in zip(todo, texts)])
+        new = runs.store_outputs(session, run=run, outputs=[(pid, text) for (pid, _), text in zip(todo, texts)])
     return f"{len(new)} derivations written"
 
 
