@@ -67,8 +67,8 @@ def main() -> None:
                 time.sleep(0.1)
         token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
         client.post("/login", data={"username": "bench", "password": "bench password", "csrf_token": token})
-        page = client.get("/projects/1/next", follow_redirects=True)
-        token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text).group(1)
+        token = re.search(r'<meta name="csrf-token" content="([^"]+)"', client.get("/").text).group(1)
+        page = client.post("/projects/1/next", headers={"X-CSRF-Token": token}, follow_redirects=True)
         derivation_ids = [int(m) for m in re.findall(r"/derivations/(\d+)", str(page.url))]
         steps = [int(s) for s in re.findall(r'data-step-id="(\d+)"', page.text)]
         derivation = derivation_ids[0]

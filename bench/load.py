@@ -84,7 +84,7 @@ async def annotator(base: str, name: str, project_id: int, seconds: float, think
 
         await asyncio.sleep(rng.uniform(0, think))  # not all at the same instant
         while time.monotonic() < deadline:
-            nxt = await rec.timed("next", client.get(f"/projects/{project_id}/next"), (303,))
+            nxt = await rec.timed("next", client.post(f"/projects/{project_id}/next", headers=headers), (303,))
             if nxt is None:
                 await pause()
                 continue

@@ -7,11 +7,15 @@
   // Every htmx request carries the session's CSRF token.
   // The annotate page sends the annotation version it shows and this tab's id with each
   // change; the server refuses a change from a tab that missed another tab's change.
+  // The headers are set when the request leaves the queue (before:request), not when it
+  // joins it, so a queued change carries the version its predecessor produced.
   const tab = Math.random().toString(36).slice(2) + Date.now().toString(36);
   document.addEventListener("htmx:config:request", (evt) => {
     evt.detail.ctx.request.headers["X-CSRF-Token"] = csrf();
+  });
+  document.addEventListener("htmx:before:request", (evt) => {
     const page = document.getElementById("annotate");
-    if (page && page.dataset.version) {
+    if (page && page.dataset.version !== undefined) {
       evt.detail.ctx.request.headers["X-Annotation-Version"] = page.dataset.version;
       evt.detail.ctx.request.headers["X-Tab"] = tab;
     }
@@ -178,17 +182,87 @@
   });
 
   // ---- annotation keys ---------------------------------------------------
+  // Changes are queued (hx-sync="#annotate:queue all"): each is sent when the one before
+  // has been answered, so none overtakes or drops another. A label key sets what the
+  // annotator asked for (want), computed here when the key is pressed, not from the
+  // button's last answer: three quick presses are on, off, on whatever the network does.
+  const want = new Map(); // "stepId:label" -> wanted on/off
+  let pending = 0; // changes not yet answered
+  let failed = false; // a change could not be saved: say so, keep the leave warning
+  function labelKey(button) {
+    return button.closest(".labels").id.slice("labels-".length) + ":" + button.dataset.label;
+  }
+  function showWanted(root) {
+    root.querySelectorAll(".labels button[data-label]").forEach((button) => {
+      const wanted = want.get(labelKey(button));
+      if (wanted === undefined) return;
+      button.classList.toggle("on", wanted);
+      button.setAttribute("aria-pressed", String(wanted));
+    });
+  }
+  function setSaving() {
+    const page = document.getElementById("annotate");
+    if (page) page.dataset.pending = String(pending); // for the browser tests: 0 = every change answered
+    const status = document.getElementById("save-status");
+    if (status && pending > 0 && !failed) status.innerHTML = '<span class="saving">Saving…</span>';
+  }
+  function isChange(ctx) {
+    const page = document.getElementById("annotate");
+    return page && page.contains(ctx.sourceElement) && (ctx.request.method || "").toUpperCase() === "POST";
+  }
+  document.addEventListener("htmx:config:request", (evt) => {
+    const ctx = evt.detail.ctx;
+    if (!isChange(ctx)) return;
+    const button = ctx.sourceElement.closest?.(".labels button[data-label]");
+    if (button) {
+      const key = labelKey(button);
+      const now = want.has(key) ? want.get(key) : button.getAttribute("aria-pressed") === "true";
+      want.set(key, !now);
+      ctx.request.action = ctx.request.action.replace(/on=(true|false)/, "on=" + String(!now));
+      showWanted(document);
+    }
+    pending += 1;
+    setSaving();
+  });
+  document.addEventListener("htmx:finally:request", (evt) => {
+    if (!isChange(evt.detail.ctx)) return;
+    pending = Math.max(0, pending - 1);
+    setSaving(); // an answer said "Saved" while later changes still wait: say "Saving…" until the last
+    showWanted(document);
+    if (pending === 0) document.dispatchEvent(new Event("derivlab:saved"));
+  });
+  document.addEventListener("htmx:error", (evt) => {
+    if (!isChange(evt.detail.ctx)) return;
+    failed = true;
+    const flash = document.getElementById("flash");
+    if (flash) flash.innerHTML = '<div class="flash error" role="alert"><strong>A change could not be saved</strong> ' +
+      '(the server could not be reached). Reload the page to see what was saved, then make it again.</div>';
+  });
+  window.addEventListener("beforeunload", (evt) => {
+    if (pending > 0 || failed) { evt.preventDefault(); evt.returnValue = ""; }
+  });
+  // Leave only once every change is answered (a GET link such as Previous).
+  function leaveTo(url) {
+    if (pending === 0) { window.location.href = url; return; }
+    document.addEventListener("derivlab:saved", () => { window.location.href = url; }, { once: true });
+  }
+  // Back to a page kept in the browser's memory (bfcache): load the current state instead.
+  window.addEventListener("pageshow", (evt) => {
+    if (evt.persisted && document.getElementById("annotate")) window.location.reload();
+  });
+
   function setupAnnotate() {
     const page = document.getElementById("annotate");
     if (!page) return;
     const steps = () => Array.from(page.querySelectorAll(".step"));
     const judgement = document.getElementById("judgement");
     const help = document.getElementById("help");
+    const guidelines = document.getElementById("guidelines");
     const reference = document.getElementById("reference");
     const refButton = document.getElementById("toggle-reference");
 
     // Plain form submission would leave the page; htmx saves the fields instead.
-    judgement.addEventListener("submit", (evt) => evt.preventDefault());
+    page.querySelectorAll("form[hx-post]").forEach((form) => form.addEventListener("submit", (evt) => evt.preventDefault()));
 
     function current() {
       return page.querySelector(".step.current");
@@ -215,6 +289,22 @@
     }
     refButton?.addEventListener("click", toggleReference);
     document.getElementById("help-button")?.addEventListener("click", () => help.showModal());
+    function toggleGuidelines() {
+      if (!guidelines) return;
+      guidelines.open ? guidelines.close() : guidelines.showModal();
+    }
+    document.getElementById("guidelines-button")?.addEventListener("click", toggleGuidelines);
+    // Shown by itself the first time this browser meets these guidelines (and after they change).
+    if (guidelines && page.dataset.guidelines) {
+      const seen = "derivlab-guidelines-" + page.dataset.guidelines;
+      try {
+        if (!localStorage.getItem(seen)) { guidelines.showModal(); localStorage.setItem(seen, "1"); }
+      } catch (err) { /* storage refused: show them from the button only */ }
+    }
+    document.getElementById("previous-link")?.addEventListener("click", (evt) => {
+      evt.preventDefault();
+      leaveTo(evt.currentTarget.href);
+    });
 
     // Suggestions never overwrite: accepting only turns on labels that are off.
     function acceptSuggestions(step) {
@@ -232,6 +322,19 @@
       target.checked = true;
       target.dispatchEvent(new Event("change", { bubbles: true }));
     }
+    function toggleUnsure(step) {
+      const box = step?.querySelector('.step-note input[name="unsure"]');
+      if (!box) return;
+      box.checked = !box.checked;
+      step.querySelector(".step-note").classList.add("open");
+      box.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+    function editNote(step) {
+      const input = step?.querySelector('.step-note input[name="note"]');
+      if (!input) return;
+      step.querySelector(".step-note").classList.add("open");
+      input.focus();
+    }
 
     document.addEventListener("keydown", (evt) => {
       if (evt.ctrlKey || evt.metaKey || evt.altKey) return;
@@ -241,6 +344,7 @@
         return;
       }
       if (help.open && evt.key !== "?") return;
+      if (guidelines?.open && evt.key !== "i") return;
       const key = evt.key;
       if (key === "j") move(1);
       else if (key === "k") move(-1);
@@ -250,9 +354,13 @@
         else return;
       } else if (key === "a") acceptSuggestions(current());
       else if (key === "g") toggleGoal();
+      else if (key === "u") toggleUnsure(current());
+      else if (key === "e") editNote(current());
       else if (key === "r") toggleReference();
+      else if (key === "i") toggleGuidelines();
       else if (key === "Enter") document.getElementById("submit-button").click();
-      else if (key === "n") window.location.href = page.dataset.nextUrl;
+      else if (key === "n") document.getElementById("next-button").click();
+      else if (key === "p") { const prev = document.getElementById("previous-link"); if (prev) leaveTo(prev.href); }
       else if (key === "?") help.open ? help.close() : help.showModal();
       else return;
       evt.preventDefault();

@@ -40,8 +40,25 @@ class Annotation(Base):
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The version that was submitted: when `version` has moved on, the change needs submitting again.
+    submitted_version: Mapped[int | None]
+    # Set by Next on unfinished work: the queue serves it again only after everything new.
+    skipped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Time with the page visible and the annotator active (the browser reports it), not wall time.
     active_seconds: Mapped[float] = mapped_column(default=0.0, server_default="0")
+
+
+class StepNote(Base):
+    """An annotator's note on one step, and whether they are unsure of its labels."""
+
+    __tablename__ = "step_notes"
+
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"), primary_key=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("steps.id", ondelete="CASCADE"), primary_key=True)
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    unsure: Mapped[bool] = mapped_column(default=False, server_default="false")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())
 
 
 class StepLabel(Base):

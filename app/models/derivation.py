@@ -2,7 +2,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Computed, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -38,11 +38,15 @@ class Problem(Base):
     created_at: Mapped[datetime] = created_at_column()
 
 
+QUEUE_RANK_SQL = "('x' || substr(md5(project_id::text || ':' || id::text), 1, 8))::bit(32)::integer"
+
+
 class Derivation(Base):
     __tablename__ = "derivations"
     __table_args__ = (
         UniqueConstraint("project_id", "content_hash"),
         Index("ix_derivations_project_model", "project_id", "model_id"),
+        Index("ix_derivations_queue", "project_id", "queue_rank", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,6 +60,8 @@ class Derivation(Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("generation_runs.id", ondelete="SET NULL"), index=True)
     # Scores carried by the source (the paper's ROUGE/BLEU/GLEU/BLEURT), by name.
     metrics: Mapped[dict[str, float]] = mapped_column(JSONB, default=dict)
+    # Next's order (migration 0011): a hash of (project, id), interleaving models and problems.
+    queue_rank: Mapped[int] = mapped_column(Computed(QUEUE_RANK_SQL, persisted=True))
     created_at: Mapped[datetime] = created_at_column()
 
     problem: Mapped["Problem"] = relationship(lazy="raise")

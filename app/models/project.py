@@ -27,6 +27,8 @@ class Project(Base):
     overlap: Mapped[int] = mapped_column(default=1)
     # Blind: annotators see neither the model's name nor anyone else's labels.
     blind: Mapped[bool] = mapped_column(default=True, server_default="true")
+    # Markdown shown to annotators on their first visit and behind a key on the annotate page.
+    guidelines: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = created_at_column()
 
     @property

@@ -18,4 +18,5 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(12))  # shown in lists, to tell tokens apart
     created_at: Mapped[datetime] = created_at_column()
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,10 +1,10 @@
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.models import Annotation, AnnotationEvent, AnnotationStatus, Derivation, StepLabel
+from app.models import Annotation, AnnotationEvent, AnnotationStatus, Derivation, StepLabel, StepNote
 
 
 def get(session: Session, *, derivation_id: int, annotator_id: int, lock: bool = False) -> Annotation | None:
@@ -31,18 +31,64 @@ def get_or_create(session: Session, *, derivation_id: int, annotator_id: int) ->
     return annotation
 
 
+def _in_progress(project_id: int, annotator_id: int):
+    return (select(Annotation)
+            .join(Derivation, Derivation.id == Annotation.derivation_id)
+            .where(Derivation.project_id == project_id, Annotation.annotator_id == annotator_id,
+                   Annotation.status == AnnotationStatus.in_progress))
+
+
 def oldest_in_progress(session: Session, *, project_id: int, annotator_id: int) -> int | None:
+    """The annotator's oldest unfinished derivation that they have not skipped."""
     return session.scalar(
-        select(Annotation.derivation_id)
-        .join(Derivation, Derivation.id == Annotation.derivation_id)
-        .where(
-            Derivation.project_id == project_id,
-            Annotation.annotator_id == annotator_id,
-            Annotation.status == AnnotationStatus.in_progress,
-        )
+        _in_progress(project_id, annotator_id).with_only_columns(Annotation.derivation_id)
+        .where(Annotation.skipped_at.is_(None))
         .order_by(Annotation.created_at, Annotation.id)
         .limit(1)
     )
+
+
+def longest_skipped(session: Session, *, project_id: int, annotator_id: int, exclude: int | None = None) -> int | None:
+    """The skipped derivation skipped longest ago (Next serves these once nothing new is left)."""
+    query = (_in_progress(project_id, annotator_id).with_only_columns(Annotation.derivation_id)
+             .where(Annotation.skipped_at.is_not(None)))
+    if exclude is not None:
+        query = query.where(Annotation.derivation_id != exclude)
+    return session.scalar(query.order_by(Annotation.skipped_at, Annotation.id).limit(1))
+
+
+def previous(session: Session, *, project_id: int, annotator_id: int, derivation_id: int) -> int | None:
+    """The derivation the annotator was given before this one (in the order Next gave them)."""
+    current = get(session, derivation_id=derivation_id, annotator_id=annotator_id)
+    query = (select(Annotation.derivation_id)
+             .join(Derivation, Derivation.id == Annotation.derivation_id)
+             .where(Derivation.project_id == project_id, Annotation.annotator_id == annotator_id,
+                    Annotation.derivation_id != derivation_id))
+    if current is not None:
+        query = query.where(tuple_(Annotation.created_at, Annotation.id) < (current.created_at, current.id))
+    return session.scalar(query.order_by(Annotation.created_at.desc(), Annotation.id.desc()).limit(1))
+
+
+def queue_counts(session: Session, *, project_id: int, annotator_id: int) -> dict[str, int]:
+    skipped, submitted = session.execute(
+        select(func.count().filter(Annotation.skipped_at.is_not(None),
+                                   Annotation.status == AnnotationStatus.in_progress),
+               func.count().filter(Annotation.status == AnnotationStatus.submitted))
+        .select_from(Annotation).join(Derivation, Derivation.id == Annotation.derivation_id)
+        .where(Derivation.project_id == project_id, Annotation.annotator_id == annotator_id)
+    ).one()
+    return {"skipped": skipped, "submitted": submitted}
+
+
+def progress(session: Session, *, project_id: int, annotator_id: int) -> tuple[int, int]:
+    """(submitted, all) of the annotator's annotations in the project."""
+    done, total = session.execute(
+        select(func.count().filter(Annotation.status == AnnotationStatus.submitted), func.count())
+        .select_from(Annotation)
+        .join(Derivation, Derivation.id == Annotation.derivation_id)
+        .where(Derivation.project_id == project_id, Annotation.annotator_id == annotator_id)
+    ).one()
+    return done, total
 
 
 def labels_by_step(session: Session, annotation_id: int) -> dict[int, set[str]]:
@@ -52,6 +98,24 @@ def labels_by_step(session: Session, annotation_id: int) -> dict[int, set[str]]:
     ):
         out.setdefault(step_id, set()).add(label)
     return out
+
+
+def notes_by_step(session: Session, annotation_id: int) -> dict[int, tuple[str, bool]]:
+    return {step_id: (note, unsure) for step_id, note, unsure in session.execute(
+        select(StepNote.step_id, StepNote.note, StepNote.unsure).where(StepNote.annotation_id == annotation_id))}
+
+
+def set_note(session: Session, *, annotation_id: int, step_id: int, note: str, unsure: bool) -> tuple[str, bool] | None:
+    """Write a step's note and unsure flag; returns the old (note, unsure) when that changed anything."""
+    old = session.execute(select(StepNote.note, StepNote.unsure).where(
+        StepNote.annotation_id == annotation_id, StepNote.step_id == step_id).with_for_update()).first()
+    old = (old[0], old[1]) if old else ("", False)
+    if old == (note, unsure):
+        return None
+    session.execute(insert(StepNote).values(annotation_id=annotation_id, step_id=step_id, note=note, unsure=unsure)
+                    .on_conflict_do_update(index_elements=["annotation_id", "step_id"],
+                                           set_={"note": note, "unsure": unsure, "updated_at": func.now()}))
+    return old
 
 
 def labels_of_step(session: Session, annotation_id: int, step_id: int) -> set[str]:
@@ -79,6 +143,12 @@ def set_label(session: Session, *, annotation_id: int, step_id: int, label: str,
             .returning(StepLabel.label)
         )
     return session.execute(statement).first() is not None
+
+
+def set_fields(session: Session, annotation_id: int, **values: Any) -> None:
+    """Change bookkeeping (a skip) without bumping the version: the judgement is unchanged."""
+    session.execute(update(Annotation).where(Annotation.id == annotation_id).values(**values)
+                    .execution_options(synchronize_session="fetch"))
 
 
 def touch(session: Session, annotation_id: int, **values: Any) -> None:

@@ -34,12 +34,20 @@ def step_in_derivation(session: Session, derivation_id: int, step_id: int) -> tu
     return (row[0], row[1]) if row else None
 
 
+# Next works through the project in blocks of about this many derivations (in queue_rank
+# order): each block reaches the overlap before the next one starts, so with overlap k > 1
+# the second annotations, and agreement data, come early instead of after the whole project.
+QUEUE_BLOCK = 20
+_RANKS = 2 ** 32  # queue_rank is a signed 32-bit hash
+
+
 def next_candidate(session: Session, *, project_id: int, annotator_id: int, overlap: int, sampled: bool,
                    exclude: list[int]) -> int | None:
-    """The derivation with the fewest annotations below the overlap that this annotator
-    has not touched (within the sample, when the project has one), locked; rows another
-    annotator holds are skipped. The count here is the statement's snapshot: the caller
-    counts again once the lock is held (annotation_count)."""
+    """The next derivation this annotator has not touched, below the overlap (within the
+    sample, when the project has one), locked; rows another annotator holds are skipped.
+    Order: the first block (a queue_rank range) with a free slot, then within it the fewest
+    annotations, then queue_rank. The count is the statement's snapshot: the caller counts
+    again once the lock is held (annotation_count)."""
     taken = (
         select(func.count())
         .select_from(Annotation)
@@ -49,8 +57,9 @@ def next_candidate(session: Session, *, project_id: int, annotator_id: int, over
     mine = select(Annotation.id).where(
         Annotation.derivation_id == Derivation.id, Annotation.annotator_id == annotator_id
     )
-    def candidates(*conditions):
-        query = select(Derivation.id).where(Derivation.project_id == project_id, *conditions)
+
+    def candidates(*columns):
+        query = select(*columns).where(Derivation.project_id == project_id, ~mine.exists(), taken < overlap)
         if exclude:
             query = query.where(Derivation.id.not_in(exclude))
         if sampled:
@@ -61,16 +70,33 @@ def next_candidate(session: Session, *, project_id: int, annotator_id: int, over
             )
         return query
 
-    # Fast path: while some derivation has no annotation at all, the fewest is zero, and
-    # the first such one in id order is found by walking the id index past the annotated
-    # ones (counting every derivation's annotations to sort them is O(project) per Next).
-    untouched = select(Annotation.id).where(Annotation.derivation_id == Derivation.id)
-    found = session.scalar(candidates(~untouched.exists()).order_by(Derivation.id).limit(1)
-                           .with_for_update(skip_locked=True, of=Derivation))
-    if found is not None:
-        return found
-    return session.scalar(candidates(~mine.exists(), taken < overlap).order_by(taken, Derivation.id).limit(1)
-                          .with_for_update(skip_locked=True, of=Derivation))
+    # The first free derivation in rank order (walks ix_derivations_queue, stopping at the first
+    # one with a slot): its block is the one to fill. Counting every derivation's annotations
+    # to sort the whole project would be O(project) per Next.
+    first = session.scalar(candidates(Derivation.queue_rank).order_by(Derivation.queue_rank, Derivation.id).limit(1))
+    if first is None:
+        return None
+    total = session.scalar(select(func.count()).select_from(Derivation).where(Derivation.project_id == project_id))
+    width = -(-_RANKS // max(1, -(-total // QUEUE_BLOCK)))  # ceil(2^32 / number of blocks)
+    block = (first + 2 ** 31) // width
+    low, high = block * width - 2 ** 31, (block + 1) * width - 2 ** 31
+    in_range = [Derivation.queue_rank >= low] + ([Derivation.queue_rank < high] if high < 2 ** 31 else [])
+    in_block = session.scalar(
+        candidates(Derivation.id)
+        .where(*in_range)
+        .order_by(taken, Derivation.queue_rank, Derivation.id).limit(1)
+        .with_for_update(skip_locked=True, of=Derivation)
+    )
+    if in_block is not None:
+        return in_block
+    # Every free row of the block is held by other annotators' Next right now: take the next free one.
+    if high >= 2 ** 31:
+        return None
+    return session.scalar(
+        candidates(Derivation.id).where(Derivation.queue_rank >= high)
+        .order_by(Derivation.queue_rank, Derivation.id).limit(1)
+        .with_for_update(skip_locked=True, of=Derivation)
+    )
 
 
 def annotation_count(session: Session, derivation_id: int) -> int:

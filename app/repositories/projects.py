@@ -112,3 +112,14 @@ def models_of(session: Session, project_id: int) -> list[tuple[int, str]]:
             select(Derivation.id).where(Derivation.project_id == project_id, Derivation.model_id == LLMModel.id).exists()
         ).order_by(LLMModel.name)
     )]
+
+
+def judgement_progress(session: Session, project_id: int) -> tuple[int, int]:
+    """(submitted annotations, derivations) of the project, within its sample when it has one."""
+    derivations = select(Derivation.id).where(Derivation.project_id == project_id)
+    if has_sample(session, project_id):
+        derivations = select(SampleItem.derivation_id).where(SampleItem.project_id == project_id)
+    total = session.scalar(select(func.count()).select_from(derivations.subquery()))
+    done = session.scalar(select(func.count()).select_from(Annotation).where(
+        Annotation.status == AnnotationStatus.submitted, Annotation.derivation_id.in_(derivations)))
+    return done, total

@@ -28,6 +28,13 @@ class AnnotationView:
     show_model: bool = False
     # SymPy's suggestions: step index -> label -> (verdict, reason); index 0: goal_reached
     checks: dict[int, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    notes: dict[int, tuple[str, bool]] = field(default_factory=dict)  # step id -> (note, unsure)
+    progress: "Progress | None" = None
+    has_previous: bool = False
+
+    @property
+    def state(self) -> str:
+        return state_of(self.annotation)
 
     def suggested(self, step_index: int) -> list[tuple[str, str]]:
         """(label, reason) that SymPy says yes to, for one step."""
@@ -45,6 +52,26 @@ class AnnotationView:
     @property
     def submitted(self) -> bool:
         return bool(self.annotation and self.annotation.status == AnnotationStatus.submitted)
+
+
+@dataclass(frozen=True)
+class Progress:
+    mine: int  # the viewer's submitted annotations in the project
+    done: int  # submitted annotations in the project (or its sample)
+    total: int  # derivations (in the sample) x overlap
+
+
+def state_of(annotation: Annotation | None) -> str:
+    """new | in_progress | submitted | changed (submitted, then changed: needs submitting again)."""
+    if annotation is None:
+        return "new"
+    if annotation.status == AnnotationStatus.submitted:
+        return "submitted" if annotation.submitted_version in (None, annotation.version) else "changed"
+    return "in_progress"
+
+
+STATE_TEXT = {"new": "not started", "in_progress": "in progress", "submitted": "submitted",
+              "changed": "changed since submitted: submit again"}
 
 
 def _derivation(session: Session, derivation_id: int) -> Derivation:
@@ -75,7 +102,7 @@ class Seen:
     """What the writing browser tab last saw: the annotation's version, and the tab's id.
     A write is refused when the annotation changed since, unless this same tab changed it
     (its own quick changes may overtake each other's responses)."""
-    version: int
+    version: int | None  # None: not version-checked, but the tab is recorded
     tab: str
 
 
@@ -84,8 +111,11 @@ def _own_annotation(session: Session, *, derivation_id: int, user: User, seen: S
     so the overlap holds; admins and reviewers may open and label any derivation."""
     annotation = annotations_repo.get(session, derivation_id=derivation_id, annotator_id=user.id,
                                       lock=seen is not None)
+    if user.role == Role.annotator:  # removed from the project's annotators: their old work is closed to them
+        check_project_access(session, project_id=_derivation_exists(session, derivation_id), user=user)
     if annotation is not None:
-        if seen is not None and seen.version != annotation.version and annotation.last_tab != seen.tab:
+        if seen is not None and seen.version is not None and seen.version != annotation.version \
+                and annotation.last_tab != seen.tab:
             raise StaleAnnotation(
                 f"This annotation was changed in another tab or window (it is at version {annotation.version}, "
                 f"this page showed version {seen.version}). Your change was not saved: here is the current state.",
@@ -94,16 +124,20 @@ def _own_annotation(session: Session, *, derivation_id: int, user: User, seen: S
     if user.role == Role.annotator:
         _derivation_exists(session, derivation_id)
         raise Forbidden("This derivation is not in your queue: use “Annotate next”.")
+    # Created by this tab's first change: the tab is recorded at once (touch), so its next quick
+    # changes, sent before this one's answer came back, are its own and never refused.
     return annotations_repo.get_or_create(session, derivation_id=derivation_id, annotator_id=user.id)
 
 
 def open_derivation(session: Session, *, derivation_id: int, user: User) -> AnnotationView:
     derivation = _derivation(session, derivation_id)
+    check_project_access(session, project_id=derivation.project_id, user=user)
     annotation = annotations_repo.get(session, derivation_id=derivation_id, annotator_id=user.id)
     if annotation is None and user.role == Role.annotator:
         raise Forbidden("This derivation is not in your queue: use “Annotate next”.")
     labels = annotations_repo.labels_by_step(session, annotation.id) if annotation else {}
     project = _project(session, derivation.project_id)
+    done, total = projects_repo.judgement_progress(session, project.id)
     return AnnotationView(
         project=project,
         derivation=derivation,
@@ -112,18 +146,24 @@ def open_derivation(session: Session, *, derivation_id: int, user: User) -> Anno
         # Blind (the default): annotators judge the derivation, not the model's reputation.
         show_model=not (project.blind and user.role == Role.annotator),
         checks=checks_repo.for_derivation(session, derivation_id),
+        notes=annotations_repo.notes_by_step(session, annotation.id) if annotation else {},
+        progress=Progress(annotations_repo.queue_counts(session, project_id=project.id,
+                                                        annotator_id=user.id)["submitted"], done, total * project.overlap),
+        has_previous=annotations_repo.previous(session, project_id=project.id, annotator_id=user.id,
+                                               derivation_id=derivation_id) is not None,
     )
 
 
 MAX_SKIPS = 100  # candidates found full after locking before giving up (only under heavy contention)
 
 
-def next_derivation(session: Session, *, project_id: int, user: User) -> int | None:
-    """The annotator's own unfinished derivation first, else a new one, claimed now.
-    Every derivation reaches the project's overlap k before any gets k+1 (fewest
-    annotations first), and never more than k: the candidate is locked, then its
-    annotations counted again, so two annotators pressing Next at once cannot both
-    take its last slot."""
+def next_derivation(session: Session, *, project_id: int, user: User, skipping: int | None = None) -> int | None:
+    """The annotator's own unfinished derivation first, else a new one, claimed now, else
+    one they skipped (longest ago first). New ones come block by block in the project's
+    shuffled order (derivations_repo.next_candidate) and never past the overlap k: the
+    candidate is locked, then its annotations counted again, so two annotators pressing
+    Next at once cannot both take its last slot. `skipping`: the derivation just skipped,
+    served again only when nothing else is left."""
     project = _project(session, project_id)
     check_project_access(session, project_id=project.id, user=user)
     mine = annotations_repo.oldest_in_progress(session, project_id=project.id, annotator_id=user.id)
@@ -137,12 +177,60 @@ def next_derivation(session: Session, *, project_id: int, user: User) -> int | N
             exclude=full,
         )
         if derivation_id is None:
-            return None
+            break
         if derivations_repo.annotation_count(session, derivation_id) < project.overlap:
             annotations_repo.get_or_create(session, derivation_id=derivation_id, annotator_id=user.id)
             return derivation_id
         full.append(derivation_id)  # filled by someone who committed after our snapshot
-    return None
+    skipped = annotations_repo.longest_skipped(session, project_id=project.id, annotator_id=user.id,
+                                               exclude=skipping)
+    if skipped is None and skipping is not None:
+        skipped = annotations_repo.longest_skipped(session, project_id=project.id, annotator_id=user.id)
+    if skipped is not None:  # back in the queue's front: skipping it again sends it to the back
+        annotation = annotations_repo.get(session, derivation_id=skipped, annotator_id=user.id)
+        annotations_repo.set_fields(session, annotation.id, skipped_at=None)
+    return skipped
+
+
+@dataclass
+class QueueState:
+    """What Next would do, found without claiming anything (for GET /projects/N/next)."""
+    current: int | None  # the annotator's unfinished, unskipped derivation
+    new_available: bool
+    skipped: int
+    done: int
+
+
+def queue_state(session: Session, *, project_id: int, user: User) -> QueueState:
+    project = _project(session, project_id)
+    check_project_access(session, project_id=project.id, user=user)
+    current = annotations_repo.oldest_in_progress(session, project_id=project.id, annotator_id=user.id)
+    candidate = None if current is not None else derivations_repo.next_candidate(
+        session, project_id=project.id, annotator_id=user.id, overlap=project.overlap,
+        sampled=projects_repo.has_sample(session, project.id), exclude=[])
+    counts = annotations_repo.queue_counts(session, project_id=project.id, annotator_id=user.id)
+    return QueueState(current, candidate is not None, counts["skipped"], counts["submitted"])
+
+
+def skip(session: Session, *, derivation_id: int, user: User) -> int:
+    """Next from the annotate page: unfinished work goes to the back of the annotator's
+    queue (kept, with its labels), submitted work stays as it is. Returns the project id."""
+    project_id = _derivation_exists(session, derivation_id)
+    check_project_access(session, project_id=project_id, user=user)
+    annotation = annotations_repo.get(session, derivation_id=derivation_id, annotator_id=user.id)
+    if annotation is not None and annotation.status == AnnotationStatus.in_progress:
+        annotations_repo.set_fields(session, annotation.id, skipped_at=datetime.now(timezone.utc))
+        annotations_repo.add_event(session, annotation_id=annotation.id, derivation_id=derivation_id,
+                                   actor_id=user.id, kind="skip")
+    return project_id
+
+
+def previous_derivation(session: Session, *, derivation_id: int, user: User) -> int | None:
+    """The derivation Next gave this annotator before this one (None at the first)."""
+    project_id = _derivation_exists(session, derivation_id)
+    check_project_access(session, project_id=project_id, user=user)
+    return annotations_repo.previous(session, project_id=project_id, annotator_id=user.id,
+                                     derivation_id=derivation_id)
 
 
 MAX_ACTIVE_REPORT = 120.0  # seconds one report may add (the page reports every 15 s)
@@ -164,7 +252,7 @@ class LabelChange:
     step: Step
     labels: set[str]  # the step's labels after the change
     taxonomy: list[dict]
-    status: str  # of the annotation
+    status: str  # of the annotation: state_of()
     version: int  # of the annotation, after the change
 
 
@@ -189,12 +277,31 @@ def set_step_label(
             detail={"label": label, "old": not on, "new": on},
         )
     return LabelChange(
-        step, annotations_repo.labels_of_step(session, annotation.id, step_id), taxonomy, annotation.status.value,
+        step, annotations_repo.labels_of_step(session, annotation.id, step_id), taxonomy, state_of(annotation),
         annotation.version,
     )
 
 
 MAX_COMMENT = 10_000
+MAX_NOTE = 2_000
+
+
+def set_step_note(session: Session, *, derivation_id: int, step_id: int, note: str, unsure: bool, user: User,
+                  seen: Seen | None = None) -> tuple[Annotation, str, bool]:
+    """An annotator's note on a step and their "unsure" flag: part of the judgement (versioned, in the history)."""
+    if len(note) > MAX_NOTE:
+        raise InvalidInput(f"note: at most {MAX_NOTE} characters ({len(note)} given)")
+    if derivations_repo.step_in_derivation(session, derivation_id, step_id) is None:
+        _derivation_exists(session, derivation_id)
+        raise NotFound(f"step {step_id} is not a step of derivation {derivation_id}")
+    annotation = _own_annotation(session, derivation_id=derivation_id, user=user, seen=seen)
+    old = annotations_repo.set_note(session, annotation_id=annotation.id, step_id=step_id, note=note, unsure=unsure)
+    if old is not None:
+        annotations_repo.touch(session, annotation.id, last_tab=seen.tab if seen else None)
+        annotations_repo.add_event(
+            session, annotation_id=annotation.id, derivation_id=derivation_id, actor_id=user.id, kind="note",
+            step_id=step_id, detail={"note": note, "unsure": unsure, "old": {"note": old[0], "unsure": old[1]}})
+    return annotation, note, unsure
 
 
 def save_judgement(
@@ -229,14 +336,11 @@ def submit(
     annotation = save_judgement(
         session, derivation_id=derivation_id, user=user, goal_reached=goal_reached, comment=comment, seen=seen
     )
-    if annotation.status != AnnotationStatus.submitted:
-        annotations_repo.touch(
-            session, annotation.id, status=AnnotationStatus.submitted, submitted_at=datetime.now(timezone.utc),
-            last_tab=seen.tab if seen else None,
-        )
-    else:  # a reopened piece of work, submitted again
-        annotations_repo.touch(session, annotation.id, submitted_at=datetime.now(timezone.utc),
-                               last_tab=seen.tab if seen else None)
+    # version and submitted_version move together: the submitted state is this version
+    annotations_repo.touch(
+        session, annotation.id, status=AnnotationStatus.submitted, submitted_at=datetime.now(timezone.utc),
+        submitted_version=Annotation.version + 1, skipped_at=None, last_tab=seen.tab if seen else None,
+    )
     annotations_repo.add_event(session, annotation_id=annotation.id, derivation_id=derivation_id, actor_id=user.id,
                                kind="submit")
     return project_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from fastapi import Request
@@ -11,11 +12,17 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from app.config import ROOT
 from app.deps import csrf_token
 from app.math.latex import display_form, split_steps
+from app.web.markdown import render_markdown
+from app.services.annotating import STATE_TEXT, state_of
 
 templates = Jinja2Blocks(directory=str(ROOT / "templates"))
 templates.env.globals["csrf_token"] = csrf_token
 templates.env.filters["steps"] = split_steps
 templates.env.filters["display_form"] = display_form
+templates.env.filters["markdown"] = render_markdown
+templates.env.filters["hash"] = lambda text: hashlib.sha1(text.encode()).hexdigest()[:12]
+templates.env.globals["STATE_TEXT"] = STATE_TEXT
+templates.env.globals["state_of"] = state_of
 
 
 def is_fragment_request(request: Request) -> bool:

@@ -34,6 +34,12 @@ def log_in(page, base: str, username: str = "alice") -> None:
     page.wait_for_url(lambda url: "/login" not in url)
 
 
+def htmx_ready(page) -> None:
+    """Wait until htmx has wired the page up: it initialises in a timer after the deferred
+    scripts, which can be after the load event a test waits for (no person is that fast)."""
+    page.locator("[data-htmx-powered]").first.wait_for(state="attached")
+
+
 def screenshot(page, name: str) -> None:
     """The README's pictures: `make screenshots` runs the browser tests with
     DERIVLAB_SCREENSHOTS=docs/screenshots; otherwise nothing is written."""

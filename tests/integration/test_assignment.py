@@ -64,20 +64,61 @@ def test_three_annotators_at_once_give_every_derivation_exactly_two_annotations(
     assert all(len(v) >= 5 for v in taken.values())  # all three really worked at once
 
 
-def test_every_derivation_reaches_k_before_any_gets_more(db):
+def test_next_fills_the_project_block_by_block_fewest_annotations_first(db):
+    """Overlap 2, two annotators alternating. Within a block of the shuffled order every
+    derivation gets its first annotation before any gets a second (fewest first); blocks
+    are filled one after the other, so second annotations (agreement data) start long
+    before the whole project has one; nobody ever goes past k."""
     project = _import(db)
     project.overlap = 2
     users = [make_user(db), make_user(db)]
-    for n in range(50):  # two annotators, alternating: the first 50 Nexts cover every derivation once
+    ranks = dict(db.execute(select(Derivation.id, Derivation.queue_rank).where(Derivation.project_id == project.id)).all())
+    # the blocks, computed here from their definition: ceil(50 / 20) = 3 equal ranges of the 32-bit rank
+    width = -(-2 ** 32 // 3)
+    block = {d: (r + 2 ** 31) // width for d, r in ranks.items()}
+    counts: Counter = Counter()
+    first_second = None
+    for n in range(100):
         user = users[n % 2]
         d = annotating.next_derivation(db, project_id=project.id, user=user)
+        assert d is not None and counts[d] < 2
+        if counts[d] == 1:
+            first_second = n if first_second is None else first_second
+            same_block_untouched = [o for o in ranks if block[o] == block[d] and counts[o] == 0]
+            assert not same_block_untouched, (n, d, same_block_untouched)
+        # blocks in order: nothing from a later block while an earlier one has a free slot
+        assert all(counts[o] == 2 for o in ranks if block[o] < block[d]), n
+        counts[d] += 1
         annotating.submit(db, derivation_id=d, user=user, goal_reached=None, comment="")
-    counts = Counter(db.scalars(select(Annotation.derivation_id)))
-    assert len(counts) == 50 and set(counts.values()) == {1}
-    d = annotating.next_derivation(db, project_id=project.id, user=users[0])
-    assert counts[d] == 1 and d not in {a.derivation_id for a in db.scalars(
-        select(Annotation).where(Annotation.annotator_id == users[0].id, Annotation.derivation_id != d))}
+    assert set(counts.values()) == {2} and len(counts) == 50
+    assert first_second is not None and first_second < 25  # agreement data after about a block, not the project
+    assert annotating.next_derivation(db, project_id=project.id, user=users[0]) is None
 
+
+def test_next_interleaves_models_and_problems_whatever_the_file_order(db):
+    """Blind mode must not leak the model by position: the import puts all of one model
+    first (ids follow the file), Next does not."""
+    from app.models import LLMModel
+
+    project = _import(db, which=("gpt-4", "gpt-3.5-turbo", "flan-t5-large"))
+    user = make_user(db)
+    models = dict(db.execute(select(Derivation.id, LLMModel.name).join(LLMModel, LLMModel.id == Derivation.model_id)
+                             .where(Derivation.project_id == project.id)).all())
+    by_id = [models[d] for d in sorted(models)]
+    assert by_id[:50] == ["gpt-4"] * 50  # the file order: one model after the other
+    served = []
+    for _ in range(30):
+        d = annotating.next_derivation(db, project_id=project.id, user=user)
+        annotating.submit(db, derivation_id=d, user=user, goal_reached=None, comment="")
+        served.append(d)
+    assert served != sorted(served)
+    first_ten = Counter(models[d] for d in served[:10])
+    assert len(first_ten) >= 2, first_ten  # models mixed from the start
+    problems = [db.get(Derivation, d).problem_id for d in served[:10]]
+    assert len(set(problems)) >= 5
+    # the order is the project's hash order (stable: the same for everyone, every time)
+    ranks = dict(db.execute(select(Derivation.id, Derivation.queue_rank).where(Derivation.project_id == project.id)).all())
+    assert served == sorted(ranks, key=lambda d: ranks[d])[:30]
 
 def test_members_only_and_the_sample_restricts_the_queue(db):
     project = _import(db, which=("gpt-4", "gpt-3.5-turbo"))

@@ -56,7 +56,7 @@ def _annotate(base: str, username: str, project_id: int, acked: list, stop: thre
         client, token = _login(base, username)
         headers = {"HX-Request": "true", "X-CSRF-Token": token}
         while not stop.is_set():
-            location = client.get(f"/projects/{project_id}/next").headers.get("location", "")
+            location = client.post(f"/projects/{project_id}/next", headers=headers).headers.get("location", "")
             derivation = int(location.rsplit("/", 1)[1])
             steps = [int(s) for s in re.findall(r'data-step-id="(\d+)"', client.get(location).text)]
             for step in steps:
@@ -121,7 +121,7 @@ def test_every_acknowledged_save_survives_kill_9(committed, fresh_database_url, 
         assert submits_acked <= submitted
         # and work goes on: the restarted server takes the next save
         client, token = _login(base, "ann0")
-        assert client.get(f"/projects/{project_id}/next").status_code == 303
+        assert client.post(f"/projects/{project_id}/next", headers={"X-CSRF-Token": token}).status_code == 303
     finally:
         restarted.send_signal(signal.SIGTERM)
         restarted.wait(15)

@@ -2,7 +2,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.deps import CurrentUser, SessionDep
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
 from app.services import annotating
 from app.web.templating import is_fragment_request, render
 
@@ -18,14 +18,14 @@ def _goal(value: str) -> bool | None:
 
 
 def _seen(request: Request) -> annotating.Seen | None:
-    """The annotate page sends the version it shows and its tab id with every change;
-    requests without them (scripts, no JavaScript) are not version-checked."""
-    version, tab = request.headers.get("X-Annotation-Version"), request.headers.get("X-Tab", "")
-    if version is None:
+    """The annotate page sends the version it shows (0: no annotation yet) and its tab id
+    with every change; requests without them (scripts, no JavaScript) are not version-checked."""
+    version, tab = request.headers.get("X-Annotation-Version"), request.headers.get("X-Tab")
+    if version is None and tab is None:
         return None
-    if not version.isdigit() or not tab or len(tab) > 40:
+    if (version is not None and not version.isdigit()) or not tab or len(tab) > 40:
         raise InvalidInput("X-Annotation-Version must be a whole number and X-Tab a tab id of 1-40 characters")
-    return annotating.Seen(int(version), tab)
+    return annotating.Seen(int(version) if version is not None else None, tab)
 
 
 def _redirect(request: Request, url: str) -> Response:
@@ -34,19 +34,49 @@ def _redirect(request: Request, url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
+NO_STORE = {"Cache-Control": "no-store"}  # Back must not show a stale copy of live work
+
+
+def _to_next(request: Request, session, *, project_id: int, user, skipping: int | None = None) -> Response:
+    derivation_id = annotating.next_derivation(session, project_id=project_id, user=user, skipping=skipping)
+    return _redirect(request, f"/derivations/{derivation_id}" if derivation_id else f"/projects/{project_id}/next")
+
+
 @router.get("/projects/{project_id}/next")
-def next_derivation(request: Request, project_id: int, session: SessionDep, user: CurrentUser):
-    derivation_id = annotating.next_derivation(session, project_id=project_id, user=user)
-    if derivation_id is None:
-        return render(request, "pages/all_done.html", {"project_id": project_id})
-    return RedirectResponse(f"/derivations/{derivation_id}", status_code=303)
+def next_page(request: Request, project_id: int, session: SessionDep, user: CurrentUser):
+    """Reading only (a GET must not claim work): the annotator's unfinished derivation, or a
+    button that asks for the next one, or "all done"."""
+    state = annotating.queue_state(session, project_id=project_id, user=user)
+    if state.current is not None:
+        return RedirectResponse(f"/derivations/{state.current}", status_code=303)
+    return render(request, "pages/all_done.html", {"project_id": project_id, "state": state}, headers=NO_STORE)
+
+
+@router.post("/projects/{project_id}/next")
+def claim_next(request: Request, project_id: int, session: SessionDep, user: CurrentUser):
+    return _to_next(request, session, project_id=project_id, user=user)
+
+
+@router.post("/derivations/{derivation_id}/skip")
+def skip(request: Request, derivation_id: int, session: SessionDep, user: CurrentUser):
+    """Next on the annotate page: this one goes to the back of the queue, the next one opens."""
+    project_id = annotating.skip(session, derivation_id=derivation_id, user=user)
+    return _to_next(request, session, project_id=project_id, user=user, skipping=derivation_id)
+
+
+@router.get("/derivations/{derivation_id}/previous")
+def previous(request: Request, derivation_id: int, session: SessionDep, user: CurrentUser):
+    found = annotating.previous_derivation(session, derivation_id=derivation_id, user=user)
+    if found is None:
+        raise NotFound("This is the first derivation you were given in this project: there is none before it.")
+    return RedirectResponse(f"/derivations/{found}", status_code=303)
 
 
 @router.get("/derivations/{derivation_id}")
 def annotate_page(request: Request, derivation_id: int, session: SessionDep, user: CurrentUser, changed: bool = False):
     """`changed`: this tab's last change was refused (another tab had changed the annotation)."""
     view = annotating.open_derivation(session, derivation_id=derivation_id, user=user)
-    return render(request, "pages/annotate.html", {"view": view, "changed": changed})
+    return render(request, "pages/annotate.html", {"view": view, "changed": changed}, headers=NO_STORE)
 
 
 @router.post("/derivations/{derivation_id}/steps/{step_id}/labels/{label}")
@@ -63,6 +93,18 @@ def set_label(
          "status": change.status},
         headers={"X-Annotation-Version": str(change.version)},
     )
+
+
+@router.post("/derivations/{derivation_id}/steps/{step_id}/note")
+def set_note(
+    request: Request, derivation_id: int, step_id: int, session: SessionDep, user: CurrentUser,
+    note: str = Form(""), unsure: bool = Form(False),
+):
+    annotation, note, unsure = annotating.set_step_note(
+        session, derivation_id=derivation_id, step_id=step_id, note=note, unsure=unsure, user=user,
+        seen=_seen(request))
+    return render(request, "partials/save_status.html", {"annotation": annotation},
+                  headers={"X-Annotation-Version": str(annotation.version)})
 
 
 @router.post("/derivations/{derivation_id}/judgement")
@@ -87,7 +129,7 @@ def submit(
         session, derivation_id=derivation_id, user=user, goal_reached=_goal(goal_reached), comment=comment,
         seen=_seen(request),
     )
-    return _redirect(request, f"/projects/{project_id}/next")
+    return _to_next(request, session, project_id=project_id, user=user)
 
 
 @router.post("/derivations/{derivation_id}/time")

@@ -5,7 +5,7 @@ import re
 
 from sqlalchemy import select
 
-from app.models import Annotation, AnnotationEvent, Role, StepLabel
+from app.models import Annotation, AnnotationEvent, Role, StepLabel, StepNote
 from tests.conftest import htmx, login
 from tests.factories import assign, make_derivation, make_project, make_user, steps_of
 
@@ -19,13 +19,35 @@ def setup(db, role=Role.annotator, n=2, assigned=True):
     return project, derivations, user
 
 
+def claim(client, token, project_id):
+    """Press “Annotate next” (a POST: it claims work)."""
+    return client.post(f"/projects/{project_id}/next", headers={"X-CSRF-Token": token})
+
+
 def test_next_opens_an_unfinished_derivation_and_claims_it(client, db):
     project, (d1, d2), user = setup(db, assigned=False)
+    token = login(client, user.username)
+    response = claim(client, token, project.id)
+    assert response.status_code == 303
+    first = int(response.headers["location"].rsplit("/", 1)[1])
+    assert first in (d1.id, d2.id)
+    assert db.scalar(select(Annotation.derivation_id).where(Annotation.annotator_id == user.id)) == first
+    # not finished yet: Next keeps giving the same one, and the GET opens it too
+    assert claim(client, token, project.id).headers["location"] == f"/derivations/{first}"
+    assert client.get(f"/projects/{project.id}/next").headers["location"] == f"/derivations/{first}"
+
+
+def test_a_get_of_next_claims_nothing(client, db):
+    """A cross-site link to /projects/N/next must not put work in anyone's queue."""
+    project, _, user = setup(db, assigned=False)
     login(client, user.username)
-    response = client.get(f"/projects/{project.id}/next")
-    assert response.status_code == 303 and response.headers["location"] == f"/derivations/{d1.id}"
-    # not finished yet: Next keeps giving the same one
-    assert client.get(f"/projects/{project.id}/next").headers["location"] == f"/derivations/{d1.id}"
+    page = client.get(f"/projects/{project.id}/next")
+    assert page.status_code == 200 and "Ready for the next derivation" in page.text
+    assert f'action="/projects/{project.id}/next"' in page.text and 'method="post"' in page.text
+    assert db.scalar(select(Annotation.id)) is None
+    # and the claim itself needs the form's token
+    assert client.post(f"/projects/{project.id}/next").status_code == 403
+    assert db.scalar(select(Annotation.id)) is None
 
 
 def test_annotate_page_shows_prompt_parts_steps_and_labels(client, db):
@@ -96,41 +118,87 @@ def test_unknown_label_or_foreign_step_is_refused_with_a_message(client, db):
 def test_judgement_submit_next_and_reopen(client, db):
     project, (d1, d2), user = setup(db)
     token = login(client, user.username)
-    client.get(f"/projects/{project.id}/next")
     saved = client.post(f"/derivations/{d1.id}/judgement", data={"goal_reached": "no", "comment": "sign slip"},
                         headers=htmx(token))
     assert saved.status_code == 200 and "Saved" in saved.text and "<html" not in saved.text
     submitted = client.post(f"/derivations/{d1.id}/submit", data={"goal_reached": "yes", "comment": "fine after all"},
                             headers=htmx(token))
-    assert submitted.status_code == 204 and submitted.headers["HX-Redirect"] == f"/projects/{project.id}/next"
+    # Submit goes straight to the next derivation (claimed in the same request)
+    assert submitted.status_code == 204 and submitted.headers["HX-Redirect"] == f"/derivations/{d2.id}"
     annotation = db.scalar(select(Annotation).where(Annotation.derivation_id == d1.id))
     assert (annotation.status.value, annotation.goal_reached, annotation.comment) == ("submitted", True, "fine after all")
     assert annotation.submitted_at is not None
-    # Next moves on
-    assert client.get(f"/projects/{project.id}/next").headers["location"] == f"/derivations/{d2.id}"
-    # the submitted one can be reopened and changed
+    # the submitted one can be reopened and changed; then it says it needs submitting again
     page = client.get(f"/derivations/{d1.id}").text
     assert "Submit again" in page and "fine after all" in page
+    assert re.search(r'id="status-badge">\s*submitted<', page)
     step = steps_of(db, d1)[0]
-    assert client.post(f"/derivations/{d1.id}/steps/{step.id}/labels/skipped?on=true",
-                       headers=htmx(token)).status_code == 200
+    changed = client.post(f"/derivations/{d1.id}/steps/{step.id}/labels/skipped?on=true", headers=htmx(token))
+    assert changed.status_code == 200 and "submit again" in changed.text
+    page = client.get(f"/derivations/{d1.id}").text
+    assert "changed since submitted: submit again" in page
+    client.post(f"/derivations/{d1.id}/submit", data={"goal_reached": "yes", "comment": "fine after all"},
+                headers=htmx(token))
+    assert re.search(r'id="status-badge">\s*submitted<', client.get(f"/derivations/{d1.id}").text)
 
 
 def test_all_done_when_nothing_is_left(client, db):
     project, (d1,), user = setup(db, n=1)
     token = login(client, user.username)
-    client.post(f"/derivations/{d1.id}/submit", data={}, headers=htmx(token))
+    done = client.post(f"/derivations/{d1.id}/submit", data={}, headers=htmx(token))
+    assert done.headers["HX-Redirect"] == f"/projects/{project.id}/next"
     page = client.get(f"/projects/{project.id}/next")
-    assert page.status_code == 200 and "All done" in page.text
+    assert page.status_code == 200 and "All done" in page.text and "1 submitted" in page.text
 
 
 def test_overlap_one_keeps_a_claimed_derivation_from_others(client, db):
     project, (d1, d2), first = setup(db, assigned=False)
     second = make_user(db)
-    login(client, first.username)
-    assert client.get(f"/projects/{project.id}/next").headers["location"] == f"/derivations/{d1.id}"
-    login(client, second.username)
-    assert client.get(f"/projects/{project.id}/next").headers["location"] == f"/derivations/{d2.id}"
+    token = login(client, first.username)
+    got_first = claim(client, token, project.id).headers["location"]
+    token = login(client, second.username)
+    got_second = claim(client, token, project.id).headers["location"]
+    assert {got_first, got_second} == {f"/derivations/{d1.id}", f"/derivations/{d2.id}"}
+
+
+def test_next_on_unfinished_work_skips_it_and_the_queue_brings_it_back_last(client, db):
+    project, derivations, user = setup(db, n=3, assigned=False)
+    token = login(client, user.username)
+    first = int(claim(client, token, project.id).headers["location"].rsplit("/", 1)[1])
+    step = steps_of(db, db.get(type(derivations[0]), first))[0]
+    client.post(f"/derivations/{first}/steps/{step.id}/labels/incorrect?on=true", headers=htmx(token))
+    skipped = client.post(f"/derivations/{first}/skip", headers=htmx(token))
+    second = int(skipped.headers["HX-Redirect"].rsplit("/", 1)[1])
+    assert second != first
+    # the skipped one keeps its label and waits; the new ones come first
+    annotation = db.scalar(select(Annotation).where(Annotation.derivation_id == first))
+    assert annotation.skipped_at is not None and annotation.status.value == "in_progress"
+    assert db.scalar(select(StepLabel.label).where(StepLabel.annotation_id == annotation.id)) == "incorrect"
+    assert db.scalar(select(AnnotationEvent.kind).where(AnnotationEvent.kind == "skip")) == "skip"
+    third = int(client.post(f"/derivations/{second}/submit", data={}, headers=htmx(token))
+                .headers["HX-Redirect"].rsplit("/", 1)[1])
+    assert third not in (first, second)
+    back = client.post(f"/derivations/{third}/submit", data={}, headers=htmx(token)).headers["HX-Redirect"]
+    assert back == f"/derivations/{first}"  # nothing new left: the skipped one again
+    # Previous walks back in the order Next first gave them
+    assert client.get(f"/derivations/{third}/previous").headers["location"] == f"/derivations/{second}"
+    assert client.get(f"/derivations/{second}/previous").headers["location"] == f"/derivations/{first}"
+    none = client.get(f"/derivations/{first}/previous")
+    assert none.status_code == 404 and "there is none before it" in none.text
+
+
+def test_skipping_the_only_open_derivation_serves_it_again(client, db):
+    project, (d1,), user = setup(db, n=1, assigned=False)
+    token = login(client, user.username)
+    claim(client, token, project.id)
+    assert client.post(f"/derivations/{d1.id}/skip", headers=htmx(token)).headers["HX-Redirect"] == f"/derivations/{d1.id}"
+
+
+def test_the_annotate_page_is_never_cached(client, db):
+    """Back after submit must load the current state, not a stale “in progress” copy."""
+    project, (d1, _), user = setup(db)
+    login(client, user.username)
+    assert client.get(f"/derivations/{d1.id}").headers["cache-control"] == "no-store"
 
 
 def test_bad_goal_value_is_refused(client, db):
@@ -234,3 +302,69 @@ def test_a_malformed_version_header_is_refused_with_a_message(client, db):
     response = client.post(f"/derivations/{d1.id}/steps/{step.id}/labels/incorrect?on=true",
                            headers=htmx(token, **{"X-Annotation-Version": "seven", "X-Tab": "a"}))
     assert response.status_code == 422 and "X-Annotation-Version" in response.text
+
+
+def test_quick_first_changes_from_one_tab_never_refuse_each_other(client, db):
+    """An admin's first change creates the annotation; the page's next changes, sent before
+    that answer came back, say the page's version (0: none yet) and the same tab: all are
+    saved. A second tab that still shows "no annotation" is refused (it missed them)."""
+    project, (d1, _), admin = setup(db, role=Role.admin, assigned=False)
+    token = login(client, admin.username)
+    s1, s2 = steps_of(db, d1)[:2]
+    page = client.get(f"/derivations/{d1.id}").text
+    assert 'data-version="0"' in page
+    tab = {"X-Annotation-Version": "0", "X-Tab": "tab-a"}
+    first = client.post(f"/derivations/{d1.id}/steps/{s1.id}/labels/incorrect?on=true", headers=htmx(token, **tab))
+    second = client.post(f"/derivations/{d1.id}/steps/{s2.id}/labels/redundant?on=true", headers=htmx(token, **tab))
+    goal = client.post(f"/derivations/{d1.id}/judgement", data={"goal_reached": "no"}, headers=htmx(token, **tab))
+    latest = {"X-Annotation-Version": first.headers["X-Annotation-Version"], "X-Tab": "tab-a"}
+    third = client.post(f"/derivations/{d1.id}/steps/{s2.id}/labels/skipped?on=true", headers=htmx(token, **latest))
+    assert [r.status_code for r in (first, second, goal, third)] == [200, 200, 200, 200]
+    annotation = db.scalar(select(Annotation).where(Annotation.derivation_id == d1.id))
+    assert annotation.goal_reached is False
+    assert set(db.execute(select(StepLabel.step_id, StepLabel.label)).all()) == {
+        (s1.id, "incorrect"), (s2.id, "redundant"), (s2.id, "skipped")}
+    other = client.post(f"/derivations/{d1.id}/steps/{s1.id}/labels/irrelevant?on=true",
+                        headers=htmx(token, **{"X-Annotation-Version": "0", "X-Tab": "tab-b"}))
+    assert other.status_code == 409
+
+
+def test_a_step_note_and_unsure_flag_are_saved_versioned_and_shown(client, db):
+    project, (d1, _), user = setup(db)
+    token = login(client, user.username)
+    step = steps_of(db, d1)[1]
+    saved = client.post(f"/derivations/{d1.id}/steps/{step.id}/note", data={"note": "sign? check", "unsure": "true"},
+                        headers=htmx(token))
+    assert saved.status_code == 200 and "Saved" in saved.text
+    page = client.get(f"/derivations/{d1.id}").text
+    assert 'value="sign? check"' in page and re.search(r'name="unsure" value="true" checked', page)
+    event = db.scalar(select(AnnotationEvent).where(AnnotationEvent.kind == "note"))
+    assert event.step_id == step.id and event.detail["unsure"] is True and event.detail["old"]["note"] == ""
+    cleared = client.post(f"/derivations/{d1.id}/steps/{step.id}/note", data={"note": ""}, headers=htmx(token))
+    assert cleared.status_code == 200
+    db.expire_all()
+    assert db.execute(select(StepNote.note, StepNote.unsure)).all() == [("", False)]
+    too_long = client.post(f"/derivations/{d1.id}/steps/{step.id}/note", data={"note": "x" * 2001}, headers=htmx(token))
+    assert too_long.status_code == 422 and "at most 2000" in too_long.text
+
+
+def test_the_page_says_how_far_the_project_and_the_annotator_are(client, db):
+    project, (d1, d2), user = setup(db)
+    token = login(client, user.username)
+    client.post(f"/derivations/{d1.id}/submit", data={}, headers=htmx(token))
+    page = client.get(f"/derivations/{d2.id}").text
+    assert re.search(r"1 of 2 done · you: 1", page)
+
+
+def test_an_annotator_taken_off_a_project_cannot_open_or_change_its_derivations(client, db):
+    from app.repositories import projects as projects_repo
+
+    project, (d1, _), user = setup(db)  # the annotator got work while the project was open to all
+    projects_repo.set_members(db, project.id, {make_user(db).id})
+    token = login(client, user.username)
+    step = steps_of(db, d1)[0]
+    assert client.get(f"/derivations/{d1.id}").status_code == 403
+    refused = client.post(f"/derivations/{d1.id}/steps/{step.id}/labels/incorrect?on=true", headers=htmx(token))
+    assert refused.status_code == 403 and "not one of this project's annotators" in html.unescape(refused.text)
+    assert client.post(f"/derivations/{d1.id}/submit", data={}, headers=htmx(token)).status_code == 403
+    assert db.scalar(select(StepLabel.label)) is None
