@@ -115,14 +115,15 @@ def serve(
     typer.secho(f"Derivation Lab on http://{host}:{port}", fg="green")
     try:
         if workers == 1:
-            uvicorn.run(create_app(settings, sessions), host=host, port=port, log_level="info")
+            uvicorn.run(create_app(settings, sessions), host=host, port=port, log_level="info",
+                        **settings.uvicorn_options())
         else:  # each process builds its app from the environment: point them all at this database
             os.environ["DATABASE_URL"] = sessions.kw["bind"].url.render_as_string(hide_password=False)
             os.environ.setdefault("SECRET_KEY", settings.session_secret())  # one cookie key for all of them
             from uvicorn.supervisors import Multiprocess
 
             config = uvicorn.Config("app.main:create_app", factory=True, workers=workers, host=host, port=port,
-                                    log_level="info")
+                                    log_level="info", **settings.uvicorn_options())
             # Our own listening socket, made with proto=IPPROTO_TCP: asyncio sets TCP_NODELAY
             # only on such sockets, and uvicorn's own (proto 0) costs every multi-packet
             # response a 40 ms delayed-ACK stall.
@@ -167,6 +168,27 @@ def user_add(
         with transaction(_sessions()) as session:
             user = create_user(session, username=name, password=password, role=role)
             typer.echo(f"created {user.role.value} '{user.username}'")
+    except DomainError as exc:
+        _fail(exc.message, exc.details)
+
+
+@user_cli.command("passwd")
+def user_passwd(
+    name: str,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+) -> None:
+    """Set a user's password; their sessions end (they log in again everywhere)."""
+    from app.db import transaction
+    from app.services.auth import set_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        with transaction(_sessions()) as session:
+            user = set_password(session, username=name, password=password)
+            typer.echo(f"password of '{user.username}' changed; their sessions have ended")
     except DomainError as exc:
         _fail(exc.message, exc.details)
 

@@ -28,11 +28,20 @@ class Settings(BaseSettings):
     # Failed logins allowed per account and per client address ("N/period", e.g. "10/15 minutes").
     login_limit: str = "10/15 minutes"
     login_limit_per_address: str = "50/15 minutes"
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated addresses,
+    # or "*"). Empty: none, so no client can pick its own address to dodge the login limit.
+    trusted_proxies: str = ""
     # Check workers `serve` starts beside the web app (0: one per CPU core).
     check_workers: int = 0
     # The `openai` generation backend: any OpenAI-compatible server (vLLM, TGI, hosted).
     openai_base_url: str | None = None
     openai_api_key: str | None = None
+
+    def uvicorn_options(self) -> dict:
+        """How uvicorn reads forwarded headers: only from the configured proxies (uvicorn's
+        default would trust 127.0.0.1, so anyone on the machine could claim any address)."""
+        proxies = self.trusted_proxies.strip()
+        return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
 
     def session_secret(self) -> str:
         if self.secret_key:

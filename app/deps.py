@@ -67,9 +67,14 @@ class Viewer:
 
 
 def current_user(request: Request, session: SessionDep) -> User:
+    """The logged-in user. The cookie is signed, not stored: it holds the user's session
+    generation, and logout, a password change or deactivation bump that, which ends every
+    cookie issued before."""
     user_id = request.session.get("uid")
     user = users_repo.get(session, user_id) if isinstance(user_id, int) else None
-    if user is None:
+    if user is None or not user.active or request.session.get("gen") != user.session_generation:
+        if user_id is not None:
+            request.session.clear()
         raise LoginRequired("Please log in.")
     request.state.user = Viewer(user.id, user.username, user.role)
     return user

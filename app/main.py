@@ -14,9 +14,9 @@ from app.config import ROOT, Settings, get_settings
 from app.db import database_url, make_engine, make_sessionmaker
 from app.deps import csrf_protect
 from app.web import errors
-from app.web.login_throttle import LoginThrottle
+from app.web.login_throttle import KnownBrowsers, LoginThrottle
 from app.web.routes import annotate, auth, dashboards, home, importing, jobs, projects, review, runs
-from app.web.routes import exports, profile
+from app.web.routes import exports, profile, users
 from app.web.routes import settings as settings_routes
 from app.api import v1 as api_v1
 
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
     app.state.settings = settings
     app.state.sessionmaker = sessions
     app.state.login_throttle = LoginThrottle(settings.login_limit, settings.login_limit_per_address)
+    app.state.known_browsers = KnownBrowsers(settings.session_secret())
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.session_secret(),
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     for module in (auth, home, annotate, projects, importing, runs, jobs, review, settings_routes, dashboards, profile,
-                   exports, api_v1):
+                   exports, users, api_v1):
         app.include_router(module.router)
     errors.install(app)
     return app

@@ -1,6 +1,6 @@
 from datetime import datetime, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models import ApiToken, User
@@ -19,11 +19,14 @@ def for_user(session: Session, user_id: int) -> list[ApiToken]:
 
 def user_by_hash(session: Session, token_hash: str) -> User | None:
     """The live token's user, marking the token used."""
+    now = datetime.now(timezone.utc)
     row = session.execute(
-        update(ApiToken).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
-        .values(last_used_at=datetime.now(timezone.utc)).returning(ApiToken.user_id)
+        update(ApiToken).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None),
+                               or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now))
+        .values(last_used_at=now).returning(ApiToken.user_id)
     ).first()
-    return session.get(User, row[0]) if row else None
+    user = session.get(User, row[0]) if row else None
+    return user if user is not None and user.active else None
 
 
 def revoke(session: Session, *, token_id: int, user_id: int) -> bool:

@@ -7,7 +7,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict, InvalidInput
+from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Role, User
 from app.repositories import users as users_repo
 
@@ -32,8 +32,7 @@ def create_user(session: Session, *, username: str, password: str, role: Role | 
         raise InvalidInput(
             f"username '{username}': use 1-80 letters, digits or _ . @ - (no spaces)"
         )
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"password: at least {MIN_PASSWORD} characters are needed")
+    _check_password(password)
     try:
         role = Role(role)
     except ValueError:
@@ -44,11 +43,48 @@ def create_user(session: Session, *, username: str, password: str, role: Role | 
 
 
 def authenticate(session: Session, *, username: str, password: str) -> User | None:
+    """The user, when the password is theirs and the account is active."""
     user = users_repo.get_by_username(session, username.strip())
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return None
+    if not user.active:
+        return None
     if user and _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    return user
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"password: at least {MIN_PASSWORD} characters are needed")
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """Every session cookie of this user stops working (it carries the old generation)."""
+    user.session_generation += 1
+    session.flush()
+
+
+def set_password(session: Session, *, username: str, password: str) -> User:
+    """A new password; the user's sessions end (their API tokens stay: revoke those on the profile page)."""
+    user = users_repo.get_by_username(session, username.strip())
+    if user is None:
+        raise NotFound(f"no user '{username}'")
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    end_sessions(session, user)
+    return user
+
+
+def set_active(session: Session, *, user_id: int, active: bool, by: User) -> User:
+    """Deactivated: no login, no session, no API token works; their work stays."""
+    user = users_repo.get(session, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    if user.id == by.id and not active:
+        raise InvalidInput("you cannot deactivate your own account (another admin can)")
+    user.active = active
+    end_sessions(session, user)
     return user

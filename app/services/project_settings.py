@@ -34,8 +34,15 @@ def view(session: Session, *, project_id: int) -> SettingsView:
                         projects_repo.sample_size(session, project_id))
 
 
-def update(session: Session, *, project_id: int, overlap: int, blind: bool, member_ids: set[int]) -> Project:
+MAX_GUIDELINES = 50_000
+
+
+def update(session: Session, *, project_id: int, overlap: int, blind: bool, member_ids: set[int],
+           guidelines: str | None = None) -> Project:
+    """`guidelines`: markdown for the annotators; None leaves them as they are."""
     project = _project(session, project_id)
+    if guidelines is not None and len(guidelines) > MAX_GUIDELINES:
+        raise InvalidInput(f"guidelines: at most {MAX_GUIDELINES} characters ({len(guidelines)} given)")
     if not 1 <= overlap <= MAX_OVERLAP:
         raise InvalidInput(f"overlap: 1..{MAX_OVERLAP} annotators per derivation (got {overlap})")
     known = {u.id for u in users_repo.list_all(session)}
@@ -43,6 +50,8 @@ def update(session: Session, *, project_id: int, overlap: int, blind: bool, memb
     if unknown:
         raise InvalidInput(f"members: no user with id {', '.join(map(str, sorted(unknown)))}")
     project.overlap, project.blind = overlap, blind
+    if guidelines is not None:
+        project.guidelines = guidelines.replace("\r\n", "\n")
     projects_repo.set_members(session, project_id, member_ids)
     session.flush()
     return project

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session
 
@@ -19,12 +20,20 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create(session: Session, *, user: User, name: str) -> tuple[ApiToken, str]:
+MAX_DAYS = 3650
+
+
+def create(session: Session, *, user: User, name: str, days: int | None = None) -> tuple[ApiToken, str]:
+    """A new token; `days`: it stops working after that many days (None: until revoked)."""
     name = name.strip()
     if not 1 <= len(name) <= 100:
         raise InvalidInput("token name: 1 to 100 characters")
+    if days is not None and not 1 <= days <= MAX_DAYS:
+        raise InvalidInput(f"expires after: 1..{MAX_DAYS} days, or leave it empty for no expiry (got {days})")
     token = PREFIX + secrets.token_urlsafe(32)
-    row = tokens_repo.add(session, user_id=user.id, name=name, token_hash=digest(token), prefix=token[:10])
+    expires = datetime.now(timezone.utc) + timedelta(days=days) if days else None
+    row = tokens_repo.add(session, user_id=user.id, name=name, token_hash=digest(token), prefix=token[:10],
+                          expires_at=expires)
     return row, token
 
 

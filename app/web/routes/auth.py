@@ -1,10 +1,13 @@
+import hashlib
 import secrets
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
 from app.deps import SessionDep
+from app.repositories import users as users_repo
 from app.services import auth
+from app.web.login_throttle import KNOWN_COOKIE, KNOWN_MAX_AGE
 from app.web.templating import render
 
 router = APIRouter()
@@ -30,21 +33,28 @@ def login(
     password: str = Form(""),
     next: str = Form("/"),
 ):
-    throttle = request.app.state.login_throttle
+    throttle, known = request.app.state.login_throttle, request.app.state.known_browsers
     address = request.client.host if request.client else "unknown"
-    wait = throttle.retry_after(username, address)
+    # A browser this account logged in from before is counted on its own: failures elsewhere
+    # (anyone failing on purpose) do not lock the owner out of it.
+    account = users_repo.get_by_username(session, username.strip())
+    cookie = request.cookies.get(KNOWN_COOKIE)
+    browser = hashlib.sha256(cookie.encode()).hexdigest()[:16] if (
+        account and account.id in known.users(cookie)) else None
+    wait = throttle.retry_after(username, address, browser)
     if wait is not None:  # refused before the password is even checked
         minutes = (wait + 59) // 60
         return render(
             request, "pages/login.html",
             {"next": _safe_next(next), "username": username,
              "error": f"Too many failed logins for this account or from this address: try again in "
-                      f"{minutes} minute{'s' if minutes != 1 else ''}."},
+                      f"{minutes} minute{'s' if minutes != 1 else ''} (or from a browser you have logged in with "
+                      f"before)."},
             status_code=429, headers={"Retry-After": str(wait)},
         )
     user = auth.authenticate(session, username=username, password=password)
     if user is None:
-        throttle.failed(username, address)
+        throttle.failed(username, address, browser)
         return render(
             request, "pages/login.html",
             {"next": _safe_next(next), "error": "Unknown user or wrong password.", "username": username},
@@ -53,11 +63,21 @@ def login(
     throttle.succeeded(username)
     request.session.clear()
     request.session["uid"] = user.id
+    request.session["gen"] = user.session_generation
     request.session["csrf"] = secrets.token_urlsafe(32)  # a new token for the new session
-    return RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(KNOWN_COOKIE, known.add(request.cookies.get(KNOWN_COOKIE), user.id), max_age=KNOWN_MAX_AGE,
+                        httponly=True, samesite="lax", secure=request.app.state.settings.secure_cookies)
+    return response
 
 
 @router.post("/logout")
-def logout(request: Request):
+def logout(request: Request, session: SessionDep):
+    """Ends the session for good: the cookie stops working even if someone kept a copy
+    (this ends the user's sessions in other browsers too)."""
+    user_id = request.session.get("uid")
+    user = users_repo.get(session, user_id) if isinstance(user_id, int) else None
+    if user is not None and request.session.get("gen") == user.session_generation:
+        auth.end_sessions(session, user)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

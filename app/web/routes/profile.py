@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Form, Request
 
 from app.deps import CurrentUser, SessionDep
+from app.errors import InvalidInput
 from app.services import tokens
 from app.web.templating import render
 
@@ -20,8 +21,11 @@ def profile(request: Request, session: SessionDep, user: CurrentUser):
 
 
 @router.post("/profile/tokens")
-def create_token(request: Request, session: SessionDep, user: CurrentUser, name: str = Form("")):
-    _, token = tokens.create(session, user=user, name=name)
+def create_token(request: Request, session: SessionDep, user: CurrentUser, name: str = Form(""),
+                 days: str = Form("")):
+    if days.strip() and not days.strip().isdigit():
+        raise InvalidInput(f"expires after '{days}': a whole number of days, or empty for no expiry")
+    _, token = tokens.create(session, user=user, name=name, days=int(days) if days.strip() else None)
     return _page(request, session, user, new_token=token)
 
 

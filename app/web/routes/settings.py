@@ -22,9 +22,10 @@ def settings_page(request: Request, project_id: int, session: SessionDep, user: 
 
 @router.post("/projects/{project_id}/settings")
 def save_settings(request: Request, project_id: int, session: SessionDep, user: AdminUser,
-                  overlap: int = Form(...), blind: str = Form(""), members: list[int] = Form([])):
+                  overlap: int = Form(...), blind: str = Form(""), members: list[int] = Form([]),
+                  guidelines: str | None = Form(None)):
     project_settings.update(session, project_id=project_id, overlap=overlap, blind=blind == "on",
-                            member_ids=set(members))
+                            member_ids=set(members), guidelines=guidelines)
     return _page(request, session, project_id, "Settings saved.")
 
 

@@ -368,3 +368,20 @@ def test_an_annotator_taken_off_a_project_cannot_open_or_change_its_derivations(
     assert refused.status_code == 403 and "not one of this project's annotators" in html.unescape(refused.text)
     assert client.post(f"/derivations/{d1.id}/submit", data={}, headers=htmx(token)).status_code == 403
     assert db.scalar(select(StepLabel.label)) is None
+
+
+def test_an_admin_writes_guidelines_that_annotators_see_as_markdown_with_html_escaped(client, db):
+    project, (d1, _), user = setup(db)
+    admin = make_user(db, role=Role.admin)
+    token = login(client, admin.username)
+    text = "## Incorrect\n\nExample: `x = 2 x` after `x = 1`.\n\n<script>alert(1)</script> [x](javascript:alert(1))"
+    saved = client.post(f"/projects/{project.id}/settings", data={"overlap": "1", "guidelines": text},
+                        headers=htmx(token))
+    assert saved.status_code == 200 and "Settings saved" in saved.text
+    login(client, user.username)
+    page = client.get(f"/derivations/{d1.id}").text
+    assert '<h2>Incorrect</h2>' in page and "<code>x = 2 x</code>" in page and 'id="guidelines-button"' in page
+    assert "<script>alert(1)" not in page and "&lt;script&gt;" in page and 'href="javascript:' not in page
+    too_long = client.post(f"/projects/{project.id}/settings", data={"overlap": "1", "guidelines": "x" * 50_001},
+                           headers=htmx(login(client, admin.username)))
+    assert too_long.status_code == 422 and "guidelines: at most" in too_long.text

@@ -1,6 +1,10 @@
 """Login, logout, CSRF and who may see what."""
 
-from app.models import Role
+import html
+
+from sqlalchemy import select
+
+from app.models import Role, User
 from tests.conftest import csrf_of, htmx, login
 from tests.factories import assign, make_derivation, make_project, make_user, steps_of
 
@@ -83,15 +87,35 @@ def _try(client, username, password):
     return client.post("/login", data={"username": username, "password": password, "csrf_token": csrf_of(client)})
 
 
-def test_failed_logins_are_limited_per_account(client, db):
+def test_failed_logins_are_limited_per_account_but_cannot_lock_the_owner_out(client, app, db):
+    from fastapi.testclient import TestClient
+
     make_user(db, username="ann")
     make_user(db, username="bob")
-    for _ in range(10):
-        assert _try(client, "ann", "wrong password").status_code == 401
-    refused = _try(client, "ANN", "correct horse battery")  # even the right password, any case
-    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
-    assert "Too many failed logins" in refused.text and "try again in 15 minutes" in refused.text
+    with TestClient(app, follow_redirects=False) as owners_browser:
+        login(owners_browser, "ann")  # ann has used this browser before
+        owners_browser.post("/logout", data={"csrf_token": csrf_of(owners_browser)})
+        for _ in range(10):  # someone elsewhere fails on purpose
+            assert _try(client, "ann", "wrong password").status_code == 401
+        refused = _try(client, "ANN", "correct horse battery")  # elsewhere even the right password waits, any case
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+        assert "Too many failed logins" in refused.text and "try again in 15 minutes" in refused.text
+        assert _try(owners_browser, "ann", "correct horse battery").status_code == 303  # the owner gets in
+        owners_browser.post("/logout", data={"csrf_token": csrf_of(owners_browser)})
+        for _ in range(10):  # that browser has a limit of its own: no endless guessing there either
+            assert _try(owners_browser, "ann", "wrong password").status_code == 401
+        assert _try(owners_browser, "ann", "correct horse battery").status_code == 429
     assert _try(client, "bob", "correct horse battery").status_code == 303  # other accounts are not locked
+
+
+def test_a_forged_known_browser_cookie_does_not_pass_the_limit(client, db):
+    from app.web.login_throttle import KNOWN_COOKIE, KnownBrowsers
+
+    ann = make_user(db, username="ann")
+    for _ in range(10):
+        _try(client, "ann", "wrong password")
+    client.cookies.set(KNOWN_COOKIE, KnownBrowsers("another secret").add(None, ann.id))
+    assert _try(client, "ann", "correct horse battery").status_code == 429
 
 
 def test_failed_logins_are_limited_per_address_and_a_success_resets_the_account(settings, sessions, db):
@@ -111,3 +135,145 @@ def test_failed_logins_are_limited_per_address_and_a_success_resets_the_account(
         for name in ("x1", "x2", "x3"):  # unknown names count against the address
             assert _try(client, name, "guess").status_code in (401, 429)
         assert _try(client, "someone-else", "guess").status_code == 429
+
+
+def _session_cookie(client) -> str:
+    return client.cookies.get("derivlab_session")
+
+
+def test_logout_ends_the_session_even_for_a_kept_copy_of_the_cookie(client, app, db):
+    from fastapi.testclient import TestClient
+
+    make_user(db, username="ann")
+    token = login(client, "ann")
+    stolen = _session_cookie(client)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 303
+    with TestClient(app, follow_redirects=False) as thief:
+        thief.cookies.set("derivlab_session", stolen)
+        assert thief.get("/").status_code == 303  # sent to the login page
+        minted = thief.post("/profile/tokens", data={"name": "permanent"}, headers=htmx(token))
+        assert minted.status_code in (401, 403) and "dl_" not in minted.text
+    login(client, "ann")  # and ann logs in again as usual
+    assert client.get("/").status_code == 200
+
+
+def test_a_password_change_ends_every_session(client, db, run, fresh_database_url):
+    """`derivlab user passwd` (here against its own database, as an operator would run it)."""
+    from sqlalchemy import create_engine, text
+
+    assert run("user", "add", "ann", "--role", "admin", "--password-stdin", input="first password\n").exit_code == 0
+    result = run("user", "passwd", "ann", "--password-stdin", input="second password\n")
+    assert result.exit_code == 0 and "sessions have ended" in result.output
+    engine = create_engine(fresh_database_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT session_generation FROM users WHERE username = 'ann'")).scalar_one() == 1
+    engine.dispose()
+    short = run("user", "passwd", "ann", "--password-stdin", input="short\n")
+    assert short.exit_code != 0 and "at least 8 characters" in short.output
+    missing = run("user", "passwd", "nobody", "--password-stdin", input="long enough pw\n")
+    assert missing.exit_code != 0 and "no user 'nobody'" in missing.output
+
+
+def test_an_admin_adds_users_resets_passwords_and_deactivates_accounts(client, app, db):
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from app.services import tokens
+
+    admin = make_user(db, username="boss", role=Role.admin)
+    token = login(client, "boss")
+    added = client.post("/users", data={"username": "newbie", "role": "reviewer"}, headers=htmx(token))
+    assert added.status_code == 200 and "Added reviewer 'newbie'" in html.unescape(added.text)
+    first = re.search(r'id="new-password">([^<]+)<', added.text).group(1)
+    with TestClient(app, follow_redirects=False) as newbie:
+        login(newbie, "newbie", first)
+        newbie_id = db.scalar(select(User.id).where(User.username == "newbie"))
+        reset = client.post(f"/users/{newbie_id}/password", headers=htmx(token))
+        second = re.search(r'id="new-password">([^<]+)<', reset.text).group(1)
+        assert second != first and "their sessions have ended" in reset.text
+        assert newbie.get("/").status_code == 303  # logged out by the reset
+        assert _try(newbie, "newbie", first).status_code == 401
+        login(newbie, "newbie", second)
+        api_token = tokens.create(db, user=db.get(User, newbie_id), name="nb")[1]
+        assert newbie.get("/api/v1/me", headers={"Authorization": f"Bearer {api_token}"}).status_code == 200
+        off = client.post(f"/users/{newbie_id}/active", data={}, headers=htmx(token))
+        assert off.status_code == 200 and "deactivated" in off.text
+        assert newbie.get("/").status_code == 303
+        assert newbie.get("/api/v1/me", headers={"Authorization": f"Bearer {api_token}"}).status_code == 401
+        assert _try(newbie, "newbie", second).status_code == 401
+        on = client.post(f"/users/{newbie_id}/active", data={"active": "on"}, headers=htmx(token))
+        assert "reactivated" in on.text
+        login(newbie, "newbie", second)
+    own = client.post(f"/users/{admin.id}/active", data={}, headers=htmx(token))
+    assert own.status_code == 422 and "cannot deactivate your own account" in own.text
+    db.expire_all()
+    assert db.get(User, admin.id).active
+
+
+def test_api_tokens_may_expire(client, db):
+    from datetime import datetime, timedelta, timezone
+
+    from app.services import tokens
+
+    user = make_user(db, username="ann")
+    row, secret = tokens.create(db, user=user, name="short", days=1)
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    row.expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    db.flush()
+    expired = client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
+    assert expired.status_code == 401
+    token = login(client, "ann")
+    made = client.post("/profile/tokens", data={"name": "week", "days": "7"}, headers=htmx(token))
+    assert made.status_code == 200 and "dl_" in made.text
+    bad = client.post("/profile/tokens", data={"name": "x", "days": "-inf"}, headers=htmx(token))
+    assert bad.status_code == 422 and "whole number of days" in bad.text
+
+
+def _serve(app):
+    import threading
+    import time
+
+    import uvicorn
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           **app.state.settings.uvicorn_options()))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def _failures_until_refused(base: str, forwarded: bool) -> int:
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=10) as client:
+        for n in range(1, 8):
+            headers = {"X-Forwarded-For": f"203.0.113.{n}"} if forwarded else {}
+            token = csrf_of(client)
+            status = client.post("/login", data={"username": f"nobody{n}", "password": "guess", "csrf_token": token},
+                                 headers=headers).status_code
+            if status == 429:
+                return n
+    return 0
+
+
+def test_x_forwarded_for_is_believed_only_from_configured_proxies(settings, sessions, db):
+    """Per-address limit 3: a client on the machine that sends a new X-Forwarded-For each
+    time is still one address, unless the operator said a proxy sits in front."""
+    from app.main import create_app
+
+    for trusted, expected in (("", 4), ("127.0.0.1", 0)):
+        app = create_app(settings.model_copy(update={"login_limit_per_address": "3/minute",
+                                                     "trusted_proxies": trusted}), sessions)
+        server, thread, base = _serve(app)
+        try:
+            assert _failures_until_refused(base, forwarded=True) == expected, trusted
+        finally:
+            server.should_exit = True
+            thread.join(10)

@@ -60,6 +60,10 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/projects/{project_id}/exports"): STAFF,
     ("GET", "/exports/{export_id}"): STAFF,
     ("GET", "/exports/{export_id}/download"): STAFF,
+    ("GET", "/users"): ADMIN,
+    ("POST", "/users"): ADMIN,
+    ("POST", "/users/{user_id}/password"): ADMIN,
+    ("POST", "/users/{user_id}/active"): ADMIN,
     ("GET", "/profile"): ALL,
     ("POST", "/profile/tokens"): ALL,
     ("POST", "/profile/tokens/{token_id}/revoke"): ALL,
@@ -90,6 +94,8 @@ FORMS = {
     "/projects/{project_id}/settings": lambda ids: {"overlap": "3", "blind": "on"},
     "/projects/{project_id}/sample": lambda ids: {"per_model": "1", "seed": "1"},
     "/profile/tokens": lambda ids: {"name": "matrix"},
+    "/users": lambda ids: {"username": f"new-by-{ids['username']}", "role": "annotator"},
+    "/users/{user_id}/active": lambda ids: {"active": "on"},
     "/projects/{project_id}/exports": lambda ids: {"level": "derivation"},
 }
 JSON = {"/api/v1/projects/{project_id}/runs": {"model": "/models/tiny", "perturbations": ["static"]}}
@@ -103,6 +109,7 @@ def world(db):
     d = make_derivation(db, project=project, model="secret")
     for n in range(2):  # two annotators already disagree on it, so a reviewer can settle it
         other = make_user(db, username=f"early{n}")
+        early_id = other.id
         assign(db, other, d)
         annotating.submit(db, derivation_id=d.id, user=other, goal_reached=bool(n), comment="")
     users = {role: make_user(db, role=Role(role), username=f"the-{role}") for role in ALL}
@@ -125,7 +132,7 @@ def world(db):
     revocable = {role: tokens.create(db, user=user, name="to revoke")[0].id for role, user in users.items()}
     return {"project_id": project.id, "project_name": project.name, "derivation_id": d.id,
             "step_id": steps_of(db, d)[0].id, "label": "incorrect", "run_id": run.id, "users": users,
-            "api": api, "revocable": revocable, "export_id": export.id}
+            "api": api, "revocable": revocable, "export_id": export.id, "user_id": early_id}
 
 
 def _routes(app) -> set[tuple[str, str]]:
