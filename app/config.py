@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     # The largest file `derivlab import` or the import page accepts (MB).
     import_max_mb: int = 50
+    # Any other request body (forms, labels, API calls) larger than this is refused unread (KiB).
+    max_body_kb: int = 1024
     # Failed logins allowed per account and per client address ("N/period", e.g. "10/15 minutes").
     login_limit: str = "10/15 minutes"
     login_limit_per_address: str = "50/15 minutes"

@@ -14,6 +14,7 @@ from app.config import ROOT, Settings, get_settings
 from app.db import database_url, make_engine, make_sessionmaker
 from app.deps import csrf_protect
 from app.web import errors
+from app.web.guards import FORM_OVERHEAD, BodyLimit, LoginGate
 from app.web.login_throttle import KnownBrowsers, LoginThrottle
 from app.web.routes import annotate, auth, dashboards, home, importing, jobs, projects, review, runs
 from app.web.routes import exports, profile, users
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
     app.state.sessionmaker = sessions
     app.state.login_throttle = LoginThrottle(settings.login_limit, settings.login_limit_per_address)
     app.state.known_browsers = KnownBrowsers(settings.session_secret())
+    app.add_middleware(LoginGate)  # inside the session middleware: it reads the session
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.session_secret(),
@@ -75,6 +77,8 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
         https_only=settings.secure_cookies,
     )
 
+    app.add_middleware(BodyLimit, default_bytes=settings.max_body_kb * 1024,
+                       upload_bytes=settings.import_max_mb * 2**20 + FORM_OVERHEAD)
     app.add_middleware(ResponseHeaders)
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")

@@ -277,3 +277,50 @@ def test_x_forwarded_for_is_believed_only_from_configured_proxies(settings, sess
         finally:
             server.should_exit = True
             thread.join(10)
+
+
+def _raw_post(base: str, path: str, headers: dict[str, str], body: bytes = b"") -> str:
+    """Send the request line and headers (and maybe part of a body), then read the answer:
+    the server must answer without waiting for the rest of the declared body."""
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(base)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        head = f"POST {path} HTTP/1.1\r\nHost: {url.hostname}\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        sock.sendall(head.encode() + body)
+        answer = b""
+        while chunk := sock.recv(65536):  # the server closes the connection after its answer
+            answer += chunk
+    return answer.decode("latin-1")
+
+
+def test_bodies_over_the_limit_and_anonymous_uploads_are_refused_unread(settings, sessions, db):
+    from app.main import create_app
+
+    app = create_app(settings.model_copy(update={"max_body_kb": 64, "import_max_mb": 1}), sessions)
+    server, thread, base = _serve(app)
+    try:
+        # 300 MB declared to the login form: refused at once (nothing is read, no temp file)
+        huge = _raw_post(base, "/login", {"Content-Type": "multipart/form-data; boundary=x",
+                                          "Content-Length": str(300 * 2**20)})
+        assert huge.startswith("HTTP/1.1 413") and "nothing was read" in huge
+        # an anonymous upload to the import page, within the limit: sent to log in before its body is parsed
+        anonymous = _raw_post(base, "/import", {"Content-Type": "multipart/form-data; boundary=x",
+                                                "Content-Length": str(2**20)}, b"--x\r\n")
+        assert anonymous.startswith("HTTP/1.1 303") and "location: /login" in anonymous.lower()
+        # chunked bodies are counted as they come
+        import httpx
+
+        def chunks():
+            for _ in range(100):
+                yield b"a" * 1024
+
+        with httpx.Client(base_url=base, timeout=10) as client:
+            streamed = client.post("/login", content=chunks(),
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert streamed.status_code == 413
+    finally:
+        server.should_exit = True
+        thread.join(10)
