@@ -236,8 +236,11 @@ def export(
     project: Annotated[str, typer.Option(help="Project name.")],
     level: Annotated[str, typer.Option(help="step, derivation, events (the label history) or jsonl (everything)")] = "step",
     output: Annotated[Path, typer.Option("-o", "--output", help="CSV file to write ('-' for stdout).")] = Path("-"),
+    spreadsheet_safe: Annotated[bool, typer.Option(
+        "--spreadsheet-safe", help="Prefix text a spreadsheet would run as a formula (= + - @) with '. "
+                                   "Off by default: exports hold the stored text exactly.")] = False,
 ) -> None:
-    """Export a project's labels as CSV, streamed from the database."""
+    """Export a project's labels as CSV, streamed from the database (lossless)."""
     from app.db import transaction
     from app.services import exporting
 
@@ -251,7 +254,8 @@ def export(
     except DomainError as exc:
         _fail(exc.message, exc.details)
     chunks = (exporting.stream_jsonl(sessions, filters=Filters(project_id)) if level == "jsonl"
-              else exporting.stream_csv(sessions, project_id=project_id, labels=labels, level=level))
+              else exporting.stream_csv(sessions, project_id=project_id, labels=labels, level=level,
+                                        safe=spreadsheet_safe))
     # A file is written beside its name and renamed when complete: a failed export leaves
     # no half-written file behind.
     partial = output.with_name(output.name + ".partial")

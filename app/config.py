@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     # The largest file `derivlab import` or the import page accepts (MB).
     import_max_mb: int = 50
+    # Streamed downloads at once, per user and in all; a client that reads nothing for this
+    # long is cut off (each stream holds a database connection).
+    streams_per_user: int = 2
+    streams_total: int = 8
+    stream_idle_seconds: float = 60
+    # Exports prepared in the background are deleted this many hours after they were made.
+    export_keep_hours: int = 72
     # Any other request body (forms, labels, API calls) larger than this is refused unread (KiB).
     max_body_kb: int = 1024
     # Failed logins allowed per account and per client address ("N/period", e.g. "10/15 minutes").

@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from app.db import transaction
-from app.errors import Forbidden, LoginRequired
+from app.errors import Forbidden, InvalidInput, LoginRequired
 from app.models import Role, User
 from app.repositories import users as users_repo
 
@@ -54,6 +54,39 @@ async def csrf_protect(request: Request) -> None:
         sent = (await request.form()).get(CSRF_FIELD)
     if not expected or not isinstance(sent, str) or not secrets.compare_digest(expected, sent):
         raise Forbidden("The form's security token is missing or out of date. Reload the page and try again.")
+
+
+def _nul_in(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_nul_in(k) or _nul_in(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_nul_in(v) for v in value)
+    return False
+
+
+async def reject_nul(request: Request) -> None:
+    """PostgreSQL text cannot hold a NUL character: say which field has one, instead of
+    letting the database refuse the statement."""
+    where = [f"query parameter '{k}'" for k, v in request.query_params.multi_items() if _nul_in(k) or _nul_in(v)]
+    if "\x00" in request.url.path or "%00" in request.url.path:
+        where.append("the address")
+    kind = request.headers.get("content-type", "")
+    if request.method not in SAFE_METHODS and kind.startswith(("application/x-www-form-urlencoded",
+                                                                 "multipart/form-data")):
+        form = await request.form()
+        where += [f"form field '{k}'" for k, v in form.multi_items() if _nul_in(k) or _nul_in(v)]
+    elif request.method not in SAFE_METHODS and kind.startswith("application/json"):
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None  # malformed JSON is the route's to report
+        if isinstance(body, dict):
+            where += [f"JSON field '{k}'" for k, v in body.items() if _nul_in(k) or _nul_in(v)]
+    if where:
+        raise InvalidInput(f"{', '.join(where)}: contains a NUL character (\\0), which cannot be stored; "
+                           "remove it and try again. Nothing was saved.")
 
 
 @dataclass(frozen=True)

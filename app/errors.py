@@ -73,6 +73,9 @@ def from_database(exc) -> DomainError:
             or (state is None and _CONNECTION_WORDS.search(first)):
         return DatabaseUnavailable("The database cannot be reached (it may be restarting). Nothing was saved by "
                                    "this request; try again in a moment.")
+    if "NUL (0x00)" in first or "0x00" in first:  # text with a NUL character, which PostgreSQL cannot store
+        return InvalidInput("A value in this request contains a NUL character (\\0), which PostgreSQL cannot "
+                            "store; remove it and try again. Nothing was saved.")
     if state is None:  # the driver refused it before the server saw it (too many parameters, ...): not "down"
         return DatabaseRefused(f"The database driver refused this request ({first}; no SQLSTATE). Nothing was saved.")
     if state.startswith("22"):  # a data exception: the request carried a value the database cannot hold

@@ -12,9 +12,10 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from app.config import ROOT, Settings, get_settings
 from app.db import database_url, make_engine, make_sessionmaker
-from app.deps import csrf_protect
+from app.deps import csrf_protect, reject_nul
 from app.web import errors
-from app.web.guards import FORM_OVERHEAD, BodyLimit, LoginGate
+from app.web.streams import StreamSlots
+from app.web.guards import BodyLimit, LoginGate
 from app.web.login_throttle import KnownBrowsers, LoginThrottle
 from app.web.routes import annotate, auth, dashboards, home, importing, jobs, projects, review, runs
 from app.web.routes import exports, profile, users
@@ -61,12 +62,13 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
     if sessions is None:
         sessions = make_sessionmaker(make_engine(database_url(settings)))
 
-    app = FastAPI(title="Derivation Lab", dependencies=[Depends(csrf_protect)], docs_url="/api/docs",
+    app = FastAPI(title="Derivation Lab", dependencies=[Depends(csrf_protect), Depends(reject_nul)], docs_url="/api/docs",
                   redoc_url=None, openapi_url="/api/openapi.json")
     app.state.settings = settings
     app.state.sessionmaker = sessions
     app.state.login_throttle = LoginThrottle(settings.login_limit, settings.login_limit_per_address)
     app.state.known_browsers = KnownBrowsers(settings.session_secret())
+    app.state.stream_slots = StreamSlots(settings.streams_per_user, settings.streams_total)
     app.add_middleware(LoginGate)  # inside the session middleware: it reads the session
     app.add_middleware(
         SessionMiddleware,
@@ -77,8 +79,7 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
         https_only=settings.secure_cookies,
     )
 
-    app.add_middleware(BodyLimit, default_bytes=settings.max_body_kb * 1024,
-                       upload_bytes=settings.import_max_mb * 2**20 + FORM_OVERHEAD)
+    app.add_middleware(BodyLimit, default_bytes=settings.max_body_kb * 1024, upload_mb=settings.import_max_mb)
     app.add_middleware(ResponseHeaders)
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")

@@ -4,7 +4,6 @@ reviewers; creating runs for admins; /me for everyone."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
 
 from app.deps import ApiAdmin, ApiStaff, ApiUser, SessionDep
 from app.errors import NotFound
@@ -13,6 +12,7 @@ from app.repositories import runs as runs_repo
 from app.schemas import api as schemas
 from app.schemas.runs import Decoding
 from app.services import dashboards, exporting, runs
+from app.web import streams
 from app.services.projects import get_project
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
@@ -92,15 +92,17 @@ def stats(project_id: int, session: SessionDep, user: ApiStaff, model: str | Non
 
 @router.get("/projects/{project_id}/export")
 def export(request: Request, project_id: int, session: SessionDep, user: ApiStaff, level: str = "step",
-           model: str | None = None, perturbation: str | None = None):
-    """CSV (level step, derivation or events) or JSONL of everything (level jsonl), streamed."""
+           model: str | None = None, perturbation: str | None = None, spreadsheet_safe: bool = False):
+    """CSV (level step, derivation or events) or JSONL of everything (level jsonl), streamed.
+    Lossless; `spreadsheet_safe=1` prefixes cells a spreadsheet would run as formulas with '."""
     if level == "jsonl":
         f = dashboards.parse_filters(session, project_id=project_id, model=model, perturbation=perturbation)
-        return StreamingResponse(exporting.stream_jsonl(request.app.state.sessionmaker, filters=f),
-                                 media_type="application/x-ndjson")
+        return streams.limited(request, user, exporting.stream_jsonl(request.app.state.sessionmaker, filters=f),
+                               media_type="application/x-ndjson")
     pid, labels, _ = exporting.check_export(session, project_id=project_id, level=level)
-    return StreamingResponse(exporting.stream_csv(request.app.state.sessionmaker, project_id=pid, labels=labels,
-                                                  level=level), media_type="text/csv; charset=utf-8")
+    return streams.limited(request, user, exporting.stream_csv(request.app.state.sessionmaker, project_id=pid,
+                                                               labels=labels, level=level, safe=spreadsheet_safe),
+                           media_type="text/csv; charset=utf-8")
 
 
 def _run_out(session, run_id: int) -> schemas.RunOut:

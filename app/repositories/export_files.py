@@ -17,6 +17,15 @@ def add(session: Session, **fields) -> ExportFile:
     return export
 
 
+def delete_older_than(session: Session, *, hours: int) -> int:
+    """Finished exports made more than `hours` ago, with their chunks; returns how many."""
+    return len(session.execute(
+        delete(ExportFile).where(ExportFile.state.in_(("ready", "failed")),
+                                 ExportFile.created_at < func.now() - text("make_interval(hours => :hours)")
+                                 .bindparams(hours=hours))
+        .returning(ExportFile.id)).all())
+
+
 def get(session: Session, export_id: int) -> ExportFile | None:
     return session.get(ExportFile, export_id, populate_existing=True)
 

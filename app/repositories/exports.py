@@ -71,10 +71,16 @@ def stream_jsonl(session: Session, params: dict, batch: int = 2000) -> Iterator:
 
 
 # CSV exports are written by PostgreSQL itself (COPY ... TO STDOUT): as fast as the
-# database can produce rows, in constant memory. Free text goes through csv_safe()
-# (migration 0009) so a spreadsheet never runs a cell as a formula. Label columns depend on the project's
-# taxonomy, so the statement is composed with psycopg.sql (identifiers and literals
-# quoted by psycopg, never pasted as text).
+# database can produce rows, in constant memory. They are lossless: every cell holds the
+# stored text. With `safe` (the "spreadsheet-safe" option) free text goes through csv_safe()
+# (migration 0009) so a spreadsheet never runs a cell as a formula. Timestamps are ISO 8601
+# in UTC. Label columns depend on the project's taxonomy, so the statement is composed with
+# psycopg.sql (identifiers and literals quoted by psycopg, never pasted as text).
+ISO = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+
+
+def _text(safe: bool):
+    return (lambda expr: f"csv_safe({expr})") if safe else (lambda expr: expr)
 def _label_columns(labels: list[str], template: str, prefix: str = ""):
     from psycopg import sql
 
@@ -82,21 +88,26 @@ def _label_columns(labels: list[str], template: str, prefix: str = ""):
             for label in labels]
 
 
-def step_copy(project_id: int, labels: list[str]):
+def step_copy(project_id: int, labels: list[str], safe: bool = False):
+    """One row per step and submitted annotation. A step nobody has annotated yet has one
+    row with annotated = 0 and its label columns 0 (not empty: pandas would make them floats)."""
     from psycopg import sql
 
+    t = _text(safe)
     columns = [
-        sql.SQL("csv_safe(pj.name) AS project, csv_safe(p.key) AS problem, p.perturbation::text AS perturbation, "
-                "csv_safe(m.name) AS model, d.id AS derivation_id, s.index AS step_index, csv_safe(s.latex) AS latex"),
-        *_label_columns(labels, "CASE WHEN a.id IS NULL THEN NULL ELSE (EXISTS (SELECT 1 FROM step_labels sl "
-                                "WHERE sl.annotation_id = a.id AND sl.step_id = s.id AND sl.label = {label}))::int END"),
-        sql.SQL("csv_safe(u.username) AS annotator, a.submitted_at"),
+        sql.SQL(f"{t('pj.name')} AS project, {t('p.key')} AS problem, p.perturbation::text AS perturbation, "
+                f"{t('m.name')} AS model, d.id AS derivation_id, s.index AS step_index, {t('s.latex')} AS latex, "
+                "(a.id IS NOT NULL)::int AS annotated"),
+        *_label_columns(labels, "(EXISTS (SELECT 1 FROM step_labels sl "
+                                "WHERE sl.annotation_id = a.id AND sl.step_id = s.id AND sl.label = {label}))::int"),
+        sql.SQL(f"{t('u.username')} AS annotator, {ISO.format('a.submitted_at')} AS submitted_at"),
         *_label_columns(labels, "(SELECT ac.verdict FROM auto_checks ac WHERE ac.derivation_id = d.id "
                                 "AND ac.step_index = s.index AND ac.label = {label})", "sympy_"),
-        *_label_columns(labels, "CASE WHEN adj.decided_at IS NULL THEN NULL ELSE (EXISTS (SELECT 1 FROM final_labels fl "
-                                "WHERE fl.derivation_id = d.id AND fl.step_id = s.id AND fl.label = {label}))::int END",
+        sql.SQL("(adj.decided_at IS NOT NULL)::int AS adjudicated"),
+        *_label_columns(labels, "(adj.decided_at IS NOT NULL AND EXISTS (SELECT 1 FROM final_labels fl "
+                                "WHERE fl.derivation_id = d.id AND fl.step_id = s.id AND fl.label = {label}))::int",
                         "final_"),
-        sql.SQL("CASE WHEN adj.decided_at IS NULL THEN NULL ELSE csv_safe(reviewer.username) END AS adjudicated_by"),
+        sql.SQL(f"CASE WHEN adj.decided_at IS NULL THEN NULL ELSE {t('reviewer.username')} END AS adjudicated_by"),
     ]
     return sql.SQL("""COPY (SELECT {columns}
 FROM steps s
@@ -113,25 +124,29 @@ ORDER BY d.id, s.index, u.username NULLS FIRST) TO STDOUT WITH (FORMAT csv, HEAD
         columns=sql.SQL(", ").join(columns), project_id=sql.Literal(project_id))
 
 
-def derivation_copy(project_id: int, labels: list[str], metrics: tuple[str, ...]):
+def derivation_copy(project_id: int, labels: list[str], metrics: tuple[str, ...], safe: bool = False):
     from psycopg import sql
 
+    t = _text(safe)
     columns = [
-        sql.SQL("csv_safe(pj.name) AS project, csv_safe(p.key) AS problem, p.perturbation::text AS perturbation, "
-                "csv_safe(m.name) AS model, d.id AS derivation_id, "
-                "(SELECT count(*) FROM steps s WHERE s.derivation_id = d.id) AS steps"),
-        *_label_columns(labels, "CASE WHEN a.id IS NULL THEN NULL ELSE (SELECT count(*) FROM step_labels sl "
-                                "WHERE sl.annotation_id = a.id AND sl.label = {label}) END"),
+        sql.SQL(f"{t('pj.name')} AS project, {t('p.key')} AS problem, p.perturbation::text AS perturbation, "
+                f"{t('m.name')} AS model, d.id AS derivation_id, "
+                "(SELECT count(*) FROM steps s WHERE s.derivation_id = d.id) AS steps, "
+                "(a.id IS NOT NULL)::int AS annotated"),
+        *_label_columns(labels, "(SELECT count(*) FROM step_labels sl "
+                                "WHERE sl.annotation_id = a.id AND sl.label = {label})"),
         sql.SQL("CASE a.goal_reached WHEN true THEN 'yes' WHEN false THEN 'no' END AS goal_reached, "
-                "csv_safe(a.comment) AS comment, csv_safe(u.username) AS annotator, a.submitted_at"),
+                f"{t('a.comment')} AS comment, {t('u.username')} AS annotator, "
+                f"{ISO.format('a.submitted_at')} AS submitted_at"),
         *[sql.SQL("d.metrics ->> {name} AS ").format(name=sql.Literal(name)) + sql.Identifier(name) for name in metrics],
         sql.SQL("(SELECT ac.verdict FROM auto_checks ac WHERE ac.derivation_id = d.id AND ac.step_index = 0 "
                 "AND ac.label = 'goal_reached') AS sympy_goal_reached"),
-        *_label_columns(labels, "CASE WHEN adj.decided_at IS NULL THEN NULL ELSE (SELECT count(*) FROM final_labels fl "
+        sql.SQL("(adj.decided_at IS NOT NULL)::int AS adjudicated"),
+        *_label_columns(labels, "CASE WHEN adj.decided_at IS NULL THEN 0 ELSE (SELECT count(*) FROM final_labels fl "
                                 "WHERE fl.derivation_id = d.id AND fl.label = {label}) END", "final_"),
         sql.SQL("CASE WHEN adj.decided_at IS NULL THEN NULL WHEN adj.goal_reached THEN 'yes' "
                 "WHEN NOT adj.goal_reached THEN 'no' END AS final_goal_reached, "
-                "CASE WHEN adj.decided_at IS NULL THEN NULL ELSE csv_safe(reviewer.username) END AS adjudicated_by"),
+                f"CASE WHEN adj.decided_at IS NULL THEN NULL ELSE {t('reviewer.username')} END AS adjudicated_by"),
     ]
     return sql.SQL("""COPY (SELECT {columns}
 FROM derivations d

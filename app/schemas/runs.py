@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -33,10 +34,12 @@ class Decoding:
             problems.append(f"num_beams must be 1..64 (got {self.num_beams})")
         if not 1 <= self.batch_size <= 4096:
             problems.append(f"batch_size must be 1..4096 (got {self.batch_size})")
-        if self.do_sample and not 0 < self.temperature <= 10:
-            problems.append(f"temperature must be in (0, 10] when sampling (got {self.temperature})")
+        if not math.isfinite(self.temperature) or (self.do_sample and not 0 < self.temperature <= 10):
+            problems.append(f"temperature must be a number in (0, 10] when sampling (got {self.temperature})")
         if not 0 < self.top_p <= 1:
             problems.append(f"top_p must be in (0, 1] (got {self.top_p})")
+        if not 0 <= self.seed < 2**63:  # torch takes a 64-bit seed
+            problems.append(f"seed must be a whole number in 0..2^63-1 (got {self.seed})")
         if problems:
             raise InvalidInput("The decoding settings are not valid.", details=problems)
         return self

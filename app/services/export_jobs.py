@@ -18,12 +18,17 @@ CHUNK = 1 << 20
 BACKGROUND_ROWS = 2_000_000
 
 
-def request(session: Session, *, project_id: int, level: str, user: User) -> ExportFile:
-    """Queue an export (its job in the same transaction)."""
+def request(session: Session, *, project_id: int, level: str, user: User, spreadsheet_safe: bool = False,
+            keep_hours: int | None = None) -> ExportFile:
+    """Queue an export (its job in the same transaction). Exports older than `keep_hours`
+    are deleted first: prepared files do not pile up in the database."""
     if level not in ("step", "derivation", "events"):
         raise InvalidInput(f"level '{level}': use step, derivation or events")
     exporting.check_export(session, project_id=project_id, level=level)
-    export = repo.add(session, project_id=project_id, level=level, created_by_id=user.id, options={})
+    if keep_hours is not None:
+        repo.delete_older_than(session, hours=keep_hours)
+    export = repo.add(session, project_id=project_id, level=level, created_by_id=user.id,
+                      options={"spreadsheet_safe": spreadsheet_safe})
     jobs_repo.add(session, kind=jobs.EXPORT, payload={"export_id": export.id}, priority=jobs.INTERACTIVE)
     return export
 
@@ -47,11 +52,12 @@ def write(sessions: sessionmaker[Session], finish, *, export_id: int) -> int:
         if export is None:
             return 0
         project_id, level = export.project_id, export.level
+        safe = bool((export.options or {}).get("spreadsheet_safe"))
         _, labels, _ = exporting.check_export(session, project_id=project_id, level=level)
     with finish() as session:
         repo.clear_chunks(session, export_id)
         buffer, n, size = bytearray(), 0, 0
-        for text in exporting.stream_csv(sessions, project_id=project_id, labels=labels, level=level):
+        for text in exporting.stream_csv(sessions, project_id=project_id, labels=labels, level=level, safe=safe):
             buffer += text.encode("utf-8")
             while len(buffer) >= CHUNK:  # a stream block may hold several chunks
                 repo.add_chunk(session, export_id, n, bytes(buffer[:CHUNK]))

@@ -1,4 +1,6 @@
-"""CSV exports, streamed: rows are written as the cursor yields them."""
+"""CSV exports, streamed: rows are written as the cursor yields them. Lossless by default
+(every cell the stored text); `safe` ("spreadsheet-safe") prefixes text a spreadsheet would
+run as a formula with a '."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from datetime import timezone
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,14 +44,19 @@ def csv_safe(value):
     return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
 
 
-def _line(values: list) -> str:  # the history's rows (the label CSVs come from COPY)
+def filename(project: str, level: str) -> str:
+    return f"{project}-{'events' if level == 'events' else level + 's'}.csv"
+
+
+def _line(values: list, safe: bool = False) -> str:  # the history's rows (the label CSVs come from COPY)
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow([csv_safe(v) for v in values])
+    csv.writer(buffer, lineterminator="\n").writerow([csv_safe(v) for v in values] if safe else values)
     return buffer.getvalue()
 
 
-def _iso(value) -> str:
-    return value.isoformat() if value is not None else ""
+def iso(value) -> str:
+    """ISO 8601 in UTC, as the COPY exports write it (exports_repo.ISO)."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value is not None else ""
 
 
 def _cell(value) -> str | int:
@@ -58,20 +66,21 @@ def _cell(value) -> str | int:
     return "" if isinstance(value, dict) or value is None else value
 
 
-def event_rows(session: Session, project_id: int, labels: list[str]) -> Iterator[str]:
+def event_rows(session: Session, project_id: int, labels: list[str], safe: bool = False) -> Iterator[str]:
     """The history: every label change and judgement, by annotators and reviewers."""
     yield _line(["project", "derivation_id", "event_id", "at", "kind", "annotator", "actor", "step_index",
                  "label", "old", "new", "detail"])
     for r in history_repo.stream_for_project(session, project_id):
         detail = r.detail or {}
         old, new = detail.get("old", ""), detail.get("new", "")
-        yield _line([r.project, r.derivation_id, r.id, _iso(r.at), r.kind, r.annotator or "", r.actor or "",
+        yield _line([r.project, r.derivation_id, r.id, iso(r.at), r.kind, r.annotator or "", r.actor or "",
                      r.step_index if r.step_index is not None else "", detail.get("label", ""),
                      _cell(old), _cell(new),
-                     json.dumps(detail, sort_keys=True)])
+                     json.dumps(detail, sort_keys=True, ensure_ascii=False)], safe)
 
 
-def stream_csv(factory: sessionmaker[Session], *, project_id: int, labels: list[str], level: str) -> Iterator[str]:
+def stream_csv(factory: sessionmaker[Session], *, project_id: int, labels: list[str], level: str,
+               safe: bool = False) -> Iterator[str]:
     """Own session, because the stream outlives the request that started it. Step and
     derivation CSVs come straight from PostgreSQL's COPY; the history goes row by row."""
     session = factory()
@@ -80,7 +89,7 @@ def stream_csv(factory: sessionmaker[Session], *, project_id: int, labels: list[
             if level == "events":  # row by row, sent in blocks as COPY's are
                 rows: list[str] = []
                 size = 0
-                for row in event_rows(session, project_id, labels):
+                for row in event_rows(session, project_id, labels, safe):
                     rows.append(row)
                     size += len(row)
                     if size >= exports_repo.BLOCK:
@@ -88,8 +97,8 @@ def stream_csv(factory: sessionmaker[Session], *, project_id: int, labels: list[
                         rows, size = [], 0
                 yield "".join(rows)
                 return
-            statement = (exports_repo.step_copy(project_id, labels) if level == "step"
-                         else exports_repo.derivation_copy(project_id, labels, METRICS))
+            statement = (exports_repo.step_copy(project_id, labels, safe) if level == "step"
+                         else exports_repo.derivation_copy(project_id, labels, METRICS, safe))
             decoder = codecs.getincrementaldecoder("utf-8")()  # a block may end inside a character
             for block in exports_repo.copy_out(session, statement):
                 yield decoder.decode(block)

@@ -64,6 +64,8 @@ def draw_sample(session: Session, *, project_id: int, per_model: int, seed: int)
     _project(session, project_id)
     if not 1 <= per_model <= 100_000:
         raise InvalidInput(f"per model: 1..100000 static derivations (got {per_model})")
+    if not 0 <= seed < 2**63:
+        raise InvalidInput(f"seed: a whole number in 0..2^63-1 (got {seed})")
     rows = projects_repo.derivations_by_model(session, project_id)
     static: dict[int, list[tuple[int, int]]] = defaultdict(list)  # model -> [(derivation, problem)]
     twins: dict[tuple[int, int], list[int]] = defaultdict(list)  # (model, parent problem) -> derivations

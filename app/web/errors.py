@@ -4,10 +4,11 @@ import logging
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.exc import DBAPIError
 
-from app.errors import DomainError, LoginRequired, StaleAnnotation, from_database
+from app.errors import DomainError, InvalidInput, LoginRequired, StaleAnnotation, from_database
 from app.web.templating import is_fragment_request, render
 
 logger = logging.getLogger("derivlab")
@@ -52,6 +53,22 @@ async def handle_database_error(request: Request, exc: DBAPIError):
     return response
 
 
+def _field(loc) -> str:
+    return ".".join(str(part) for part in loc if part not in ("body", "query", "path", "header", "form"))
+
+
+async def handle_validation_error(request: Request, exc: RequestValidationError):
+    """A request FastAPI could not read into the route's parameters (a seed of "-inf", a
+    missing field): the same clear message as any bad input, each field named. The input is
+    quoted with repr(): it may be a float JSON cannot carry (-inf, nan)."""
+    details = [f"{_field(e.get('loc', ())) or 'request'}: {e.get('msg', 'not valid')} (got {e.get('input')!r})"
+               if "input" in e else f"{_field(e.get('loc', ())) or 'request'}: {e.get('msg', 'not valid')}"
+               for e in exc.errors()]
+    return await handle_domain_error(request, InvalidInput("Some fields of this request are not valid.",
+                                                           details=details[:20]))
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, handle_domain_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(DBAPIError, handle_database_error)

@@ -9,6 +9,7 @@ dependency runs, so these cannot be dependencies):
 
 from __future__ import annotations
 
+import html
 import json
 from urllib.parse import quote
 
@@ -16,28 +17,46 @@ UPLOAD_PATHS = ("/import",)
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the other fields beside the file
 
 
-def _refuse(limit: int):
-    message = f"The request body is larger than this address accepts ({limit // 1024} KiB); nothing was read or saved."
-    body = json.dumps({"error": message}).encode()
+def _refuse(scope, message: str):
+    """413 as the asker reads it: a flash for htmx, JSON for the API, else a small page."""
+    headers = dict(scope["headers"])
+    escaped = html.escape(message)
+    if headers.get(b"hx-request") == b"true":
+        body, kind = f'<div class="flash error"><strong>Too large:</strong> {escaped}</div>'.encode(), b"text/html"
+        extra = [(b"hx-retarget", b"#flash"), (b"hx-reswap", b"innerHTML")]
+    elif scope["path"].startswith("/api/") or b"application/json" in headers.get(b"accept", b""):
+        body, kind, extra = json.dumps({"error": message}).encode(), b"application/json", []
+    else:
+        body = (f"<!doctype html><title>Too large</title><h1>Too large</h1><p>{escaped}</p>"
+                '<p><a href="/">Derivation Lab</a></p>').encode()
+        kind, extra = b"text/html; charset=utf-8", []
     return [
         {"type": "http.response.start", "status": 413,
-         "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                     (b"connection", b"close")]},
+         "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode()),
+                     (b"connection", b"close"), *extra]},
         {"type": "http.response.body", "body": body},
     ]
 
 
 class BodyLimit:
-    def __init__(self, app, *, default_bytes: int, upload_bytes: int):
-        self.app, self.default_bytes, self.upload_bytes = app, default_bytes, upload_bytes
+    def __init__(self, app, *, default_bytes: int, upload_mb: int):
+        self.app, self.default_bytes = app, default_bytes
+        self.upload_bytes = upload_mb * 2**20 + FORM_OVERHEAD
+        self.messages = {
+            True: f"The file is larger than {upload_mb} MB, the import limit (IMPORT_MAX_MB); nothing was imported.",
+            False: f"The request body is larger than {default_bytes // 1024} KiB, the limit (MAX_BODY_KB); nothing "
+                   "was read or saved.",
+        }
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
-        limit = self.upload_bytes if scope["path"] in UPLOAD_PATHS else self.default_bytes
+        upload = scope["path"] in UPLOAD_PATHS
+        limit = self.upload_bytes if upload else self.default_bytes
+        refusal = _refuse(scope, self.messages[upload])
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            for message in _refuse(limit):
+            for message in refusal:
                 await send(message)
             return
         seen = 0
@@ -54,7 +73,7 @@ class BodyLimit:
                 seen += len(message.get("body", b""))
                 if seen > limit and not started:
                     refused = True
-                    for answer in _refuse(limit):
+                    for answer in refusal:
                         await send(answer)
                     return {"type": "http.disconnect"}
             return message

@@ -83,7 +83,8 @@ def test_an_import_from_the_cli_fails_clearly_and_writes_nothing(run, sessions):
 
 
 def _fail_export_at(sessions, latex: str) -> None:
-    """csv_safe() fails on one cell: the COPY dies after earlier rows were sent."""
+    """csv_safe() (the spreadsheet-safe exports call it) fails on one cell: the COPY dies
+    after earlier rows were sent."""
     with transaction(sessions) as s:
         s.execute(text("UPDATE steps SET latex = :latex WHERE id = (SELECT max(id) FROM steps)"), {"latex": latex})
         s.execute(text(f"CREATE OR REPLACE FUNCTION csv_safe(value text) RETURNS text LANGUAGE plpgsql AS $$ "
@@ -95,7 +96,7 @@ def test_a_cli_export_that_fails_leaves_no_file(run, sessions, tmp_path):
     run("import", str(PAPER_FILES["gpt-4"]), "--project", "study")
     _fail_export_at(sessions, "BOOM")
     out = tmp_path / "steps.csv"
-    result = run("export", "--project", "study", "--level", "step", "-o", str(out))
+    result = run("export", "--project", "study", "--level", "step", "--spreadsheet-safe", "-o", str(out))
     assert result.exit_code == 1 and "export stopped" in result.output and "No space left" in result.output
     assert not out.exists() and not list(tmp_path.glob("steps.csv*"))
 
@@ -127,7 +128,8 @@ def test_a_streamed_web_export_that_fails_is_cut_off_not_ended(sessions, fresh_d
             login(client, "boss", "correct horse battery")
             received = bytearray()
             with pytest.raises(httpx.RemoteProtocolError):  # noqa: PT012 (the failure comes mid-body)
-                with client.stream("GET", f"/projects/{project_id}/export.csv?level=step") as response:
+                url = f"/projects/{project_id}/export.csv?level=step&spreadsheet_safe=1"
+                with client.stream("GET", url) as response:
                     assert response.status_code == 200
                     for chunk in response.iter_bytes():
                         received.extend(chunk)

@@ -1,13 +1,14 @@
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, StreamingResponse
+from fastapi.responses import RedirectResponse
 
 from app.deps import CurrentUser, SessionDep, StaffUser
 from app.models import Perturbation
 from app.repositories import projects as projects_repo
 from app.services import annotating, breakdown, checking, dashboards, export_jobs, exporting
 from app.services.projects import get_project
+from app.web import streams
 from app.web.templating import render
 
 router = APIRouter()
@@ -47,14 +48,19 @@ def breakdown_page(
 
 
 @router.get("/projects/{project_id}/export.csv")
-def export_csv(request: Request, project_id: int, session: SessionDep, user: StaffUser, level: str = "step"):
+def export_csv(request: Request, project_id: int, session: SessionDep, user: StaffUser, level: str = "step",
+               spreadsheet_safe: bool = False):
+    """Lossless; `spreadsheet_safe=1` neutralises cells a spreadsheet would run as formulas."""
     pid, labels, name = exporting.check_export(session, project_id=project_id, level=level)
     if export_jobs.should_run_in_background(session, project_id=pid, level=level):
-        export = export_jobs.request(session, project_id=pid, level=level, user=user)  # too big to wait for
+        export = export_jobs.request(session, project_id=pid, level=level, user=user,  # too big to wait for
+                                     spreadsheet_safe=spreadsheet_safe)
         return RedirectResponse(f"/exports/{export.id}", status_code=303)
-    filename = f"{name}-{level}s.csv"
-    return StreamingResponse(
-        exporting.stream_csv(request.app.state.sessionmaker, project_id=pid, labels=labels, level=level),
+    filename = exporting.filename(name, level)
+    return streams.limited(
+        request, user,
+        exporting.stream_csv(request.app.state.sessionmaker, project_id=pid, labels=labels, level=level,
+                             safe=spreadsheet_safe),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
     )
@@ -66,7 +72,8 @@ def export_jsonl(request: Request, project_id: int, session: SessionDep, user: S
     """Everything, one JSON object per line, filtered like the dashboards."""
     filters = dashboards.parse_filters(session, project_id=project_id, model=model, perturbation=perturbation)
     name = projects_repo.get(session, project_id).name
-    return StreamingResponse(
+    return streams.limited(
+        request, user,
         exporting.stream_jsonl(request.app.state.sessionmaker, filters=filters), media_type="application/x-ndjson",
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name + '.jsonl')}"},
     )

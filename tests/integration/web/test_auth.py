@@ -305,7 +305,7 @@ def test_bodies_over_the_limit_and_anonymous_uploads_are_refused_unread(settings
         # 300 MB declared to the login form: refused at once (nothing is read, no temp file)
         huge = _raw_post(base, "/login", {"Content-Type": "multipart/form-data; boundary=x",
                                           "Content-Length": str(300 * 2**20)})
-        assert huge.startswith("HTTP/1.1 413") and "nothing was read" in huge
+        assert huge.startswith("HTTP/1.1 413") and "nothing was read or saved" in huge
         # an anonymous upload to the import page, within the limit: sent to log in before its body is parsed
         anonymous = _raw_post(base, "/import", {"Content-Type": "multipart/form-data; boundary=x",
                                                 "Content-Length": str(2**20)}, b"--x\r\n")
@@ -324,3 +324,25 @@ def test_bodies_over_the_limit_and_anonymous_uploads_are_refused_unread(settings
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_a_nul_character_anywhere_is_refused_with_the_field_named(client, db):
+    from app.services import tokens
+
+    user = make_user(db, username="ann", role=Role.admin)
+    derivation = make_derivation(db, project=make_project(db))
+    assign(db, user, derivation)
+    token = login(client, "ann")
+    comment = client.post(f"/derivations/{derivation.id}/judgement", data={"comment": "a\x00b"}, headers=htmx(token))
+    assert comment.status_code == 422 and "form field 'comment'" in html.unescape(comment.text)
+    named = client.post("/profile/tokens", data={"name": "t\x00"}, headers=htmx(token))
+    assert named.status_code == 422 and "form field 'name'" in html.unescape(named.text)
+    added = client.post("/users", data={"username": "x\x00y"}, headers=htmx(token))
+    assert added.status_code == 422 and "form field 'username'" in html.unescape(added.text)
+    secret = tokens.create(db, user=user, name="api")[1]
+    query = client.get("/api/v1/projects", params={"q": "a\x00"}, headers={"Authorization": f"Bearer {secret}"})
+    assert query.status_code == 422 and "query parameter 'q'" in query.json()["error"]
+    login_form = client.post("/login", data={"username": "ann\x00", "password": "x", "csrf_token": csrf_of(client)})
+    assert login_form.status_code == 422
+    db.expire_all()
+    assert [t.name for t in tokens.list_for(db, user=user)] == ["api"]

@@ -132,9 +132,10 @@ def test_step_export_one_row_per_step_per_annotator(client, annotated):
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
     rows = read_csv(response.text)
+    assert response.headers["content-disposition"].endswith("-steps.csv")
     assert list(rows[0]) == ["project", "problem", "perturbation", "model", "derivation_id", "step_index", "latex",
-                             *LABELS, "annotator", "submitted_at", *(f"sympy_{l}" for l in LABELS),
-                             *(f"final_{l}" for l in LABELS), "adjudicated_by"]
+                             "annotated", *LABELS, "annotator", "submitted_at", *(f"sympy_{l}" for l in LABELS),
+                             "adjudicated", *(f"final_{l}" for l in LABELS), "adjudicated_by"]
     users = annotated["users"]
     done = Counter(d for _, d in annotated["done"])
     total_steps = sum(len(s) for s in annotated["steps"].values())
@@ -143,14 +144,14 @@ def test_step_export_one_row_per_step_per_annotator(client, annotated):
     latex = {(d, i): tex for d, s in annotated["steps"].items() for _, i, tex in s}
     for row in rows:
         d, i = int(row["derivation_id"]), int(row["step_index"])
-        tex = latex[(d, i)]  # exact LaTeX, leading spaces too; a formula-like start gets a leading '
-        assert row["latex"] == ("'" + tex if tex[:1] in ("=", "+", "-", "@", "\t", "\r") else tex)
+        assert row["latex"] == latex[(d, i)]  # exactly the stored LaTeX, leading spaces and minus signs too
         if row["annotator"]:
             labels = pattern(d + users[row["annotator"]].id, i)
+            assert row["annotated"] == "1"
             assert [row[l] for l in LABELS] == [str(int(l in labels)) for l in LABELS]
-            assert row["submitted_at"]
-        else:
-            assert done[d] == 0 and [row[l] for l in LABELS] == ["", "", "", ""]
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", row["submitted_at"])
+        else:  # not annotated yet: said in its own column, the labels stay whole numbers
+            assert done[d] == 0 and row["annotated"] == "0" and [row[l] for l in LABELS] == ["0", "0", "0", "0"]
 
 
 def test_derivation_export(client, annotated):
@@ -168,7 +169,7 @@ def test_derivation_export(client, annotated):
             assert {l: int(row[l]) for l in LABELS} == {l: expected.get(l, 0) for l in LABELS}
             assert row["goal_reached"] == ("yes" if d % 2 else "no") and row["comment"] == f"c{d}"
         else:
-            assert row["goal_reached"] == "" and row["incorrect"] == ""
+            assert row["goal_reached"] == "" and row["annotated"] == "0" and row["incorrect"] == "0"
 
 
 def test_export_rejects_unknown_level(client, annotated):
@@ -182,7 +183,7 @@ def test_derivation_export_carries_the_text_metrics(client, annotated, db):
 
     login(client, "boss")
     rows = read_csv(client.get(f"/projects/{annotated['project_id']}/export.csv?level=derivation").text)
-    assert list(rows[0])[-10:-6] == ["rouge2", "bleu", "gleu", "sympy_goal_reached"]
+    assert list(rows[0])[-11:-7] == ["rouge2", "bleu", "gleu", "sympy_goal_reached"]
     records = _json.loads(PAPER_FILES["gpt-4"].read_text())
     first = records[0]
     row = next(r for r in rows if r["model"] == "gpt-4" and r["perturbation"] == "static"
@@ -195,9 +196,7 @@ def test_derivation_export_carries_the_text_metrics(client, annotated, db):
 FORMULAS = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1:A2)", "\t=1", "\r=1"]
 
 
-def test_csv_exports_neutralise_formulas_and_jsonl_keeps_the_text(client, db):
-    """Model names, LaTeX, comments and usernames that a spreadsheet would run as formulas
-    get a leading ' in every CSV; the JSONL keeps them exactly."""
+def _formula_project(db):
     import json
 
     lines = [json.dumps({"problem_id": f"p{n}", "prompt": "Given a = b, then obtain b = a", "model": formula,
@@ -209,11 +208,34 @@ def test_csv_exports_neutralise_formulas_and_jsonl_keeps_the_text(client, db):
     step = db.scalar(select(Step).where(Step.derivation_id == derivation.id).order_by(Step.index))
     annotating.set_step_label(db, derivation_id=derivation.id, step_id=step.id, label="incorrect", on=True, user=evil)
     annotating.submit(db, derivation_id=derivation.id, user=evil, goal_reached=True, comment="=cmd|' /C calc'!A0")
+    return derivation.project_id
+
+
+def test_csv_exports_are_lossless_by_default(client, db):
+    """Exports are data: a step or model name starting with - or = comes out as it went in."""
+    project_id = _formula_project(db)
     login(client, "@evil")
-    project_id = derivation.project_id
     seen = set()
     for level in ("step", "derivation", "events"):
-        text = client.get(f"/projects/{project_id}/export.csv?level={level}").text
+        response = client.get(f"/projects/{project_id}/export.csv?level={level}")
+        assert response.headers["content-disposition"].endswith(
+            {"step": "-steps.csv", "derivation": "-derivations.csv", "events": "-events.csv"}[level])
+        for row in csv.reader(io.StringIO(response.text, newline="")):
+            seen.update(row)
+    assert {f.strip() for f in FORMULAS[:4]} <= seen and "@evil" in seen and "=cmd|' /C calc'!A0" in seen
+    assert not any(cell.startswith("'") for cell in seen)
+
+
+def test_spreadsheet_safe_csv_exports_neutralise_formulas_and_jsonl_keeps_the_text(client, db):
+    """Opt-in (`spreadsheet_safe=1`): model names, LaTeX, comments and usernames that a
+    spreadsheet would run as formulas get a leading ' in every CSV; the JSONL keeps them exactly."""
+    import json
+
+    project_id = _formula_project(db)
+    login(client, "@evil")
+    seen = set()
+    for level in ("step", "derivation", "events"):
+        text = client.get(f"/projects/{project_id}/export.csv?level={level}&spreadsheet_safe=1").text
         for row in csv.reader(io.StringIO(text, newline="")):
             for cell in row:
                 assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (level, cell)
@@ -225,3 +247,25 @@ def test_csv_exports_neutralise_formulas_and_jsonl_keeps_the_text(client, db):
     models = {r["model"] for r in records if r["type"] == "derivation"}
     assert set(FORMULAS[:4]) <= models  # (import strips the model name's surrounding whitespace)
     assert any(r.get("comment") == "=cmd|' /C calc'!A0" for r in records if r["type"] == "annotation")
+
+
+def test_pandas_reads_back_every_step_exactly_and_whole_number_labels(client, db):
+    """The analyst's check: read the step CSV with pandas, compare with what was imported."""
+    import pandas as pd
+
+    for key in ("gpt-4", "flan-t5-large"):
+        import_file(db, project_name="roundtrip", filename=PAPER_FILES[key].name, data=PAPER_FILES[key].read_bytes())
+    make_user(db, username="boss", role=Role.admin)
+    login(client, "boss")
+    project_id = db.scalar(select(Derivation.project_id).order_by(Derivation.id.desc()))
+    text = client.get(f"/projects/{project_id}/export.csv?level=step").text
+    frame = pd.read_csv(io.StringIO(text), keep_default_na=False, dtype={"latex": str})
+    stored = {(d, i): tex for d, i, tex in db.execute(
+        select(Step.derivation_id, Step.index, Step.latex).join(Derivation, Derivation.id == Step.derivation_id)
+        .where(Derivation.project_id == project_id)).all()}
+    exported = {(int(d), int(i)): tex for d, i, tex in frame[["derivation_id", "step_index", "latex"]].itertuples(
+        index=False)}
+    assert exported == stored
+    assert sum(tex.startswith("-") for tex in stored.values()) > 0  # the case that used to get a '
+    plain = pd.read_csv(io.StringIO(text))  # and with pandas' defaults, labels are whole numbers
+    assert all(str(plain[label].dtype) == "int64" for label in LABELS + ["annotated", "adjudicated"])

@@ -104,3 +104,29 @@ def test_the_jobs_page_shows_the_queue_and_retries_failed_jobs(client, db):
     token = login(client, annotator.username)
     assert client.get("/jobs").status_code == 403
     assert client.post("/jobs/retry", headers=htmx(token)).status_code == 403
+
+
+def test_infinite_or_unreadable_numbers_get_a_message_naming_the_field(client, db):
+    """A seed of -inf crashed the JSON error body (500): every bad number is a 422 that says which."""
+    from app.models import Role
+    from app.services import tokens
+    from tests.conftest import htmx, login
+    from tests.factories import make_derivation, make_project, make_user
+
+    project = make_project(db)
+    make_derivation(db, project=project)
+    admin = make_user(db, role=Role.admin, username="adm")
+    token = login(client, "adm")
+    sample = client.post(f"/projects/{project.id}/sample", data={"per_model": "1", "seed": "-inf"}, headers=htmx(token))
+    assert sample.status_code == 422 and "seed: " in sample.text and "-inf" in sample.text
+    warm = client.post(f"/projects/{project.id}/runs", headers=htmx(token),
+                       data={"model": "/m", "backend": "hf-seq2seq", "temperature": "-inf", "do_sample": "on"})
+    assert warm.status_code == 422 and "temperature must be a number" in warm.text
+    secret = tokens.create(db, user=admin, name="x")[1]
+    for body in ('{"model": "/m", "perturbations": ["static"], "seed": -Infinity}',
+                 '{"model": "/m", "perturbations": ["static"], "seed": 99999999999999999999}',
+                 '{"model": "/m", "perturbations": ["static"], "temperature": NaN, "do_sample": true}'):
+        answer = client.post(f"/api/v1/projects/{project.id}/runs", content=body,
+                             headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"})
+        assert answer.status_code == 422, (body, answer.text)
+        assert "seed" in answer.text or "temperature" in answer.text

@@ -143,3 +143,25 @@ def test_an_export_queued_behind_a_thousand_checks_is_done_next(committed):
     assert state == "ready"
     # each worker finished at most the job in hand, and the other at most one more meanwhile
     assert checks_done <= 3, checks_done
+
+
+def test_old_prepared_exports_are_deleted_when_a_new_one_is_asked_for(db):
+    from sqlalchemy import text
+
+    project_id = _annotated(db)
+    boss = make_user(db, role=Role.admin, username="boss")
+    old = ExportFile(project_id=project_id, level="step", state="ready", size=4, options={})
+    recent = ExportFile(project_id=project_id, level="step", state="ready", size=4, options={})
+    running = ExportFile(project_id=project_id, level="step", state="pending", size=0, options={})
+    db.add_all([old, recent, running])
+    db.flush()
+    db.add(ExportChunk(export_id=old.id, n=0, data=b"a,b\n"))
+    db.flush()
+    db.execute(text("UPDATE export_files SET created_at = now() - interval '100 hours' WHERE id IN (:a, :c)"),
+               {"a": old.id, "c": running.id})
+    new = export_jobs.request(db, project_id=project_id, level="step", user=boss, spreadsheet_safe=True, keep_hours=72)
+    db.expire_all()
+    left = set(db.scalars(select(ExportFile.id)))
+    assert left == {recent.id, running.id, new.id}  # the old finished one went, with its chunks
+    assert db.scalar(select(func.count()).select_from(ExportChunk).where(ExportChunk.export_id == old.id)) == 0
+    assert db.get(ExportFile, new.id).options == {"spreadsheet_safe": True}
