@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
     if sessions is None:
         sessions = make_sessionmaker(make_engine(database_url(settings)))
 
-    app = FastAPI(title="Derivation Lab", dependencies=[Depends(csrf_protect), Depends(reject_nul)], docs_url="/api/docs",
+    app = FastAPI(title="Derivation Lab", dependencies=[Depends(csrf_protect), Depends(reject_nul)], docs_url=None,
                   redoc_url=None, openapi_url="/api/openapi.json")
     app.state.settings = settings
     app.state.sessionmaker = sessions

@@ -13,3 +13,9 @@ def home(request: Request, session: SessionDep, user: CurrentUser):
     only = user.id if user.role == Role.annotator else None  # annotators see the projects open to them
     projects = projects_repo.list_with_progress(session, user.id, only_open_to=only)
     return render(request, "pages/home.html", {"projects": projects})
+
+
+@router.get("/api/docs", include_in_schema=False)
+def api_docs(request: Request):
+    """The API reference (Swagger UI, vendored under static/: no CDN, the same CSP as every page)."""
+    return render(request, "pages/api_docs.html")

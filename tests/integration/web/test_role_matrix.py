@@ -210,3 +210,27 @@ def test_every_state_change_needs_the_csrf_token(client, db, world, token_kind):
         assert response.status_code == 403, (template, response.status_code)
     assert _snapshot(db) == before
     assert client.get("/profile").status_code == 200  # still logged in: logout was refused too
+
+
+# Routes outside the OpenAPI schema: public by design (the API's reference and schema, the
+# static files). Every such route must be listed here, as every schema route is in ACCESS.
+PUBLIC = {"/api/docs": "/api/docs", "/api/openapi.json": "/api/openapi.json", "/static": "/static/app.js"}
+
+
+def test_routes_outside_the_schema_are_classified_and_public(app, client, world):
+    def paths(routes):
+        for route in routes:
+            if hasattr(route, "original_router"):  # an included router (FastAPI keeps them unflattened)
+                yield from paths(route.original_router.routes)
+            else:
+                yield getattr(route, "path", None)
+
+    documented = {path for _, path in ACCESS}
+    outside = set(paths(app.routes)) - documented - {None}
+    assert outside == set(PUBLIC), outside
+    for role in (None, *sorted(ALL)):
+        if role:
+            login(client, f"the-{role}")
+        for url in PUBLIC.values():
+            response = client.get(url)
+            assert response.status_code == 200, (role, url, response.status_code)
