@@ -178,3 +178,36 @@ def test_settings_refuse_bad_values_and_change_nothing(db):
         project_settings.update(db, project_id=project.id, overlap=2, blind=True, member_ids={999999})
     db.refresh(project)
     assert project.overlap == 1
+
+
+def test_next_counts_again_under_the_lock_two_transactions_stepped_by_hand(committed, monkeypatch):
+    """The race, made deterministic. Transaction B claims the last slot of derivation d and
+    commits. Transaction A's candidate statement had taken its snapshot before that commit,
+    so it still sees d free, and locks it (B's lock is gone): that is what the statement
+    returns in the race, emulated here by returning d once. A must count again under the
+    lock and move on, or d gets two annotations at overlap 1."""
+    from app.repositories import derivations as derivations_repo
+
+    with transaction(committed) as session:
+        project = _import(session)
+        project_id = project.id
+        a_id, b_id = make_user(session, username="a").id, make_user(session, username="b").id
+    with transaction(committed) as b:  # B: Next, committed
+        d = annotating.next_derivation(b, project_id=project_id, user=b.get(User, b_id))
+    real = derivations_repo.next_candidate
+    stale = iter([d])
+
+    def from_a_stale_snapshot(session, **kwargs):
+        stale_id = next(stale, None)
+        if stale_id is not None:  # locked for real, as the statement would have locked it
+            session.execute(select(Derivation.id).where(Derivation.id == stale_id).with_for_update())
+            return stale_id
+        return real(session, **kwargs)
+
+    monkeypatch.setattr(derivations_repo, "next_candidate", from_a_stale_snapshot)
+    with transaction(committed) as a:  # A: Next, its statement stepped into the window
+        got = annotating.next_derivation(a, project_id=project_id, user=a.get(User, a_id))
+    assert got is not None and got != d
+    with transaction(committed) as session:
+        counts = Counter(session.scalars(select(Annotation.derivation_id)))
+    assert counts[d] == 1 and max(counts.values()) == 1

@@ -112,6 +112,20 @@ def test_rollups_match_live_after_every_kind_of_write(committed, project):
                                      label="irrelevant", on=False, reviewer=_user(s, "rita"))
     assert_same(committed, pid)
 
+    def dirty(s) -> set[int]:
+        return set(s.execute(text("SELECT derivation_id FROM rollup_dirty")).scalars())
+
+    with transaction(committed) as s:  # only a final label, on settled work: it alone must mark the derivation
+        adjudication.set_final_label(s, derivation_id=ids[1], step_id=_first_step(s, ids[1]).id,
+                                     label="redundant", on=True, reviewer=_user(s, "rita"))
+        assert dirty(s) == {ids[1]}
+    assert_same(committed, pid)
+
+    with transaction(committed) as s:  # only active time, on submitted work (the page's 15 s reports)
+        annotating.record_active_time(s, derivation_id=ids[5], user=_user(s, "ann"), seconds=42.5)
+        assert dirty(s) == {ids[5]}
+    assert_same(committed, pid)
+
     with transaction(committed) as s:  # SymPy re-checks a derivation (the worker's write)
         checks_repo.save(s, ids[3], [{"step_index": 1, "label": "incorrect", "verdict": "yes", "reason": ""},
                                      {"step_index": 0, "label": "goal_reached", "verdict": "no", "reason": ""}], {})

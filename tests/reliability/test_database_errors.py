@@ -73,9 +73,12 @@ def test_an_import_through_the_web_fails_clearly_and_writes_nothing(sessions, fr
     assert _counts(sessions)["derivations"] == 50
 
 
-def test_an_import_from_the_cli_fails_clearly_and_writes_nothing(run, sessions):
+@pytest.mark.parametrize("rows", [0, 100], ids=["first-step", "mid-file"])
+def test_an_import_from_the_cli_fails_clearly_and_writes_nothing(run, sessions, rows):
+    """`rows` = 0: the disk fills on the first step, after the file's problems, models and
+    derivations were written: an import that committed as it went would leave those."""
     before = _counts(sessions)
-    _fill_disk_after(sessions, 100)
+    _fill_disk_after(sessions, rows)
     result = run("import", str(PAPER_FILES["gpt-4"]), "--project", "study")
     assert result.exit_code == 1
     assert "out of resources" in result.output and "No space left on device" in result.output

@@ -27,3 +27,13 @@ def test_identical_texts_score_one_and_no_reference_scores_nothing():
 
 def test_empty_prediction_scores_zero():
     assert text_metrics("", "a = b and c = d") == {"rouge2": 0.0, "bleu": 0.0, "gleu": 0.0}
+
+
+def test_bleu_is_unsmoothed_a_zero_four_gram_precision_gives_zero():
+    """Hugging Face evaluate's BLEU (the paper's) does not smooth: unigrams to trigrams match
+    here but no 4-gram does, so the score is exactly 0 (a smoothed BLEU would give ~0.4)."""
+    from app.math.metrics import bleu
+
+    prediction, reference = "x = a + b", "x = a - b"
+    assert bleu(prediction, reference) == 0.0
+    assert bleu("y = x + 1 and z = 2", "y = x + 1 and z = 2") == pytest.approx(1.0)
