@@ -63,10 +63,22 @@
 
   // ---- dashboards --------------------------------------------------------
   const boards = {};
-  function chartOn(id, config) {
+  // A chart with nothing to draw says so (an empty frame reads as "all zero").
+  function noData(canvas) {
+    const ctx = canvas.getContext("2d");
+    canvas.width = canvas.clientWidth || 600;
+    canvas.height = Math.max(60, canvas.clientHeight || 60);
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    ctx.fillStyle = "#777"; ctx.font = "14px sans-serif"; ctx.textAlign = "center"; ctx.textBaseline = "middle";
+    ctx.fillText("no data for these filters", canvas.width / 2, canvas.height / 2);
+    canvas.dataset.empty = "true";
+  }
+  function chartOn(id, config, empty) {
     const canvas = document.getElementById(id);
     if (!canvas || !window.Chart) return;
-    if (boards[id]) boards[id].destroy();
+    if (boards[id]) { boards[id].destroy(); delete boards[id]; }
+    if (empty) { noData(canvas); return; }
+    delete canvas.dataset.empty;
     boards[id] = new Chart(canvas, { ...config, options: { animation: false, ...config.options } });
   }
   // The heatmap is drawn by hand on a canvas (Chart.js has none built in): one cell
@@ -110,27 +122,30 @@
     chartOn("chart-errors", {
       type: "bar",
       data: { labels: data.errors.models, datasets: data.errors.series.map((s, i) => ({ label: s.label, data: s.data, backgroundColor: PALETTE[i % PALETTE.length] })) },
-      options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: "% of judged steps" } } } },
-    });
-    drawHeatmap(document.getElementById("chart-effects"), data.effects);
+      options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: "% of judged steps (stacked by label)" } } } },
+    }, !data.errors.models.length);
+    const effects = document.getElementById("chart-effects");
+    if (effects && !data.effects.rows.length) noData(effects);
+    else drawHeatmap(effects, data.effects);
     const byModel = {};
     data.points.forEach((p) => (byModel[p.model] ||= []).push({ x: p.x, y: p.y }));
     chartOn("chart-metrics", {
       type: "scatter",
       data: { datasets: Object.entries(byModel).map(([m, pts], i) => ({ label: m, data: pts, backgroundColor: PALETTE[i % PALETTE.length] })) },
-      options: { scales: { x: { title: { display: true, text: "ROUGE-2" } }, y: { title: { display: true, text: "human-labelled steps" } } } },
-    });
+      options: { scales: { x: { title: { display: true, text: "ROUGE-2" } }, y: { title: { display: true, text: "labelled steps per judgement" } } } },
+    }, !data.points.length);
     chartOn("chart-checker", {
       type: "bar",
       data: { labels: data.checker.labels, datasets: [
         { label: "precision", data: data.checker.precision, backgroundColor: PALETTE[2] },
         { label: "recall", data: data.checker.recall, backgroundColor: PALETTE[3] }] },
-      options: { scales: { y: { min: 0, max: 1 } } },
-    });
+      options: { scales: { y: { min: 0, max: 100, title: { display: true, text: "% (precision, recall)" } } } },
+    }, !data.checker.labels.length);
     chartOn("chart-throughput", {
       type: "bar",
       data: { labels: data.throughput.days, datasets: [{ label: "judgements per day", data: data.throughput.n, backgroundColor: PALETTE[4] }] },
-    });
+      options: { scales: { y: { beginAtZero: true, title: { display: true, text: "judgements" } } } },
+    }, !data.throughput.days.length);
   }
 
   // Every chart downloads as PNG, every table as CSV (built from the table itself).
@@ -138,10 +153,19 @@
     const a = document.createElement("a");
     a.href = href; a.download = name; document.body.appendChild(a); a.click(); a.remove();
   }
+  // Numbers, not what the cell shows: a cell with data-v gives its value (a rate 0–1), and
+  // with data-lo/data-hi its interval's ends, each in a column of its own.
   function tableCsv(table) {
     const quote = (v) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+    const text = (c) => c.innerText.replace(/\s+/g, " ").replace(/ ?PNG · CSV| ?CSV$/, "").trim();
     return Array.from(table.rows).map((row) =>
-      Array.from(row.cells).map((c) => quote(c.innerText.replace(/\s+/g, " ").replace(/ ?PNG · CSV| ?CSV$/, "").trim())).join(",")
+      Array.from(row.cells).flatMap((c) => {
+        if (c.tagName === "TH" && c.hasAttribute("data-ci")) return [text(c), text(c) + " low", text(c) + " high"];
+        if (c.dataset.lo !== undefined) return [c.dataset.v, c.dataset.lo, c.dataset.hi];
+        if (c.dataset.v !== undefined) return [c.dataset.v];
+        const shown = text(c);
+        return [shown === "–" ? "" : shown];
+      }).map(quote).join(",")
     ).join("\n") + "\n";
   }
   document.addEventListener("click", (evt) => {

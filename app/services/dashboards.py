@@ -105,6 +105,12 @@ class Dashboards:
         return [(item["key"], item["name"]) for item in self.labels] + [("goal_reached", "goal reached")] + \
             [(m, m.upper() if m != "rouge2" else "ROUGE-2") for m in METRICS]
 
+    @property
+    def ordered_cells(self) -> list[tuple[tuple[str, str], "Group"]]:
+        """(model, perturbation) in model order, static first then VR, EE, AG, SR (the paper's order)."""
+        return sorted(self.cells.items(), key=lambda kv: (kv[0][0], PERTURBATIONS.index(kv[0][1])
+                                                          if kv[0][1] in PERTURBATIONS else len(PERTURBATIONS)))
+
     def delta(self, model: str, perturbation: str, key: str) -> float | None:
         here, static = self.cells.get((model, perturbation)), self.cells.get((model, "static"))
         if here is None or static is None:

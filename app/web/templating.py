@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timezone
 from typing import Any
 
 from fastapi import Request
@@ -14,6 +15,7 @@ from app.deps import csrf_token
 from app.math.latex import display_form, split_steps
 from app.web.markdown import render_markdown
 from app.services.annotating import STATE_TEXT, state_of
+from app.services.event_text import describe
 
 templates = Jinja2Blocks(directory=str(ROOT / "templates"))
 templates.env.globals["csrf_token"] = csrf_token
@@ -22,6 +24,8 @@ templates.env.filters["display_form"] = display_form
 templates.env.filters["markdown"] = render_markdown
 templates.env.filters["hash"] = lambda text: hashlib.sha1(text.encode()).hexdigest()[:12]
 templates.env.globals["STATE_TEXT"] = STATE_TEXT
+templates.env.globals["describe_event"] = describe
+templates.env.filters["iso"] = lambda at: at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if at else ""
 templates.env.globals["state_of"] = state_of
 
 

@@ -55,3 +55,34 @@ def test_dashboards_draw_filter_and_download(server, page):
     expect(page).to_have_url(f"{base}/projects/{project_id}/dashboards?model=&perturbation=static&annotator=&since=&until=")
     expect(page.locator("#table-progress tbody tr[data-model='gpt-4'] td").nth(2)).to_have_text("10")
     assert page.evaluate("() => !!Chart.getChart(document.getElementById('chart-errors'))")
+
+    # the errors table's CSV is numbers: each rate and its interval's ends in columns of their own
+    page.select_option("select[name=perturbation]", "")
+    expect(page.locator("#table-errors tbody tr")).to_have_count(2)
+    with page.expect_download() as errors_csv:
+        page.click("[data-csv='table-errors']")
+    rows = list(csv.reader(io.StringIO(open(errors_csv.value.path(), encoding="utf-8").read())))
+    header = rows[0]
+    goal = header.index("Goal reached")
+    assert header[goal + 1: goal + 3] == ["Goal reached low", "Goal reached high"]
+    judged = [row for row in rows[1:] if row[goal]]  # a model nobody has judged has empty cells
+    assert judged
+    for row in judged:
+        value, low, high = (float(v) for v in row[goal: goal + 3])
+        assert 0 <= low <= value <= high <= 1
+    # static comes first among each model's perturbations
+    order = ["static", "VR", "EE", "AG", "SR"]
+    cells = [c.split("|") for c in page.eval_on_selector_all("#table-effects tbody tr", "rs => rs.map(r => r.dataset.cell)")]
+    for model in {m for m, _ in cells}:
+        seen = [order.index(p) for m, p in cells if m == model]
+        assert seen == sorted(seen) and seen[0] == 0, (model, seen)
+    # wide tables stay inside their cards (they scroll), no column cut off by the card's edge
+    assert page.evaluate("""() => [...document.querySelectorAll('.card table.grid')].every(t => {
+        const card = t.closest('.card').getBoundingClientRect(), box = t.getBoundingClientRect();
+        return box.right <= card.right + 1; })""")
+    # a filter that matches nothing: the charts say so
+    page.select_option("select[name=annotator]", label="alice")
+    page.fill("input[name=since]", "2099-01-01")
+    page.locator("input[name=since]").dispatch_event("change")
+    expect(page.locator("#chart-metrics")).to_have_attribute("data-empty", "true")
+    expect(page.locator("#chart-throughput")).to_have_attribute("data-empty", "true")

@@ -41,8 +41,10 @@ def chart_data(board: dashboards.Dashboards) -> dict:
                                         for p in dashboards.PERTURBATIONS if p != "static"} for g in board.models}},
         "points": [{"model": p["model"], "x": p["rouge2"], "y": p["errors"], "id": p["derivation_id"]}
                    for p in board.points],
-        "checker": {"labels": [row["label"] for row in board.checker],
-                    "precision": [row["precision"].value for row in board.checker],
-                    "recall": [row["recall"].value for row in board.checker]},
+        "checker": {"labels": [row["label"] for row in board.checker],  # in percent, as the axis says
+                    "precision": [None if row["precision"].value is None else round(100 * row["precision"].value, 3)
+                                  for row in board.checker],
+                    "recall": [None if row["recall"].value is None else round(100 * row["recall"].value, 3)
+                               for row in board.checker]},
         "throughput": {"days": [str(r["day"]) for r in board.throughput], "n": [r["judgements"] for r in board.throughput]},
     }

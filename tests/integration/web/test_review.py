@@ -4,6 +4,7 @@ labels count in the breakdown and appear beside every annotator's in the exports
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 
@@ -81,7 +82,9 @@ def test_adjudicate_then_breakdown_and_exports_use_the_final_labels(client, db, 
     assert {r["annotator"]: r["incorrect"] for r in mine} == {"ann": "1", "bob": "0"}  # each annotator's own
     assert {(r["final_incorrect"], r["final_skipped"], r["adjudicated_by"]) for r in mine} == {("0", "1", "rita")}
     calm = [r for r in rows if r["derivation_id"] == str(disputed["calm"].id)]
-    assert {r["final_incorrect"] for r in calm} == {""}  # not adjudicated: no final columns
+    # not adjudicated: said in its own column, the final labels whole numbers (0), no reviewer
+    assert {(r["adjudicated"], r["final_incorrect"], r["adjudicated_by"]) for r in calm} == {("0", "0", "")}
+    assert {r["adjudicated"] for r in mine} == {"1"}
     drows = list(csv.DictReader(io.StringIO(client.get(f"/projects/{project.id}/export.csv?level=derivation").text)))
     final = {r["annotator"]: (r["goal_reached"], r["final_goal_reached"], r["final_redundant"])
              for r in drows if r["derivation_id"] == str(d.id)}
@@ -94,8 +97,10 @@ def test_history_page_and_export_list_every_change(client, db, disputed):
     token = login(client, "rita")
     client.post(f"/derivations/{d.id}/final/{s2.id}/incorrect?on=true", headers=htmx(token))
     client.post(f"/derivations/{d.id}/final/{s2.id}/incorrect?on=false", headers=htmx(token))
-    page = client.get(f"/derivations/{d.id}/history").text
-    assert page.count("<td>label_on</td>") == 3 and "final_on" in page and "final_off" in page
+    page = html.unescape(client.get(f"/derivations/{d.id}/history").text)
+    assert page.count("<td>label ") == 3 and "<td>label redundant: off → on</td>" in page
+    assert "<td>final label incorrect: off → on</td>" in page and "<td>final label incorrect: on → off</td>" in page
+    assert "{'" not in page and "True" not in page  # no Python reprs
     events = list(csv.DictReader(io.StringIO(client.get(f"/projects/{project.id}/export.csv?level=events").text)))
     final = [(e["kind"], e["actor"], e["annotator"], e["step_index"], e["label"], e["old"], e["new"])
              for e in events if e["kind"].startswith("final")]
