@@ -35,7 +35,7 @@ class Decoding:
         if not 1 <= self.batch_size <= 4096:
             problems.append(f"batch_size must be 1..4096 (got {self.batch_size})")
         if not math.isfinite(self.temperature) or (self.do_sample and not 0 < self.temperature <= 10):
-            problems.append(f"temperature must be a number in (0, 10] when sampling (got {self.temperature})")
+            problems.append(f"temperature must be in (0, 10] when sampling (got {self.temperature})")
         if not 0 < self.top_p <= 1:
             problems.append(f"top_p must be in (0, 1] (got {self.top_p})")
         if not 0 <= self.seed < 2**63:  # torch takes a 64-bit seed

@@ -56,7 +56,8 @@ def _annotate(base: str, username: str, project_id: int, acked: list, stop: thre
         client, token = _login(base, username)
         headers = {"HX-Request": "true", "X-CSRF-Token": token}
         while not stop.is_set():
-            location = client.post(f"/projects/{project_id}/next", headers=headers).headers.get("location", "")
+            location = client.post(f"/projects/{project_id}/next",  # a plain POST, as the button's form sends it
+                                   headers={"X-CSRF-Token": token}).headers.get("location", "")
             derivation = int(location.rsplit("/", 1)[1])
             steps = [int(s) for s in re.findall(r'data-step-id="(\d+)"', client.get(location).text)]
             for step in steps:
