@@ -262,8 +262,21 @@
     if (flash) flash.innerHTML = '<div class="flash error" role="alert"><strong>A change could not be saved</strong> ' +
       '(the server could not be reached). Reload the page to see what was saved, then make it again.</div>';
   });
+  // Typed text waits 800 ms before it is sent: until then its form is "dirty".
+  const dirty = new Set();
+  document.addEventListener("input", (evt) => {
+    const form = evt.target.closest?.("#annotate form[hx-post]");
+    if (form) dirty.add(form);
+  });
+  document.addEventListener("htmx:config:request", (evt) => {
+    const form = evt.detail.ctx.sourceElement?.closest?.("form");
+    if (form) dirty.delete(form);
+  });
   window.addEventListener("beforeunload", (evt) => {
-    if (pending > 0 || failed) { evt.preventDefault(); evt.returnValue = ""; }
+    if (pending > 0 || failed || dirty.size) {
+      dirty.forEach((form) => form.dispatchEvent(new Event("change", { bubbles: true }))); // send it now
+      evt.preventDefault(); evt.returnValue = "";
+    }
   });
   // Leave only once every change is answered (a GET link such as Previous).
   function leaveTo(url) {

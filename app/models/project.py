@@ -16,6 +16,34 @@ DEFAULT_TAXONOMY: list[dict[str, str]] = [
 ]
 
 
+# New projects start with these guidelines for the paper's taxonomy (admins edit them on the
+# Settings page): what each label means, with an example of each.
+DEFAULT_GUIDELINES = r"""Judge each **step** (one equation) against the premises and the steps before it.
+A step with no label is *correct*. Several labels may apply to one step.
+
+## 1 · Incorrect
+The equation does not follow from the premises and earlier steps: a wrong derivative, a sign
+slip, an invalid substitution. *Example:* after `f(x) = x^2`, the step `d/dx f(x) = 3x`.
+A step that follows correctly from an earlier *wrong* step is not incorrect itself.
+
+## 2 · Irrelevant
+True or not, it plays no part in reaching the goal. *Example:* with the goal `2 f(x) = 2x^2`,
+the step `f(x) + y = x^2 + y` when no later step uses it.
+
+## 3 · Redundant
+It repeats, or is trivially equivalent to, an earlier step. *Example:* `d/dx f(x) = 2x`
+followed by `2x = d/dx f(x)` (the sides swapped).
+
+## 4 · Skipped steps
+The step needs more than one operation from what came before: the model jumped. *Example:*
+from `f(x) = x^2` straight to `d^2/dx^2 f(x) = 2` (two differentiations at once).
+
+## Goal reached
+*Yes* when the last step is the goal the prompt asks for (up to rearranging). Mark steps
+**unsure** (`u`) when you cannot decide, and say why in the step's note (`e`).
+"""
+
+
 class Project(Base):
     __tablename__ = "projects"
 
@@ -28,7 +56,7 @@ class Project(Base):
     # Blind: annotators see neither the model's name nor anyone else's labels.
     blind: Mapped[bool] = mapped_column(default=True, server_default="true")
     # Markdown shown to annotators on their first visit and behind a key on the annotate page.
-    guidelines: Mapped[str] = mapped_column(Text, default="", server_default="")
+    guidelines: Mapped[str] = mapped_column(Text, default=DEFAULT_GUIDELINES, server_default="")
     created_at: Mapped[datetime] = created_at_column()
 
     @property

@@ -43,14 +43,14 @@ WHERE d.id IN ({_JSONL_SCOPE}) ORDER BY d.id"""),
     text(f"""
 SELECT jsonb_build_object('type', 'annotation', 'id', a.id, 'derivation_id', a.derivation_id, 'annotator', u.username,
        'status', a.status::text, 'goal_reached', a.goal_reached, 'comment', a.comment, 'version', a.version,
-       'submitted_at', a.submitted_at, 'active_seconds', a.active_seconds,
+       'submitted_at', to_char(a.submitted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'active_seconds', a.active_seconds,
        'labels', coalesce((SELECT jsonb_agg(jsonb_build_object('step_id', sl.step_id, 'label', sl.label)
                   ORDER BY sl.step_id, sl.label) FROM step_labels sl WHERE sl.annotation_id = a.id), '[]'))
 FROM annotations a JOIN users u ON u.id = a.annotator_id
 WHERE a.derivation_id IN ({_JSONL_SCOPE}) ORDER BY a.id"""),
     text(f"""
 SELECT jsonb_build_object('type', 'adjudication', 'derivation_id', adj.derivation_id, 'reviewer', u.username,
-       'goal_reached', adj.goal_reached, 'comment', adj.comment, 'decided_at', adj.decided_at,
+       'goal_reached', adj.goal_reached, 'comment', adj.comment, 'decided_at', to_char(adj.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
        'labels', coalesce((SELECT jsonb_agg(jsonb_build_object('step_id', fl.step_id, 'label', fl.label)
                   ORDER BY fl.step_id, fl.label) FROM final_labels fl WHERE fl.derivation_id = adj.derivation_id), '[]'))
 FROM adjudications adj LEFT JOIN users u ON u.id = adj.reviewer_id
@@ -58,7 +58,7 @@ WHERE adj.derivation_id IN ({_JSONL_SCOPE}) ORDER BY adj.derivation_id"""),
     text(f"""
 SELECT jsonb_build_object('type', 'event', 'id', e.id, 'derivation_id', e.derivation_id,
        'annotation_id', e.annotation_id, 'actor', u.username, 'kind', e.kind, 'step_id', e.step_id,
-       'detail', e.detail, 'at', e.at)
+       'detail', e.detail, 'at', to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
 FROM annotation_events e LEFT JOIN users u ON u.id = e.actor_id
 WHERE e.derivation_id IN ({_JSONL_SCOPE}) ORDER BY e.id"""),
 ]

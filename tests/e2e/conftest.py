@@ -12,7 +12,9 @@ import uvicorn
 
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction
-from app.models import AutoCheck, Role
+from sqlalchemy import update
+
+from app.models import AutoCheck, Project, Role
 from app.services.auth import create_user
 from app.services.importing import import_file
 from tests.conftest import PAPER_FILES, free_port
@@ -58,6 +60,8 @@ def server(fresh_database_url, tmp_path):
         import_file(session, project_name="e2e", filename="broken.jsonl", data=BROKEN.encode())
         import_file(session, project_name="e2e", filename="gpt4.json", data=PAPER_FILES["gpt-4"].read_bytes())
         score_all(session)
+        # no guidelines: they open by themselves on a first visit (test_fast_keys_browser tests that)
+        session.execute(update(Project).values(guidelines=""))
         create_user(session, username="alice", password=PASSWORD, role=Role.admin)
         # a SymPy suggestion on the first derivation's first step, to accept with `a`
         session.add(AutoCheck(derivation_id=1, step_index=1, label="irrelevant", verdict="yes", reason="unused"))

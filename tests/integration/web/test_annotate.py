@@ -385,3 +385,18 @@ def test_an_admin_writes_guidelines_that_annotators_see_as_markdown_with_html_es
     too_long = client.post(f"/projects/{project.id}/settings", data={"overlap": "1", "guidelines": "x" * 50_001},
                            headers=htmx(login(client, admin.username)))
     assert too_long.status_code == 422 and "guidelines: at most" in too_long.text
+
+
+def test_a_new_project_starts_with_guidelines_for_the_papers_taxonomy(client, db):
+    from app.services.importing import import_file
+
+    import_file(db, project_name="fresh", filename="a.jsonl",
+                data=b'{"problem_id": "p", "prompt": "Given a = b, then obtain b = a", "model": "m", '
+                     b'"derivation": "a = b and b = a"}\n')
+    admin = make_user(db, role=Role.admin)
+    login(client, admin.username)
+    from app.models import Derivation
+    page = client.get(f"/derivations/{db.scalar(select(Derivation.id))}").text
+    for heading in ("1 · Incorrect", "2 · Irrelevant", "3 · Redundant", "4 · Skipped steps"):
+        assert f"<h2>{heading}</h2>" in page
+    assert page.count("<em>Example:</em>") == 4

@@ -269,3 +269,21 @@ def test_pandas_reads_back_every_step_exactly_and_whole_number_labels(client, db
     assert sum(tex.startswith("-") for tex in stored.values()) > 0  # the case that used to get a '
     plain = pd.read_csv(io.StringIO(text))  # and with pandas' defaults, labels are whole numbers
     assert all(str(plain[label].dtype) == "int64" for label in LABELS + ["annotated", "adjudicated"])
+
+
+ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+
+
+def test_one_timestamp_format_in_every_export(client, annotated):
+    import json
+
+    login(client, "boss")
+    pid = annotated["project_id"]
+    stamps = [r["submitted_at"] for level in ("step", "derivation")
+              for r in read_csv(client.get(f"/projects/{pid}/export.csv?level={level}").text) if r["submitted_at"]]
+    stamps += [r["at"] for r in read_csv(client.get(f"/projects/{pid}/export.csv?level=events").text)]
+    for line in client.get(f"/projects/{pid}/export.jsonl").text.splitlines():
+        record = json.loads(line)
+        stamps += [record[k] for k in ("submitted_at", "decided_at", "at") if record.get(k)]
+    assert len(stamps) > 50 and all(ISO_UTC.fullmatch(s) for s in stamps), [s for s in stamps
+                                                                              if not ISO_UTC.fullmatch(s)][:3]
