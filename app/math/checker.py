@@ -11,7 +11,8 @@ For step k, given the premises, the goal and steps 1..k-1:
   an earlier step;
 - irrelevant: holds, yet no later step is made from it (decided only when every
   later step's source was found);
-- goal reached: the last step is the goal (up to sides and rearrangement).
+- goal stated: the last step is the goal (up to sides and rearrangement);
+- goal reached: stated, and no step on the way is incorrect (unknown when one could not be checked).
 Every verdict is yes / no / unknown (unparsed, or SymPy ran out of time).
 Numbers at random points may refute a step, never prove one: a step that
 only passes numerically is reported as such in the reason.
@@ -62,7 +63,10 @@ class StepCheck:
 @dataclass
 class DerivationCheck:
     steps: list[StepCheck]
+    # reached: the last step is the goal AND no step on the way is incorrect
     goal_reached: Verdict
+    # stated: the last step is the goal (which the prompt states: alone it proves little)
+    goal_stated: Verdict | None = None
 
 
 # --- algebra helpers (all bounded) ------------------------------------------
@@ -411,7 +415,22 @@ def check_derivation(premises: list[str], goal: str | None, steps: list[str]) ->
         known.append((index, eq))
 
     _irrelevance(checks, step_eqs, goal_eq)
-    return DerivationCheck(steps=checks, goal_reached=_goal_verdict(step_eqs, goal_eq))
+    stated = _goal_verdict(step_eqs, goal_eq)
+    return DerivationCheck(steps=checks, goal_reached=_reached(stated, checks), goal_stated=stated)
+
+
+def _reached(stated: Verdict, checks: list[StepCheck]) -> Verdict:
+    """The goal counts as reached only by a derivation with no incorrect step on the way:
+    writing the goal down (the prompt gives it) after a wrong step is not reaching it."""
+    if stated.value != YES:
+        return stated
+    wrong = [c.index for c in checks if c.verdicts.get("incorrect") and c.verdicts["incorrect"].value == YES]
+    if wrong:
+        return Verdict(NO, f"the last step is the goal, but step {wrong[0]} is incorrect")
+    unclear = [c.index for c in checks if not c.verdicts.get("incorrect") or c.verdicts["incorrect"].value == UNKNOWN]
+    if unclear:
+        return Verdict(UNKNOWN, f"the last step is the goal, but step {unclear[0]} could not be checked")
+    return Verdict(YES, "the last step is the goal and no step on the way is incorrect")
 
 
 def _irrelevance(checks: list[StepCheck], step_eqs: list[Eq | None], goal: Eq | None) -> None:

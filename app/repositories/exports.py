@@ -140,7 +140,9 @@ def derivation_copy(project_id: int, labels: list[str], metrics: tuple[str, ...]
                 f"{ISO.format('a.submitted_at')} AS submitted_at"),
         *[sql.SQL("d.metrics ->> {name} AS ").format(name=sql.Literal(name)) + sql.Identifier(name) for name in metrics],
         sql.SQL("(SELECT ac.verdict FROM auto_checks ac WHERE ac.derivation_id = d.id AND ac.step_index = 0 "
-                "AND ac.label = 'goal_reached') AS sympy_goal_reached"),
+                "AND ac.label = 'goal_reached') AS sympy_goal_reached, "
+                "(SELECT ac.verdict FROM auto_checks ac WHERE ac.derivation_id = d.id AND ac.step_index = 0 "
+                "AND ac.label = 'goal_stated') AS sympy_goal_stated"),
         sql.SQL("(adj.decided_at IS NOT NULL)::int AS adjudicated"),
         *_label_columns(labels, "CASE WHEN adj.decided_at IS NULL THEN 0 ELSE (SELECT count(*) FROM final_labels fl "
                                 "WHERE fl.derivation_id = d.id AND fl.label = {label}) END", "final_"),

@@ -43,7 +43,13 @@ class AnnotationView:
 
     @property
     def goal_check(self) -> tuple[str, str] | None:
+        """SymPy on goal reached: the last step is the goal and no step on the way is incorrect."""
         return self.checks.get(0, {}).get("goal_reached")
+
+    @property
+    def goal_stated(self) -> tuple[str, str] | None:
+        """SymPy on whether the last step is the goal at all (the prompt states the goal)."""
+        return self.checks.get(0, {}).get("goal_stated")
 
     @property
     def steps(self) -> list[Step]:

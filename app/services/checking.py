@@ -37,6 +37,9 @@ class RunStats:
 def _rows(result: DerivationCheck) -> tuple[list[dict], dict[int, tuple[str, str | None]]]:
     rows = [{"step_index": 0, "label": "goal_reached", "verdict": result.goal_reached.value,
              "reason": result.goal_reached.reason}]
+    if result.goal_stated is not None:
+        rows.append({"step_index": 0, "label": "goal_stated", "verdict": result.goal_stated.value,
+                     "reason": result.goal_stated.reason})
     parse = {}
     for step in result.steps:
         parse[step.index] = ("parsed" if step.parsed else "unparsed", step.canonical)
@@ -65,7 +68,8 @@ def check_items(sandbox: Sandbox, items: list[Item]) -> Iterator[tuple[int, list
         rows = [{"step_index": i, "label": label, "verdict": "unknown", "reason": reason}
                 for i in range(1, len(steps) + 1)
                 for label in ("incorrect", "irrelevant", "redundant", "skipped")]
-        rows.append({"step_index": 0, "label": "goal_reached", "verdict": "unknown", "reason": reason})
+        rows += [{"step_index": 0, "label": label, "verdict": "unknown", "reason": reason}
+                 for label in ("goal_reached", "goal_stated")]
         return derivation_id, rows, {}, seconds, outcome.timed_out
 
     with ThreadPoolExecutor(max_workers=sandbox.size) as pool:

@@ -223,7 +223,10 @@ def test_suggestions_show_with_their_reason(client, db):
     db.add_all([
         AutoCheck(derivation_id=d1.id, step_index=2, label="incorrect", verdict="yes", reason="does not hold <b>"),
         AutoCheck(derivation_id=d1.id, step_index=3, label="skipped", verdict="no", reason="one operation"),
-        AutoCheck(derivation_id=d1.id, step_index=0, label="goal_reached", verdict="yes", reason="the last step is the goal"),
+        AutoCheck(derivation_id=d1.id, step_index=0, label="goal_reached", verdict="no",
+                  reason="the last step is the goal, but step 2 is incorrect"),
+        AutoCheck(derivation_id=d1.id, step_index=0, label="goal_stated", verdict="yes",
+                  reason="the last step is the goal"),
     ])
     db.flush()
     login(client, user.username)
@@ -233,7 +236,9 @@ def test_suggestions_show_with_their_reason(client, db):
     assert 'class="suggestion" data-label="incorrect"' in second and "does not hold &lt;b&gt;" in second
     third = page[page.index(f'id="step-{steps[2].id}"'):]
     assert 'data-label="skipped" title' not in third  # a "no" is not a suggestion
-    assert "SymPy: yes (the last step is the goal)" in page
+    # both: reached (no incorrect step on the way) and stated (the last step is the goal)
+    assert re.search(r"SymPy: reached no \(the last step is the goal, but step 2 is incorrect\)\s*"
+                     r"· last step is the goal: yes", page)
 
 
 def _version(db, annotation_id):

@@ -37,8 +37,8 @@ CASES = [
      {2: {"incorrect": "no", "skipped": "no"}, 3: {"incorrect": "no", "skipped": "no"}}, "yes"),
     ("wrong integral", [r"h{(u)} = \cos{(u)}"], r"\int h{(u)} du = C + \sin{(u)}",
      [r"h{(u)} = \cos{(u)}", r"\int h{(u)} du = C - \sin{(u)}"], {2: {"incorrect": "yes"}}, "no"),
-    ("unparsed step", [P], G, [P, r"\frac{d}{d x} f{(x) = 2", G],
-     {2: {"incorrect": "unknown", "skipped": "unknown", "redundant": "unknown"}}, "yes"),
+    ("unparsed step", [P], G, [P, r"\frac{d}{d x} f{(x) = 2", G],  # the goal is written, but a step is unread
+     {2: {"incorrect": "unknown", "skipped": "unknown", "redundant": "unknown"}}, "unknown"),
     ("T5 spacing", [P], r"\frac{d}{d x} f{(x)} = 2 x",
      [r"f { (x) } = x ^ { 2 }", r"\ frac { d } { d x } f { (x) } = 2 x"], {2: {"incorrect": "no"}}, "yes"),
     ("times and divide", [r"m{(a,b)} = a b"], r"\frac{m{(a,b)}}{a} = b",
@@ -131,3 +131,17 @@ def test_a_checker_error_is_reported_as_an_error_not_a_timeout():
     assert derivation_id == 7 and not timed_out and parse == {}
     assert rows and all(r["verdict"] == "unknown" and r["reason"].startswith("the checker failed: TypeError")
                         for r in rows)
+
+
+def test_the_goal_written_after_a_wrong_step_is_stated_not_reached():
+    """The prompt gives the goal, so writing it last proves little: reached needs no incorrect
+    step on the way. Both are reported."""
+    wrong_then_goal = [P, r"\frac{d}{d x} f{(x)} = 3 x", G]
+    result = check_derivation([P], G, wrong_then_goal)
+    assert result.steps[1].verdicts["incorrect"].value == "yes"
+    assert result.goal_stated.value == "yes"
+    assert result.goal_reached.value == "no" and "step 2 is incorrect" in result.goal_reached.reason
+    right = check_derivation([P], G, [P, r"\frac{d}{d x} f{(x)} = 2 x", G])
+    assert (right.goal_stated.value, right.goal_reached.value) == ("yes", "yes")
+    unread = check_derivation([P], G, [P, r"\frac{d}{d x} f{(x) = 2", G])
+    assert (unread.goal_stated.value, unread.goal_reached.value) == ("yes", "unknown")
