@@ -319,6 +319,18 @@ def _one_operation_sides(src: Eq, c, d, others: list[Eq]) -> str | None:
                 if (ca.has(Derivative) or db.has(Derivative)) and _is_zero((c - ca).doit(), 0.2) \
                         and _is_zero((d - db).doit(), 0.2):
                     return "substitute"
+        # a substitution the printer has folded: the engine replaced `φ c` by `ϑ(c, φ)` inside
+        # `φ c²`, printed `c ϑ(c, φ)`; the earlier step does not contain `φ c` as a term, but the
+        # two are the same once the equation is applied to both (exact equality, no simplification)
+        for other in others:
+            for p, q in ((other.lhs, other.rhs), (other.rhs, other.lhs)):
+                if p.is_Atom or p == q or not (c.has(p) or d.has(p)) or (c == a and d == b):
+                    continue
+                try:
+                    if c.subs(p, q) == a.subs(p, q) and d.subs(p, q) == b.subs(p, q):
+                        return "substitute"
+                except Exception:
+                    continue
     return None
 
 

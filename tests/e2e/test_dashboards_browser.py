@@ -84,5 +84,5 @@ def test_dashboards_draw_filter_and_download(server, page):
     page.select_option("select[name=annotator]", label="alice")
     page.fill("input[name=since]", "2099-01-01")
     page.locator("input[name=since]").dispatch_event("change")
-    expect(page.locator("#chart-metrics")).to_have_attribute("data-empty", "true")
-    expect(page.locator("#chart-throughput")).to_have_attribute("data-empty", "true")
+    expect(page.locator("#chart-metrics")).to_have_attribute("data-empty", "true", timeout=20_000)
+    expect(page.locator("#chart-throughput")).to_have_attribute("data-empty", "true", timeout=20_000)

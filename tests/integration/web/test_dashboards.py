@@ -215,8 +215,9 @@ def test_dashboards_page_and_fragment(client, world):
         assert f'<section class="card" id="{section}">' in page.text
     want = expected_groups(world)["gpt-4"]
     row = re.search(r'<tr data-model="gpt-4">(.*?)</tr>', page.text, re.S).group(1)
-    cell = re.search(r'data-rate="incorrect">([^<]*)<', row).group(1)
-    assert cell.strip() == f"{100 * want['label_steps']['incorrect'] / want['judged_steps']:.1f}%"
+    value, shown = re.search(r'data-rate="incorrect" data-v="([^"]*)"[^>]*>([^<]*)<', row).groups()
+    rate = want['label_steps']['incorrect'] / want['judged_steps']
+    assert shown.strip() == f"{100 * rate:.1f}%" and float(value) == pytest.approx(rate)  # shown, and for the CSV
     fragment = client.get(f"/projects/{world['project_id']}/dashboards?perturbation=SR", headers=htmx(token))
     assert fragment.text.lstrip().startswith('<div id="boards">') and "<html" not in fragment.text
     bad = client.get(f"/projects/{world['project_id']}/dashboards?since=yesterday&model=x")
