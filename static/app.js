@@ -123,9 +123,9 @@
       type: "bar",
       data: { labels: data.errors.models, datasets: data.errors.series.map((s, i) => ({ label: s.label, data: s.data, backgroundColor: PALETTE[i % PALETTE.length] })) },
       options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: "% of judged steps (stacked by label)" } } } },
-    }, !data.errors.models.length);
+    }, !data.errors.judged);
     const effects = document.getElementById("chart-effects");
-    if (effects && !data.effects.rows.length) noData(effects);
+    if (effects && !data.errors.judged) noData(effects);
     else drawHeatmap(effects, data.effects);
     const byModel = {};
     data.points.forEach((p) => (byModel[p.model] ||= []).push({ x: p.x, y: p.y }));

@@ -29,7 +29,8 @@ def chart_data(board: dashboards.Dashboards) -> dict:
     """What the charts draw (the tables beside them show the same numbers)."""
     labels = board.labels
     return {
-        "errors": {"models": [g.model for g in board.models],
+        "errors": {"judged": sum(g.judged_steps for g in board.models),  # 0: the chart says "no data"
+                   "models": [g.model for g in board.models],
                    "series": [{"label": item["name"],
                                "data": [round(100 * (g.step_rate(item["key"]).value or 0), 3) for g in board.models]}
                               for item in labels]},
