@@ -70,6 +70,12 @@ def test_dashboards_draw_filter_and_download(server, page):
     for row in judged:
         value, low, high = (float(v) for v in row[goal: goal + 3])
         assert 0 <= low <= value <= high <= 1
+    # the y-axis says its unit, and the bars are in that unit: % of judged steps, as the table's rates x 100
+    axis = page.evaluate("() => Chart.getChart(document.getElementById('chart-errors')).options.scales.y.title.text")
+    assert axis.startswith("% of judged steps")
+    bars = page.evaluate("() => Chart.getChart(document.getElementById('chart-errors')).data.datasets[0].data")
+    rates = page.eval_on_selector_all("#table-errors tbody tr td[data-rate='incorrect']", "cs => cs.map(c => c.dataset.v)")
+    assert [round(b, 1) for b in bars] == [round(100 * float(r or 0), 1) for r in rates]
     # static comes first among each model's perturbations
     order = ["static", "VR", "EE", "AG", "SR"]
     cells = [c.split("|") for c in page.eval_on_selector_all("#table-effects tbody tr", "rs => rs.map(r => r.dataset.cell)")]
