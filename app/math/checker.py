@@ -172,7 +172,9 @@ class _Context:
         try:
             with time_limit(OP_SECONDS * 2):
                 residual = self.substitute(eq.lhs - eq.rhs)
-                has_integrals = residual.has(Integral)
+                # an integral a derivative takes away (d/dv of an integral over w, d/dx of one
+                # over x) leaves no antiderivative, so no constant of integration to allow for
+                has_integrals = residual.has(Integral) and residual.doit(integrals=False).has(Integral)
                 variables = {lim[0] for i in residual.atoms(Integral) for lim in i.limits}
                 # a constant of integration may be any of the step's new symbols (or none);
                 # replace() works inside out, so nested integrals each get theirs: the
@@ -230,6 +232,51 @@ class _Context:
         if not all(math.isfinite(v) for v in values):
             return None  # 0/0, log(0), ...: a point says nothing either way
         return all(v < 1e-9 for v in values)
+
+
+def _solved_for(residual, integral, t):
+    """residual (= 0) solved for the one integral in it, when it is linear in it; else None."""
+    r = residual.xreplace({integral: t})
+    if r.has(Integral):
+        return None
+    coeff = sympy.expand(r.diff(t))
+    if coeff == 0 or coeff.has(t):
+        return None
+    return -sympy.expand(r - coeff * t) / coeff
+
+
+def _constant_already_fixed(ctx: _Context, eq: Eq, earlier: list[tuple[int, Eq]]) -> tuple[int, object] | None:
+    """An equation that holds only up to a constant of integration is still wrong when an
+    earlier correct step with the same indefinite integral already fixed the constant and
+    this one implies another: solved for that integral, the two differ by a nonzero
+    number (`∫f = F + κ`, then `∫f / 3 = κ/3 + 1 + F/3`). Only a number counts: a
+    difference in symbols may be the constants' names (unknown, as before)."""
+    try:
+        with time_limit(OP_SECONDS * 2):
+            residual = ctx.substitute(eq.lhs - eq.rhs)
+            integrals = residual.atoms(Integral)
+            if len(integrals) != 1:
+                return None
+            integral = next(iter(integrals))
+            t = sympy.Dummy("integral")
+            mine = _solved_for(residual, integral, t)
+            if mine is None:
+                return None
+            for j, e in reversed(earlier):
+                theirs_residual = ctx.substitute(e.lhs - e.rhs)
+                if theirs_residual.atoms(Integral) != {integral}:
+                    continue
+                theirs = _solved_for(theirs_residual, integral, t)
+                if theirs is None:
+                    continue
+                offset = sympy.expand((mine - theirs).doit())
+                if offset.has(Integral, Derivative) or offset.free_symbols or not offset.is_number:
+                    return None
+                value = complex(offset.evalf(15))
+                return (j, offset) if abs(value) > 1e-9 else None
+    except (TooSlow, RecursionError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    return None
 
 
 def _simple_factor(ratio) -> bool:
@@ -404,6 +451,12 @@ def check_derivation(premises: list[str], goal: str | None, steps: list[str]) ->
                                     "integration make it")
         elif truth == "false":
             incorrect = Verdict(YES, why)
+            wrong.add(index)
+        elif truth == "true" and source is None and "constant of integration" in why and (
+                fixed := _constant_already_fixed(ctx, eq, [(j, e) for j, e in known if j not in wrong])) is not None:
+            j, offset = fixed
+            incorrect = Verdict(YES, f"holds only up to a constant of integration, but {'the premise' if j == 0 else f'step {j}'} "
+                                     f"already fixed that constant: the two differ by {offset}")
             wrong.add(index)
         elif truth == "true":
             incorrect = Verdict(NO, why)

@@ -40,6 +40,9 @@ def _corrupt(eq: Eq, rng: random.Random) -> Eq:
         new = rhs + 1  # a lost or extra term
     else:
         new = 2 * rhs if rhs != 0 else sympy.Integer(1)  # a wrong factor (e.g. a wrong derivative)
+    # The label must be true: -rhs and 2 rhs of a side worth 0 (`d/dx 4`) are still right.
+    if sympy.expand((new - rhs).doit()) == 0:
+        new = rhs + 1
     return Eq(eq.lhs, new, evaluate=False)
 
 

@@ -145,3 +145,23 @@ def test_the_goal_written_after_a_wrong_step_is_stated_not_reached():
     assert (right.goal_stated.value, right.goal_reached.value) == ("yes", "yes")
     unread = check_derivation([P], G, [P, r"\frac{d}{d x} f{(x) = 2", G])
     assert (unread.goal_stated.value, unread.goal_reached.value) == ("yes", "unknown")
+
+
+def test_a_constant_of_integration_already_fixed_cannot_change():
+    """`∫ g = F + κ` is true up to a constant; dividing by 3 and adding 1 on one side is not,
+    once an earlier step fixed κ: the offset is a number. A different constant's *name* is
+    not an error (the engine treats constants as interchangeable)."""
+    premise = r"g{(u)} = \cos{(u)}"
+    fixed = r"\int g{(u)} du = \kappa + \sin{(u)}"
+    wrong = check_derivation([premise], None, [premise, fixed, r"\frac{\int g{(u)} du}{3} = \frac{\kappa}{3} + 1 + \frac{\sin{(u)}}{3}"])
+    verdict = wrong.steps[2].verdicts["incorrect"]
+    assert verdict.value == "yes" and "already fixed" in verdict.reason
+    renamed = check_derivation([premise], None, [premise, fixed, r"\int g{(u)} du = C + \sin{(u)}"])
+    assert renamed.steps[2].verdicts["incorrect"].value == "no"
+
+
+def test_an_integral_a_derivative_removes_leaves_no_constant_to_allow_for():
+    """d/dv of (v + ∫ w g(w) dw) is 1 exactly: "= 2" is wrong, not "true up to a constant"."""
+    premise = r"g{(w)} = \sin{(w)}"
+    result = check_derivation([premise], None, [premise, r"\frac{\partial}{\partial v} (v + \int w g{(w)} dw) = 2"])
+    assert result.steps[1].verdicts["incorrect"].value == "yes"
