@@ -53,10 +53,9 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         upload = scope["path"] in UPLOAD_PATHS
         limit = self.upload_bytes if upload else self.default_bytes
-        refusal = _refuse(scope, self.messages[upload])
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            for message in refusal:
+            for message in _refuse(scope, self.messages[upload]):
                 await send(message)
             return
         seen = 0
@@ -73,7 +72,7 @@ class BodyLimit:
                 seen += len(message.get("body", b""))
                 if seen > limit and not started:
                     refused = True
-                    for answer in refusal:
+                    for answer in _refuse(scope, self.messages[upload]):
                         await send(answer)
                     return {"type": "http.disconnect"}
             return message
