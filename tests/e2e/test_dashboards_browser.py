@@ -41,6 +41,12 @@ def test_dashboards_draw_filter_and_download(server, page):
     assert page.evaluate("() => !!Chart.getChart(document.getElementById('chart-errors'))")
     assert page.evaluate("() => document.getElementById('chart-effects').width > 300")
     page.wait_for_timeout(600)  # Chart.js animates the bars in
+    # the y-axis says its unit, and the bars are in that unit: % of judged steps, as the table's rates x 100
+    axis = page.evaluate("() => Chart.getChart(document.getElementById('chart-errors')).options.scales.y.title.text")
+    assert axis.startswith("% of judged steps")
+    bars = page.evaluate("() => Chart.getChart(document.getElementById('chart-errors')).data.datasets[0].data")
+    rates = page.eval_on_selector_all("#table-errors tbody tr td[data-rate='incorrect']", "cs => cs.map(c => c.dataset.v)")
+    assert [round(b, 1) for b in bars] == [round(100 * float(r or 0), 1) for r in rates]
     screenshot(page, "dashboards")
 
     with page.expect_download() as png:
@@ -58,6 +64,7 @@ def test_dashboards_draw_filter_and_download(server, page):
 
     # the errors table's CSV is numbers: each rate and its interval's ends in columns of their own
     page.select_option("select[name=perturbation]", "")
+    expect(page).to_have_url(f"{base}/projects/{project_id}/dashboards?model=&perturbation=&annotator=&since=&until=")
     expect(page.locator("#table-errors tbody tr")).to_have_count(2)
     with page.expect_download() as errors_csv:
         page.click("[data-csv='table-errors']")
@@ -70,12 +77,6 @@ def test_dashboards_draw_filter_and_download(server, page):
     for row in judged:
         value, low, high = (float(v) for v in row[goal: goal + 3])
         assert 0 <= low <= value <= high <= 1
-    # the y-axis says its unit, and the bars are in that unit: % of judged steps, as the table's rates x 100
-    axis = page.evaluate("() => Chart.getChart(document.getElementById('chart-errors')).options.scales.y.title.text")
-    assert axis.startswith("% of judged steps")
-    bars = page.evaluate("() => Chart.getChart(document.getElementById('chart-errors')).data.datasets[0].data")
-    rates = page.eval_on_selector_all("#table-errors tbody tr td[data-rate='incorrect']", "cs => cs.map(c => c.dataset.v)")
-    assert [round(b, 1) for b in bars] == [round(100 * float(r or 0), 1) for r in rates]
     # static comes first among each model's perturbations
     order = ["static", "VR", "EE", "AG", "SR"]
     cells = [c.split("|") for c in page.eval_on_selector_all("#table-effects tbody tr", "rs => rs.map(r => r.dataset.cell)")]
