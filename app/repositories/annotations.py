@@ -57,9 +57,15 @@ def longest_skipped(session: Session, *, project_id: int, annotator_id: int, exc
     return session.scalar(query.order_by(Annotation.skipped_at, Annotation.id).limit(1))
 
 
-def previous(session: Session, *, project_id: int, annotator_id: int, derivation_id: int) -> int | None:
-    """The derivation the annotator was given before this one (in the order Next gave them)."""
-    current = get(session, derivation_id=derivation_id, annotator_id=annotator_id)
+_UNSET = object()
+
+
+def previous(session: Session, *, project_id: int, annotator_id: int, derivation_id: int,
+             current=_UNSET) -> int | None:
+    """The derivation the annotator was given before this one (in the order Next gave them).
+    `current`: the annotator's annotation of this derivation when the caller has it (or None)."""
+    if current is _UNSET:
+        current = get(session, derivation_id=derivation_id, annotator_id=annotator_id)
     query = (select(Annotation.derivation_id)
              .join(Derivation, Derivation.id == Annotation.derivation_id)
              .where(Derivation.project_id == project_id, Annotation.annotator_id == annotator_id,

@@ -1,4 +1,4 @@
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -114,12 +114,19 @@ def models_of(session: Session, project_id: int) -> list[tuple[int, str]]:
     )]
 
 
-def judgement_progress(session: Session, project_id: int) -> tuple[int, int]:
-    """(submitted annotations, derivations) of the project, within its sample when it has one."""
-    derivations = select(Derivation.id).where(Derivation.project_id == project_id)
-    if has_sample(session, project_id):
-        derivations = select(SampleItem.derivation_id).where(SampleItem.project_id == project_id)
-    total = session.scalar(select(func.count()).select_from(derivations.subquery()))
-    done = session.scalar(select(func.count()).select_from(Annotation).where(
-        Annotation.status == AnnotationStatus.submitted, Annotation.derivation_id.in_(derivations)))
-    return done, total
+def judgement_progress(session: Session, project_id: int, annotator_id: int) -> tuple[int, int, int]:
+    """(submitted annotations, derivations) of the project, within its sample when it has
+    one, and the annotator's own submitted count: one round trip (the annotate page's)."""
+    row = session.execute(text("""
+        WITH scope AS (
+            SELECT d.id FROM derivations d
+            WHERE d.project_id = :p
+              AND (NOT EXISTS (SELECT 1 FROM sample_items s WHERE s.project_id = :p)
+                   OR d.id IN (SELECT s.derivation_id FROM sample_items s WHERE s.project_id = :p)))
+        SELECT (SELECT count(*) FROM annotations a
+                WHERE a.status = 'submitted' AND a.derivation_id IN (SELECT id FROM scope)),
+               (SELECT count(*) FROM scope),
+               (SELECT count(*) FROM annotations a JOIN derivations d ON d.id = a.derivation_id
+                WHERE d.project_id = :p AND a.annotator_id = :u AND a.status = 'submitted')
+    """), {"p": project_id, "u": annotator_id}).one()
+    return row[0], row[1], row[2]

@@ -143,7 +143,7 @@ def open_derivation(session: Session, *, derivation_id: int, user: User) -> Anno
         raise Forbidden("This derivation is not in your queue: use “Annotate next”.")
     labels = annotations_repo.labels_by_step(session, annotation.id) if annotation else {}
     project = _project(session, derivation.project_id)
-    done, total = projects_repo.judgement_progress(session, project.id)
+    done, total, mine = projects_repo.judgement_progress(session, project.id, user.id)
     return AnnotationView(
         project=project,
         derivation=derivation,
@@ -153,10 +153,9 @@ def open_derivation(session: Session, *, derivation_id: int, user: User) -> Anno
         show_model=not (project.blind and user.role == Role.annotator),
         checks=checks_repo.for_derivation(session, derivation_id),
         notes=annotations_repo.notes_by_step(session, annotation.id) if annotation else {},
-        progress=Progress(annotations_repo.queue_counts(session, project_id=project.id,
-                                                        annotator_id=user.id)["submitted"], done, total * project.overlap),
+        progress=Progress(mine, done, total * project.overlap),
         has_previous=annotations_repo.previous(session, project_id=project.id, annotator_id=user.id,
-                                               derivation_id=derivation_id) is not None,
+                                               derivation_id=derivation_id, current=annotation) is not None,
     )
 
 
