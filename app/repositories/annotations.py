@@ -86,17 +86,6 @@ def queue_counts(session: Session, *, project_id: int, annotator_id: int) -> dic
     return {"skipped": skipped, "submitted": submitted}
 
 
-def progress(session: Session, *, project_id: int, annotator_id: int) -> tuple[int, int]:
-    """(submitted, all) of the annotator's annotations in the project."""
-    done, total = session.execute(
-        select(func.count().filter(Annotation.status == AnnotationStatus.submitted), func.count())
-        .select_from(Annotation)
-        .join(Derivation, Derivation.id == Annotation.derivation_id)
-        .where(Derivation.project_id == project_id, Annotation.annotator_id == annotator_id)
-    ).one()
-    return done, total
-
-
 def labels_by_step(session: Session, annotation_id: int) -> dict[int, set[str]]:
     out: dict[int, set[str]] = {}
     for step_id, label in session.execute(
