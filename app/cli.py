@@ -150,6 +150,12 @@ def db_upgrade() -> None:
     typer.echo("database is up to date")
 
 
+def _read_password(from_stdin: bool, prompt: str) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt(prompt, hide_input=True, confirmation_prompt=True)
+
+
 @user_cli.command("add")
 def user_add(
     name: str,
@@ -160,10 +166,7 @@ def user_add(
     from app.db import transaction
     from app.services.auth import create_user
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin, "Password")
     try:
         with transaction(_sessions()) as session:
             user = create_user(session, username=name, password=password, role=role)
@@ -181,10 +184,7 @@ def user_passwd(
     from app.db import transaction
     from app.services.auth import set_password
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin, "New password")
     try:
         with transaction(_sessions()) as session:
             user = set_password(session, username=name, password=password)

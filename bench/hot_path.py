@@ -30,7 +30,7 @@ import time  # noqa: E402
 
 import httpx  # noqa: E402
 
-from tests.conftest import PAPER_FILES, create_database, drop_database, free_port  # noqa: E402
+from tests.conftest import PAPER_FILES, create_database, drop_database, free_port, login  # noqa: E402
 
 TARGETS_MS = {"label change": 20.0, "annotate page": 30.0}
 
@@ -65,9 +65,7 @@ def main() -> None:
                 break
             except httpx.ConnectError:
                 time.sleep(0.1)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
-        client.post("/login", data={"username": "bench", "password": "bench password", "csrf_token": token})
-        token = re.search(r'<meta name="csrf-token" content="([^"]+)"', client.get("/").text).group(1)
+        token = login(client, "bench", "bench password")
         page = client.post("/projects/1/next", headers={"X-CSRF-Token": token}, follow_redirects=True)
         derivation_ids = [int(m) for m in re.findall(r"/derivations/(\d+)", str(page.url))]
         steps = [int(s) for s in re.findall(r'data-step-id="(\d+)"', page.text)]

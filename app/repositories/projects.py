@@ -70,6 +70,15 @@ def is_open_to(session: Session, project_id: int, user_id: int) -> bool:
     return bool(session.scalar(select(Project.id).where(Project.id == project_id, open_to(user_id))))
 
 
+def derivation_open_to(session: Session, derivation_id: int, user_id: int) -> bool | None:
+    """Whether the derivation's project is open to the user; None when there is no such
+    derivation (one query: it runs on every annotator's write)."""
+    row = session.execute(select(open_to(user_id)).select_from(Derivation)
+                          .join(Project, Project.id == Derivation.project_id)
+                          .where(Derivation.id == derivation_id)).first()
+    return None if row is None else bool(row[0])
+
+
 def member_ids(session: Session, project_id: int) -> set[int]:
     return set(session.scalars(select(ProjectMember.user_id).where(ProjectMember.project_id == project_id)))
 

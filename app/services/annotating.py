@@ -97,10 +97,13 @@ def _derivation_exists(session: Session, derivation_id: int) -> int:
 _project = get_project
 
 
+NOT_MEMBER = "You are not one of this project's annotators."
+
+
 def check_project_access(session: Session, *, project_id: int, user: User) -> None:
     """Annotators work only in projects open to them (no members listed, or they are one)."""
     if user.role == Role.annotator and not projects_repo.is_open_to(session, project_id, user.id):
-        raise Forbidden("You are not one of this project's annotators.")
+        raise Forbidden(NOT_MEMBER)
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,11 @@ def _own_annotation(session: Session, *, derivation_id: int, user: User, seen: S
     annotation = annotations_repo.get(session, derivation_id=derivation_id, annotator_id=user.id,
                                       lock=seen is not None)
     if user.role == Role.annotator:  # removed from the project's annotators: their old work is closed to them
-        check_project_access(session, project_id=_derivation_exists(session, derivation_id), user=user)
+        open_ = projects_repo.derivation_open_to(session, derivation_id, user.id)
+        if open_ is None:
+            raise NotFound(f"derivation {derivation_id} does not exist")
+        if not open_:
+            raise Forbidden(NOT_MEMBER)
     if annotation is not None:
         if seen is not None and seen.version is not None and seen.version != annotation.version \
                 and annotation.last_tab != seen.tab:

@@ -36,6 +36,11 @@ def log_in(page, base: str, username: str = "alice") -> None:
     page.wait_for_url(lambda url: "/login" not in url)
 
 
+def button(page, step_no: int, label: str):
+    """A label button of the annotate page's step `step_no` (1-based)."""
+    return page.locator(f".step:nth-child({step_no}) .labels button[data-label='{label}']")
+
+
 def htmx_ready(page) -> None:
     """Wait until htmx has wired the page up: it initialises in a timer after the deferred
     scripts, which can be after the load event a test waits for (no person is that fast)."""

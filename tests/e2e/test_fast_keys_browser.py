@@ -14,13 +14,9 @@ from sqlalchemy import select
 
 from app.db import transaction
 from app.models import Annotation, Step, StepLabel
-from tests.e2e.conftest import htmx_ready, log_in
+from tests.e2e.conftest import button, htmx_ready, log_in
 
 pytestmark = pytest.mark.e2e
-
-
-def button(page, step_no: int, label: str):
-    return page.locator(f".step:nth-child({step_no}) .labels button[data-label='{label}']")
 
 
 def test_quick_keys_on_a_slow_network_are_all_saved_in_order(server, page):

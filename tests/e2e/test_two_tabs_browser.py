@@ -8,13 +8,9 @@ from sqlalchemy import select
 
 from app.db import transaction
 from app.models import StepLabel
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import button, log_in
 
 pytestmark = pytest.mark.e2e
-
-
-def button(page, step_no: int, label: str):
-    return page.locator(f".step:nth-child({step_no}) .labels button[data-label='{label}']")
 
 
 def test_the_stale_tab_is_told_and_sees_the_current_state(server, page):

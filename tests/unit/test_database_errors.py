@@ -25,6 +25,9 @@ class Wrapped:
     (Wrapped(psycopg.OperationalError("connection refused")), DatabaseUnavailable, 503, "cannot be reached"),
     (Wrapped(psycopg.OperationalError("consuming input failed: server closed the connection unexpectedly")),
      DatabaseUnavailable, 503, "cannot be reached"),
+    # text with a NUL character: the driver refuses it; the request's value is at fault, not the server
+    (Wrapped(psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")), InvalidInput, 422,
+     "NUL character"),
     # no SQLSTATE, yet the database is up: the driver refused the statement itself
     (Wrapped(psycopg.OperationalError("sending query and params failed: number of parameters must be between 0 and "
                                       "65535")), DatabaseRefused, 500, "65535"),

@@ -54,7 +54,8 @@ def export_csv(request: Request, project_id: int, session: SessionDep, user: Sta
     pid, labels, name = exporting.check_export(session, project_id=project_id, level=level)
     if export_jobs.should_run_in_background(session, project_id=pid, level=level):
         export = export_jobs.request(session, project_id=pid, level=level, user=user,  # too big to wait for
-                                     spreadsheet_safe=spreadsheet_safe)
+                                     spreadsheet_safe=spreadsheet_safe,
+                                     keep_hours=request.app.state.settings.export_keep_hours)
         return RedirectResponse(f"/exports/{export.id}", status_code=303)
     filename = exporting.filename(name, level)
     return streams.limited(
