@@ -73,7 +73,10 @@ class DerivationCheck:
 
 def _is_zero(expr, seconds: float = OP_SECONDS, simplify: bool = False) -> bool | None:
     """True when expr is 0 after expansion (and, if asked, simplification); None when
-    SymPy could not tell in time. Expansion is cheap; simplify is kept for proofs."""
+    SymPy could not tell in time (or expr is None: an operation before it ran out of time).
+    Expansion is cheap; simplify is kept for proofs."""
+    if expr is None:
+        return None
     if expr == 0:
         return True
     try:
@@ -114,9 +117,23 @@ def _antiderivative(integral, constant):
     return result + extra
 
 
-@functools.lru_cache(maxsize=1024)
+_too_slow: set = set()  # integrals that overran the limit in this derivation: not tried again
+
+
 def _integrate_once(integral):
-    return integral.doit()
+    if integral in _too_slow:
+        raise TooSlow()
+    try:
+        return _integrate_cached(integral)
+    except TooSlow:
+        _too_slow.add(integral)
+        raise
+
+
+@functools.lru_cache(maxsize=1024)
+def _integrate_cached(integral):
+    with time_limit(OP_SECONDS * 2):
+        return integral.doit()
 
 
 def _with_constants(expr, first, rest):
@@ -183,7 +200,10 @@ class _Context:
                 pairs = [(k, k) for k in shifts]
                 if len(residual.atoms(Integral)) > 1:
                     pairs += [(k1, k2) for k1 in shifts[1:] for k2 in shifts[1:] if k1 != k2][:12]
-                candidates = [_with_constants(residual, first, rest).doit() for first, rest in pairs]
+                if has_integrals:
+                    candidates = [_with_constants(residual, first, rest).doit() for first, rest in pairs]
+                else:  # not evaluating an integral a derivative takes away (it may have no closed form)
+                    candidates = [residual.doit(integrals=False)]
                 # ... or the constant was added to a whole side, after the integral was evaluated
                 candidates += [candidates[0] + shift for shift in shifts[1:]]
         except (TooSlow, RecursionError):
@@ -297,6 +317,30 @@ def _peel(expr, kind):
     return Integral(expr.function, *limits[:-1]) if len(limits) > 1 else expr.function
 
 
+def _derivatives_done(expr):
+    # derivatives only: an integral here is compared as written (evaluating one can take
+    # SymPy minutes: ∫ x e^{cos x} dx has no elementary antiderivative)
+    return expr.doit(integrals=False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _bounded_cached(fn, expr):
+    with time_limit(OP_SECONDS):
+        return fn(expr)
+
+
+def _bounded(fn, expr):
+    """fn(expr) within the soft limit, or None; remembered per expression, since every later
+    step is compared with the same earlier ones (a timeout is not remembered: the limit is
+    the clock's, and the next call may have more of it)."""
+    try:
+        return _bounded_cached(fn, expr)
+    except (TooSlow, RecursionError):
+        return None
+    except Exception:
+        return None
+
+
 def _one_operation(src: Eq, dst: Eq, others: list[Eq]) -> str | None:
     """The engine operation that turns src into dst, if one does (either side of dst may be
     written first: expression exchange swaps every equation)."""
@@ -341,14 +385,12 @@ def _one_operation_sides(src: Eq, c, d, others: list[Eq]) -> str | None:
         if b == 0 and d == 0 and a != 0 and c != a and _simple_factor(c / a):
             return "times"
         if src.has(Derivative):
-            if _is_zero(c - evaluate_derivatives(a), 0.2) and _is_zero(d - evaluate_derivatives(b), 0.2):
+            da, db = _bounded(evaluate_derivatives, a), _bounded(evaluate_derivatives, b)
+            if da is not None and db is not None and _is_zero(c - da, 0.2) and _is_zero(d - db, 0.2):
                 return "evaluate_derivatives"
         if src.has(Integral):
-            try:
-                ea, eb = evaluate_integrals(a), evaluate_integrals(b)
-            except Exception:
-                ea = eb = None
-            if ea is not None:
+            ea, eb = _bounded(evaluate_integrals, a), _bounded(evaluate_integrals, b)
+            if ea is not None and eb is not None:
                 rest = sympy.expand((c - d) - (ea - eb))
                 variables = {lim[0] for i in src.atoms(Integral) for lim in i.limits}
                 if rest == 0 or not (rest.free_symbols & variables) and _constant_terms(rest):
@@ -363,8 +405,9 @@ def _one_operation_sides(src: Eq, c, d, others: list[Eq]) -> str | None:
                 if c == ca and d == db:
                     return "substitute"
                 # SymPy may merge or reorder derivatives when substituting inside one
-                if (ca.has(Derivative) or db.has(Derivative)) and _is_zero((c - ca).doit(), 0.2) \
-                        and _is_zero((d - db).doit(), 0.2):
+                if (ca.has(Derivative) or db.has(Derivative)) \
+                        and _is_zero(_bounded(_derivatives_done, c - ca), 0.2) is True \
+                        and _is_zero(_bounded(_derivatives_done, d - db), 0.2) is True:
                     return "substitute"
         # a substitution the printer has folded: the engine replaced `φ c` by `ϑ(c, φ)` inside
         # `φ c²`, printed `c ϑ(c, φ)`; the earlier step does not contain `φ c` as a term, but the
@@ -408,6 +451,7 @@ def _relate(ctx: _Context, check: StepCheck, eq: Eq, premise_eqs: list[Eq], know
 
 
 def check_derivation(premises: list[str], goal: str | None, steps: list[str]) -> DerivationCheck:
+    _too_slow.clear()
     premise_eqs = [eq for eq in (_parse(p) for p in premises) if eq is not None]
     goal_eq = _parse(goal)
     step_eqs = [_parse(s) for s in steps]
