@@ -8,6 +8,12 @@ With --size large the weights are random (speed does not depend on them); the
 tokenizer is the tiny one, so the output layer is smaller than T5-large's 32k
 vocabulary. Prints sequences/s, tokens/s, the NaN count of bf16 logits on GPU,
 and ends with `ratio: X` (batched over one-at-a-time).
+
+Then (unless --no-job) the same prompts as a generation run, end to end, in a database
+of its own: the engine's problems, `run create`, one worker taking the generate jobs
+until the queue is empty (model load, prompts, generation, storing derivations and
+steps, queueing their metrics and checks), against `model.generate` alone on the same
+prompts: `job ratio: X` (end to end over generate alone; the target is ≤ 2).
 """
 
 from __future__ import annotations
@@ -47,6 +53,44 @@ def nan_count(backend: HFSeq2Seq, prompts: list[str]) -> int:
         return int((~torch.isfinite(logits)).sum())
 
 
+def job_end_to_end(model: Path, decoding: Decoding, count: int) -> None:
+    """A run of `count` fresh engine problems, the worker's generate jobs timed end to end."""
+    from sqlalchemy import func, select
+
+    from app.db import transaction
+    from app.models import Derivation
+    from app.services import runs
+    from app.worker.backends import BackendCache
+    from app.worker.handlers import Context
+    from app.worker.loop import Worker
+    from bench.seed import scratch_database
+
+    with scratch_database("bench_generation") as (_, sessions):
+        with transaction(sessions) as session:
+            run = runs.create_run(session, project_name="bench", model_path=str(model), backend="hf-seq2seq",
+                                  decoding=decoding, perturbations=["static"], fresh=count, seed=99)
+            run_id, total = run.id, run.total
+        alone = HFSeq2Seq(str(model), "cpu")
+        with transaction(sessions) as session:
+            from app.repositories import runs as runs_repo
+            prompts = [prompt for _, prompt in runs_repo.problems_to_generate(
+                session, run_id=run_id, problem_ids=runs_repo.problem_ids(
+                    session, project_id=runs_repo.get(session, run_id).project_id, perturbations=["static"]))]
+        alone.generate(prompts[:2], decoding)  # warm-up, as the batched figure above
+        t_alone, _, _ = timed(alone, prompts, decoding)
+
+        worker = Worker(Context(sessions, BackendCache("cpu", None, None)), kinds=["generate"], poll_seconds=0.05)
+        started = time.perf_counter()
+        worker.run(exit_when_idle=True)
+        t_job = time.perf_counter() - started
+        with transaction(sessions) as session:
+            made = session.scalar(select(func.count()).select_from(Derivation).where(Derivation.run_id == run_id))
+        print(f"generation run end to end ({total} problems, {worker.stats.done} jobs, model load included): "
+              f"{t_job:.2f} s, {made / t_job:.1f} derivations/s; model.generate alone on the same prompts "
+              f"{t_alone:.2f} s, {len(prompts) / t_alone:.1f} sequences/s")
+        print(f"job ratio: {t_job / t_alone:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -55,6 +99,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--model", help="an existing model folder instead of building the tiny one")
+    parser.add_argument("--no-job", action="store_true", help="skip the end-to-end run (it needs DATABASE_URL's server)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,6 +131,8 @@ def main() -> None:
         if backend.device == "cuda":
             print(f"non-finite logits in {dtype}: {nan_count(backend, prompts[: args.batch_size])}")
         print(f"ratio: {t_one / t_batch:.1f}")
+        if not args.no_job and args.size == "tiny" and args.device == "cpu":
+            job_end_to_end(path, batched, args.prompts)
 
 
 if __name__ == "__main__":
