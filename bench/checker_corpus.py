@@ -33,7 +33,7 @@ def main() -> None:
     print(f"engine references, {args.families} families (seed {args.seed}): {report.derivations} derivations, "
           f"{report.steps} steps")
     print(f"  false 'incorrect': {len(report.false_incorrect)}; 'skipped' said on {len(report.skipped_yes)} steps; "
-          f"'incorrect' unknown on {report.unknown_incorrect}")
+          f"'incorrect' unknown on {report.unknown_incorrect}; false 'irrelevant' {len(report.irrelevant_yes)}")
     for line in report.false_incorrect[:10]:
         print(f"    {line}")
     ok, total = report.faithful

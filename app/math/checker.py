@@ -56,6 +56,7 @@ class StepCheck:
     canonical: str | None  # srepr of the parsed equation
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     source: int | None = None  # step it was made from (0 = a premise)
+    uses: list[int] = field(default_factory=list)  # other steps it used (the equation a substitution put in)
     operation: str | None = None
     built_on_error: bool = False
 
@@ -341,9 +342,10 @@ def _bounded(fn, expr):
         return None
 
 
-def _one_operation(src: Eq, dst: Eq, others: list[Eq]) -> str | None:
+def _one_operation(src: Eq, dst: Eq, others: list[Eq]) -> tuple[str, Eq | None] | None:
     """The engine operation that turns src into dst, if one does (either side of dst may be
-    written first: expression exchange swaps every equation)."""
+    written first: expression exchange swaps every equation), and the other equation it
+    used (a substitution's), if any."""
     return _one_operation_sides(src, dst.lhs, dst.rhs, others) or _one_operation_sides(src, dst.rhs, dst.lhs, others)
 
 
@@ -353,48 +355,48 @@ def _constant_terms(rest) -> bool:
                for t in sympy.Add.make_args(rest))
 
 
-def _one_operation_sides(src: Eq, c, d, others: list[Eq]) -> str | None:
+def _one_operation_sides(src: Eq, c, d, others: list[Eq]) -> tuple[str, Eq | None] | None:
     dst = Eq(c, d, evaluate=False)
     exponents = [sympy.Integer(2), sympy.Integer(3), *sorted(dst.free_symbols - src.free_symbols, key=str),
                  *sorted(src.free_symbols, key=str)][:6]
     for a, b in ((src.lhs, src.rhs), (src.rhs, src.lhs)):
         if c == a and d == b:
-            return "restate"
+            return "restate", None
         try:  # before add/times: an expansion also "adds zero"
             if c == sympy.expand(a) and d == sympy.expand(b) and (c != a or d != b):
-                return "expand"
+                return "expand", None
         except Exception:
             pass
         if _peel(c, Derivative) is not None and _peel(c, Derivative) == a and _peel(d, Derivative) == b:
-            return "differentiate"
+            return "differentiate", None
         if _peel(c, Integral) is not None and _peel(c, Integral) == a and _peel(d, Integral) == b:
-            return "integrate"
+            return "integrate", None
         for name, fn in UNARY.items():
             if c == fn(a) and d == fn(b):
-                return name
+                return name, None
         if c.is_Pow and d.is_Pow and c.base == a and d.base == b and c.exp == d.exp:
-            return "power"
+            return "power", None
         if not (a.is_Number and b.is_Number) and any(
             _is_zero(c - a**t, 0.1) and _is_zero(d - b**t, 0.1) for t in exponents
         ):
-            return "power"
+            return "power", None
         if c - a != 0 and _is_zero((c - a) - (d - b), 0.2):
-            return "add"
+            return "add", None
         if c != a and a != 0 and b != 0 and _is_zero(c * b - d * a, 0.2):
-            return "times"
+            return "times", None
         if b == 0 and d == 0 and a != 0 and c != a and _simple_factor(c / a):
-            return "times"
+            return "times", None
         if src.has(Derivative):
             da, db = _bounded(evaluate_derivatives, a), _bounded(evaluate_derivatives, b)
             if da is not None and db is not None and _is_zero(c - da, 0.2) and _is_zero(d - db, 0.2):
-                return "evaluate_derivatives"
+                return "evaluate_derivatives", None
         if src.has(Integral):
             ea, eb = _bounded(evaluate_integrals, a), _bounded(evaluate_integrals, b)
             if ea is not None and eb is not None:
                 rest = sympy.expand((c - d) - (ea - eb))
                 variables = {lim[0] for i in src.atoms(Integral) for lim in i.limits}
                 if rest == 0 or not (rest.free_symbols & variables) and _constant_terms(rest):
-                    return "evaluate_integrals"
+                    return "evaluate_integrals", None
         for other in others:
             for p, q in ((other.lhs, other.rhs), (other.rhs, other.lhs)):
                 if p.is_Atom or p == q:
@@ -403,12 +405,12 @@ def _one_operation_sides(src: Eq, c, d, others: list[Eq]) -> str | None:
                     continue
                 ca, db = a.subs(p, q), b.subs(p, q)
                 if c == ca and d == db:
-                    return "substitute"
+                    return "substitute", other
                 # SymPy may merge or reorder derivatives when substituting inside one
                 if (ca.has(Derivative) or db.has(Derivative)) \
                         and _is_zero(_bounded(_derivatives_done, c - ca), 0.2) is True \
                         and _is_zero(_bounded(_derivatives_done, d - db), 0.2) is True:
-                    return "substitute"
+                    return "substitute", other
         # a substitution the printer has folded: the engine replaced `φ c` by `ϑ(c, φ)` inside
         # `φ c²`, printed `c ϑ(c, φ)`; the earlier step does not contain `φ c` as a term, but the
         # two are the same once the equation is applied to both (exact equality, no simplification)
@@ -418,7 +420,7 @@ def _one_operation_sides(src: Eq, c, d, others: list[Eq]) -> str | None:
                     continue
                 try:
                     if c.subs(p, q) == a.subs(p, q) and d.subs(p, q) == b.subs(p, q):
-                        return "substitute"
+                        return "substitute", other
                 except Exception:
                     continue
     return None
@@ -441,9 +443,11 @@ def _relate(ctx: _Context, check: StepCheck, eq: Eq, premise_eqs: list[Eq], know
     source = None
     for j, e in reversed(known):
         others = [x for _, x in known if x is not e]
-        op = _one_operation(e, eq, others)
-        if op:
-            source, check.operation = j, op
+        found = _one_operation(e, eq, others)
+        if found:
+            source, (check.operation, helper) = j, found
+            # the equation substituted in is used too: an earlier step is not irrelevant for it
+            check.uses = [k for k, x in known if x is helper][:1]
             break
     check.source = source
     truth, why = ctx.truth(eq)
@@ -543,7 +547,7 @@ def _reached(stated: Verdict, checks: list[StepCheck]) -> Verdict:
 
 
 def _irrelevance(checks: list[StepCheck], step_eqs: list[Eq | None], goal: Eq | None) -> None:
-    used = {c.source for c in checks if c.source}
+    used = {c.source for c in checks if c.source} | {k for c in checks for k in c.uses}
     last = max((c.index for c in checks if c.parsed), default=0)
     for c in checks:
         if not c.parsed:
@@ -553,7 +557,7 @@ def _irrelevance(checks: list[StepCheck], step_eqs: list[Eq | None], goal: Eq | 
         if c.index == last or (goal is not None and _equivalent(step_eqs[c.index - 1], goal)):
             c.verdicts["irrelevant"] = Verdict(NO, "reaches the goal" if c.index == last else "is the goal")
         elif c.index in used:
-            users = sorted(x.index for x in checks if x.source == c.index)
+            users = sorted(x.index for x in checks if x.source == c.index or c.index in x.uses)
             c.verdicts["irrelevant"] = Verdict(NO, f"used by step {users[0]}")
         elif c.verdicts["redundant"].value == YES:
             c.verdicts["irrelevant"] = Verdict(NO, "a repeat (see redundant)")

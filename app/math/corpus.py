@@ -55,6 +55,7 @@ class Report:
     steps: int = 0
     false_incorrect: list[str] = field(default_factory=list)  # "style variant: latex (reason)"
     skipped_yes: list[str] = field(default_factory=list)
+    irrelevant_yes: list[str] = field(default_factory=list)  # every engine step is used by the next: all false
     unknown_incorrect: int = 0
     timeouts: list[str] = field(default_factory=list)
     parsed: dict[str, list[int]] = field(default_factory=dict)  # style -> [parsed, total]
@@ -115,6 +116,8 @@ def evaluate_references(count: int, seed: int, *, styles: tuple[str, ...] = STYL
                     report.unknown_incorrect += 1
                 if step.verdicts["skipped"].value == "yes":
                     report.skipped_yes.append(where)
+                if step.verdicts["irrelevant"].value == "yes":
+                    report.irrelevant_yes.append(where)
             if progress:
                 progress(1)
         equations = [(eq, to_latex(eq)) for p in drawn for eq in p.equations]

@@ -25,6 +25,11 @@ def test_no_false_incorrect_on_references(report):
     assert report.false_incorrect == []
 
 
+def test_no_false_irrelevant_on_references(report):
+    # the engine makes every step from the one before it: none is irrelevant
+    assert report.irrelevant_yes == []
+
+
 def test_every_reference_equation_parses_faithfully(report):
     parsed, total = report.faithful
     assert total > 200
