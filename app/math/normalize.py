@@ -54,7 +54,10 @@ def undo_t5_spacing(text: str) -> str:
     # Bare command names at the start of a step or after an operator (T5 drops the backslash);
     # short names that are also plausible products of letters are only fixed at the very start.
     joined = _LOST_BACKSLASH.sub(lambda m: m.group(1) + "\\" + m.group(2), joined)
-    return re.sub(r"^(\s*)(eta|nu|mu|xi|chi|phi|psi|tau|rho)(?=\s*[{(_^])", r"\1\\\2", joined)
+    # At the very start any Greek name is one (`tau + \cos{(\tau)}`): SymPy prints a product of
+    # letters with spaces (`h i p`), never run together, so a bare `phi` there is not p·h·i.
+    return re.sub(r"^(\s*)(" + "|".join(sorted(GREEK, key=len, reverse=True)) + r")(?=[\s{(_^+\-=*/,)]|$)",
+                  r"\1\\\2", joined)
 
 
 @dataclass

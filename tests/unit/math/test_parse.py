@@ -14,6 +14,9 @@ fp = Symbol("f^{\\prime}")
 @pytest.mark.parametrize("latex,expected", [
     (r"\eta{(a)} = e^{a}", Eq(eta(a), exp(a))),
     (r"eta { (a) } = e ^ { a }", Eq(eta(a), exp(a))),  # T5: spaced, backslash lost
+    # ... also before an operator: `tau` is τ there, not t·a·u (found by the large engine corpus)
+    (r"tau + \ cos { (\ tau) } = 1", Eq(Symbol("\\tau") + cos(Symbol("\\tau")), 1)),
+    (r"phi a = x ^ { 2 }", Eq(Symbol("\\phi") * a, x**2)),
     (r"\ frac { d } { d a } \ eta { (a) } = e ^ { a }", Eq(Derivative(eta(a), a), exp(a))),
     (r"\frac{d^{2}}{d \mathbf{s}^{2}} \sin{(\mathbf{s})} = - \sin{(\mathbf{s})}", Eq(Derivative(sin(s), (s, 2)), -sin(s))),
     (r"\operatorname{F_{g}}{(x,y)} = x y", Eq(Function("F_{g}")(x, y), x * y)),
