@@ -36,8 +36,11 @@ RETURNING id, kind, payload, attempts, max_attempts, run_id
 
 
 def add(session: Session, *, kind: str, payload: dict[str, Any], run_id: int | None = None,
-        max_attempts: int = 3, priority: int = 0) -> None:
-    session.add(Job(kind=kind, payload=payload, run_id=run_id, max_attempts=max_attempts, priority=priority))
+        max_attempts: int = 3, priority: int = 0) -> int:
+    job = Job(kind=kind, payload=payload, run_id=run_id, max_attempts=max_attempts, priority=priority)
+    session.add(job)
+    session.flush()
+    return job.id
 
 
 def add_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -11,6 +11,7 @@ from app.errors import InvalidInput, NotFound
 from app.models import Adjudication, Annotation, Derivation, Project, User
 from app.repositories import adjudication as adjudication_repo
 from app.repositories import annotations as annotations_repo
+from app.repositories import checks as checks_repo
 from app.repositories import derivations as derivations_repo
 from app.repositories import projects as projects_repo
 
@@ -29,6 +30,12 @@ class ReviewView:
     sides: list[Side]
     adjudication: Adjudication | None
     final: dict[int, set[str]] = field(default_factory=dict)
+    checks: dict[int, dict[str, tuple[str, str]]] = field(default_factory=dict)  # step index -> SymPy's verdicts
+
+    def suggested(self, step_index: int) -> list[tuple[str, str]]:
+        """(label, reason) that SymPy says yes to, for one step."""
+        return [(label, reason) for label, (verdict, reason) in sorted(self.checks.get(step_index, {}).items())
+                if verdict == "yes"]
 
     def disputed(self, step_id: int) -> bool:
         return len({frozenset(side.labels.get(step_id, set())) for side in self.sides}) > 1
@@ -68,6 +75,7 @@ def review(session: Session, *, derivation_id: int) -> ReviewView:
                       adjudication_repo.get(session, derivation_id))
     # before any decision, the final column shows where it will start: what all agreed on
     view.final = adjudication_repo.final_labels(session, derivation_id) if view.adjudication else view.agreed()
+    view.checks = checks_repo.for_derivation(session, derivation_id)
     return view
 
 

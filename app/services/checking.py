@@ -17,7 +17,10 @@ from app.db import transaction
 from app.errors import NotFound
 from app.math.checker import DerivationCheck, check_derivation
 from app.math.sandbox import Sandbox, default_sandbox
+from app import jobs
 from app.repositories import checks as checks_repo
+from app.repositories import derivations as derivations_repo
+from app.repositories import jobs as jobs_repo
 from app.repositories import projects as projects_repo
 
 CHECK_TIMEOUT = 20.0
@@ -117,3 +120,20 @@ class Progress:
 
 def progress(session: Session, *, project_id: int) -> Progress:
     return Progress(*checks_repo.progress(session, project_id))
+
+
+def recheck(session: Session, *, derivation_id: int) -> int:
+    """Queue one derivation's SymPy check ahead of bulk checks (someone waits on a page for
+    it); returns the job's id. Its suggestions are replaced when the job is done."""
+    if derivations_repo.get_project_id(session, derivation_id) is None:
+        raise NotFound(f"derivation {derivation_id} does not exist")
+    return jobs_repo.add(session, kind=jobs.CHECK, payload={"derivation_ids": [derivation_id]},
+                         priority=jobs.INTERACTIVE)
+
+
+def recheck_state(session: Session, *, derivation_id: int, job_id: int) -> str:
+    """queued | running | done | failed, for a re-check of this derivation."""
+    job = jobs_repo.get(session, job_id)
+    if job is None or job.kind != jobs.CHECK or job.payload.get("derivation_ids") != [derivation_id]:
+        raise NotFound(f"job {job_id} is not a re-check of derivation {derivation_id}")
+    return job.state.value

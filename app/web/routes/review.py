@@ -1,15 +1,16 @@
 """Agreement, adjudication and history: for reviewers and admins."""
 
 from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
 
 from app.deps import SessionDep, StaffUser
 from app.errors import InvalidInput
 from app.models import Perturbation
 from app.repositories import history as history_repo
 from app.repositories import projects as projects_repo
-from app.services import adjudication, agreement, breakdown
+from app.services import adjudication, agreement, breakdown, checking
 from app.services.projects import get_project
-from app.web.templating import render
+from app.web.templating import is_fragment_request, render
 
 router = APIRouter()
 
@@ -80,3 +81,22 @@ def history_page(request: Request, derivation_id: int, session: SessionDep, user
     return render(request, "pages/history.html",
                   {"derivation": view.derivation, "project": view.project,
                    "events": history_repo.for_derivation(session, derivation_id)})
+
+
+@router.post("/derivations/{derivation_id}/recheck")
+def recheck(request: Request, derivation_id: int, session: SessionDep, user: StaffUser):
+    """SymPy checks this derivation again, ahead of any bulk checks (after a checker upgrade, say)."""
+    job_id = checking.recheck(session, derivation_id=derivation_id)
+    if not is_fragment_request(request):  # a plain form post: back to the page
+        return RedirectResponse(f"/derivations/{derivation_id}/review", status_code=303)
+    return render(request, "partials/recheck.html", {"derivation_id": derivation_id, "job_id": job_id,
+                                                     "state": "queued"})
+
+
+@router.get("/derivations/{derivation_id}/recheck/{job_id}")
+def recheck_status(request: Request, derivation_id: int, job_id: int, session: SessionDep, user: StaffUser):
+    state = checking.recheck_state(session, derivation_id=derivation_id, job_id=job_id)
+    # done: the page reloads to show the new suggestions
+    headers = {"HX-Refresh": "true"} if state == "done" else None
+    return render(request, "partials/recheck.html", {"derivation_id": derivation_id, "job_id": job_id,
+                                                     "state": state}, headers=headers)

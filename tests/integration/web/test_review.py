@@ -146,3 +146,62 @@ def test_before_any_decision_the_final_column_shows_what_all_agreed_on(client, d
     assert 'class="label on" aria-pressed="true" data-label="redundant"' in final_s1  # both gave it
     final_s2 = re.search(rf'<div class="labels final" id="final-{s2.id}">(.*?)</div>', page, re.S).group(1)
     assert "label on" not in final_s2  # only ann gave "incorrect"
+
+
+def test_a_reviewer_rechecks_a_derivation_and_sees_the_new_suggestions(client, db):
+    """Re-check with SymPy: queued ahead of bulk checks, the status polls, and once the
+    worker is done the page reloads (HX-Refresh) with SymPy's column filled in."""
+    from app.models import Job, JobState
+    from app.repositories import checks as checks_repo
+    from app.services import checking
+    from app.math.sandbox import Sandbox
+
+    project = make_project(db)
+    wrong = make_derivation(db, project=project, text=r"f{(x)} = x^{2} and \frac{d}{d x} f{(x)} = 3 x")
+    make_user(db, username="rita", role=Role.reviewer)
+    db.flush()
+    token = login(client, "rita")
+    page = client.get(f"/derivations/{wrong.id}/review").text
+    assert "Re-check with SymPy" in page and "<th>SymPy</th>" in page and "not checked yet" in page
+
+    queued = client.post(f"/derivations/{wrong.id}/recheck", headers=htmx(token))
+    assert queued.status_code == 200 and 'data-state="queued"' in queued.text
+    job = db.query(Job).filter(Job.kind == "check").one()
+    assert job.payload == {"derivation_ids": [wrong.id]} and job.priority > 0  # ahead of an import's checks
+    assert f'hx-get="/derivations/{wrong.id}/recheck/{job.id}"' in queued.text and "every 1s" in queued.text
+    still = client.get(f"/derivations/{wrong.id}/recheck/{job.id}", headers=htmx(token))
+    assert 'data-state="queued"' in still.text and "HX-Refresh" not in still.headers
+
+    # the worker's part (its queue order is tested in tests/integration/worker): check, store, finish
+    sandbox = Sandbox(1)
+    try:
+        for derivation_id, rows, parse, _, _ in checking.check_items(sandbox, checks_repo.to_check(
+                db, derivation_ids=[wrong.id])):
+            checks_repo.save(db, derivation_id, rows, parse)
+    finally:
+        sandbox.close()
+    job.state = JobState.done
+    db.flush()
+    done = client.get(f"/derivations/{wrong.id}/recheck/{job.id}", headers=htmx(token))
+    assert done.headers.get("HX-Refresh") == "true" and 'data-state="done"' in done.text
+    page = client.get(f"/derivations/{wrong.id}/review").text
+    assert re.search(r'<span class="suggestion" data-label="incorrect"[^>]*>incorrect\?', page)
+
+
+def test_a_recheck_is_for_staff_and_for_its_own_derivation(client, db):
+    project = make_project(db)
+    one, other = make_derivation(db, project=project), make_derivation(db, project=project)
+    make_user(db, username="ann")
+    make_user(db, username="rita", role=Role.reviewer)
+    db.flush()
+    token = login(client, "ann")
+    assert client.post(f"/derivations/{one.id}/recheck", headers=htmx(token)).status_code == 403
+    client.post("/logout", data={"csrf_token": token})
+    token = login(client, "rita")
+    assert client.post("/derivations/999999/recheck", headers=htmx(token)).status_code == 404
+    client.post(f"/derivations/{one.id}/recheck", headers=htmx(token))
+    from app.models import Job
+    job_id = db.query(Job.id).scalar()
+    assert client.get(f"/derivations/{other.id}/recheck/{job_id}", headers=htmx(token)).status_code == 404
+    plain = client.post(f"/derivations/{one.id}/recheck", data={"csrf_token": token})  # no JavaScript
+    assert plain.status_code == 303 and plain.headers["location"] == f"/derivations/{one.id}/review"

@@ -43,6 +43,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/derivations/{derivation_id}/final/{step_id}/{label}"): STAFF,
     ("POST", "/derivations/{derivation_id}/settle"): STAFF,
     ("GET", "/derivations/{derivation_id}/history"): STAFF,
+    ("POST", "/derivations/{derivation_id}/recheck"): STAFF,
+    ("GET", "/derivations/{derivation_id}/recheck/{job_id}"): STAFF,
     ("GET", "/import"): ADMIN,
     ("POST", "/import"): ADMIN,
     ("GET", "/projects/{project_id}/runs"): ADMIN,
@@ -122,6 +124,8 @@ def world(db):
     db.add(run)
     db.flush()
     db.add(Job(kind="generate", payload={"run_id": run.id, "problem_ids": [d.problem_id]}, run_id=run.id))
+    recheck = Job(kind="check", payload={"derivation_ids": [d.id]})
+    db.add(recheck)
     db.flush()
     api = {role: tokens.create(db, user=user, name="api")[1] for role, user in users.items()}
     export = ExportFile(project_id=project.id, level="step", state="ready", size=4, options={})
@@ -132,7 +136,8 @@ def world(db):
     revocable = {role: tokens.create(db, user=user, name="to revoke")[0].id for role, user in users.items()}
     return {"project_id": project.id, "project_name": project.name, "derivation_id": d.id,
             "step_id": steps_of(db, d)[0].id, "label": "incorrect", "run_id": run.id, "users": users,
-            "api": api, "revocable": revocable, "export_id": export.id, "user_id": early_id}
+            "api": api, "revocable": revocable, "export_id": export.id, "user_id": early_id,
+            "job_id": recheck.id}
 
 
 def _routes(app) -> set[tuple[str, str]]:

@@ -165,3 +165,23 @@ def test_old_prepared_exports_are_deleted_when_a_new_one_is_asked_for(db):
     assert left == {recent.id, running.id, new.id}  # the old finished one went, with its chunks
     assert db.scalar(select(func.count()).select_from(ExportChunk).where(ExportChunk.export_id == old.id)) == 0
     assert db.get(ExportFile, new.id).options == {"spreadsheet_safe": True}
+
+
+def test_a_recheck_is_claimed_before_bulk_checks_queued_earlier(committed):
+    from app import jobs
+    from app.models import Job, JobState
+    from app.repositories import checks as checks_repo
+    from app.services import checking
+
+    with transaction(committed) as session:
+        _annotated(session)
+        ids = session.scalars(select(Derivation.id).order_by(Derivation.id)).all()
+        jobs.enqueue_checks(session, ids)  # an import's bulk checks, queued first
+        bulk = session.scalar(select(func.count()).where(Job.kind == "check"))
+        recheck_id = checking.recheck(session, derivation_id=ids[-1])
+    worker = Worker(Context(committed, BackendCache("cpu"), sandbox_processes=1), kinds=["check"])
+    assert worker.run_one()
+    with transaction(committed) as session:
+        assert session.get(Job, recheck_id).state == JobState.done
+        assert session.scalar(select(func.count()).where(Job.kind == "check", Job.state == JobState.queued)) == bulk
+        assert checks_repo.for_derivation(session, ids[-1])  # its suggestions are stored
