@@ -68,6 +68,7 @@ class DerivationCheck:
     goal_reached: Verdict
     # stated: the last step is the goal (which the prompt states: alone it proves little)
     goal_stated: Verdict | None = None
+    proposals: list = field(default_factory=list)  # app.math.proposals.Proposal, for incorrect steps
 
 
 # --- algebra helpers (all bounded) ------------------------------------------

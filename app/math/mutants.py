@@ -29,6 +29,8 @@ class Mutant:
     steps: list[str]
     labels: dict[int, set[str]] = field(default_factory=dict)  # 1-based step -> true labels
     goal_reached: bool = True
+    original: str | None = None  # incorrect: the step before it was corrupted
+    reference: list[str] = field(default_factory=list)  # the unmutated derivation
 
 
 def _corrupt(eq: Eq, rng: random.Random) -> Eq:
@@ -62,6 +64,7 @@ def mutate(problem: Problem, kind: str, rng: random.Random) -> Mutant | None:
         eqs.insert(j + 1, Eq(eqs[j].rhs, eqs[j].lhs, evaluate=False))
         labels[j + 2] = {"redundant"}
     elif kind == "incorrect":
+        original = to_latex(eqs[-1])
         eqs[-1] = _corrupt(eqs[-1], rng)
         labels[len(eqs)] = {"incorrect"}
         goal_reached = False
@@ -76,7 +79,9 @@ def mutate(problem: Problem, kind: str, rng: random.Random) -> Mutant | None:
     elif kind != "none":
         raise ValueError(f"unknown mutant kind {kind}")
     return Mutant(kind=kind, premises=[to_latex(premise)], goal=to_latex(goal),
-                  steps=[to_latex(e) for e in eqs], labels=labels, goal_reached=goal_reached)
+                  steps=[to_latex(e) for e in eqs], labels=labels, goal_reached=goal_reached,
+                  original=original if kind == "incorrect" else None,
+                  reference=[to_latex(e) for e in problem.equations])
 
 
 def mutants(count: int, seed: int) -> list[Mutant]:

@@ -83,7 +83,7 @@ class Sandbox:
     def __init__(self, workers: int | None = None):
         self.ctx = mp.get_context("forkserver")
         # Children fork from a server that has SymPy and the parser loaded already.
-        self.ctx.set_forkserver_preload(["app.math.checker", "app.math.srepr"])
+        self.ctx.set_forkserver_preload(["app.math.checker", "app.math.proposals", "app.math.srepr"])
         self.size = workers or max(1, min(4, os.cpu_count() or 1))
         self.idle: queue.Queue[_Worker] = queue.Queue()
         self.closed = False

@@ -12,6 +12,7 @@ from app.models import Adjudication, Annotation, Derivation, Project, User
 from app.repositories import adjudication as adjudication_repo
 from app.repositories import annotations as annotations_repo
 from app.repositories import checks as checks_repo
+from app.repositories import corrections as corrections_repo
 from app.repositories import derivations as derivations_repo
 from app.repositories import projects as projects_repo
 
@@ -31,6 +32,15 @@ class ReviewView:
     adjudication: Adjudication | None
     final: dict[int, set[str]] = field(default_factory=dict)
     checks: dict[int, dict[str, tuple[str, str]]] = field(default_factory=dict)  # step index -> SymPy's verdicts
+    proposals: dict = field(default_factory=dict)  # step index -> StepProposal
+    corrections: dict = field(default_factory=dict)  # step id -> StepCorrection (the latest)
+
+    def wants_correction(self, step) -> bool:
+        """A correction field where one may be needed: SymPy, an annotator or the final labels say incorrect."""
+        return (step.index in self.proposals or step.id in self.corrections
+                or self.checks.get(step.index, {}).get("incorrect", ("",))[0] == "yes"
+                or any("incorrect" in side.labels.get(step.id, set()) for side in self.sides)
+                or "incorrect" in self.final.get(step.id, set()))
 
     def suggested(self, step_index: int) -> list[tuple[str, str]]:
         """(label, reason) that SymPy says yes to, for one step."""
@@ -76,6 +86,8 @@ def review(session: Session, *, derivation_id: int) -> ReviewView:
     # before any decision, the final column shows where it will start: what all agreed on
     view.final = adjudication_repo.final_labels(session, derivation_id) if view.adjudication else view.agreed()
     view.checks = checks_repo.for_derivation(session, derivation_id)
+    view.proposals = checks_repo.proposals_for(session, derivation_id)
+    view.corrections = corrections_repo.latest_for(session, derivation_id)
     return view
 
 

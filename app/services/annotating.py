@@ -29,6 +29,7 @@ class AnnotationView:
     # SymPy's suggestions: step index -> label -> (verdict, reason); index 0: goal_reached
     checks: dict[int, dict[str, tuple[str, str]]] = field(default_factory=dict)
     notes: dict[int, tuple[str, bool]] = field(default_factory=dict)  # step id -> (note, unsure)
+    proposals: dict = field(default_factory=dict)  # step index -> SymPy's proposed correct step
     progress: "Progress | None" = None
     has_previous: bool = False
 
@@ -151,6 +152,9 @@ def open_derivation(session: Session, *, derivation_id: int, user: User) -> Anno
     labels = annotations_repo.labels_by_step(session, annotation.id) if annotation else {}
     project = _project(session, derivation.project_id)
     done, total, mine = projects_repo.judgement_progress(session, project.id, user.id)
+    checks = checks_repo.for_derivation(session, derivation_id)
+    # proposals exist only for steps SymPy calls incorrect: no query otherwise (the hot path)
+    wrong = any(v.get("incorrect", ("",))[0] == "yes" for v in checks.values())
     return AnnotationView(
         project=project,
         derivation=derivation,
@@ -158,7 +162,8 @@ def open_derivation(session: Session, *, derivation_id: int, user: User) -> Anno
         labels=labels,
         # Blind (the default): annotators judge the derivation, not the model's reputation.
         show_model=not (project.blind and user.role == Role.annotator),
-        checks=checks_repo.for_derivation(session, derivation_id),
+        checks=checks,
+        proposals=checks_repo.proposals_for(session, derivation_id) if wrong else {},
         notes=annotations_repo.notes_by_step(session, annotation.id) if annotation else {},
         progress=Progress(mine, done, total * project.overlap),
         has_previous=annotations_repo.previous(session, project_id=project.id, annotator_id=user.id,

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import transaction
 from app.errors import NotFound
-from app.math.checker import DerivationCheck, check_derivation
+from app.math.checker import DerivationCheck
+from app.math.proposals import check_and_propose
 from app.math.sandbox import Sandbox, default_sandbox
 from app import jobs
 from app.repositories import checks as checks_repo
@@ -37,6 +38,21 @@ class RunStats:
         return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else 0.0
 
 
+@dataclass
+class Checked:
+    derivation_id: int
+    rows: list[dict]  # suggestions (auto_checks)
+    parse: dict[int, tuple[str, str | None]]  # step index -> (parse status, canonical srepr)
+    proposals: list[dict]  # step_proposals rows
+    seconds: float
+    timed_out: bool
+
+
+def _proposals(result: DerivationCheck) -> list[dict]:
+    return [{"step_index": p.index, "latex": p.latex, "operation": p.operation, "source": p.source,
+             "from_reference": p.from_reference} for p in result.proposals]
+
+
 def _rows(result: DerivationCheck) -> tuple[list[dict], dict[int, tuple[str, str | None]]]:
     rows = [{"step_index": 0, "label": "goal_reached", "verdict": result.goal_reached.value,
              "reason": result.goal_reached.reason}]
@@ -51,20 +67,20 @@ def _rows(result: DerivationCheck) -> tuple[list[dict], dict[int, tuple[str, str
     return rows, parse
 
 
-Item = tuple[int, list[str], str | None, list[str]]  # derivation id, premises, goal, steps
+Item = tuple[int, list[str], str | None, list[str], list[str] | None]  # id, premises, goal, steps, reference
 
 
-def check_items(sandbox: Sandbox, items: list[Item]) -> Iterator[tuple[int, list[dict], dict, float, bool]]:
-    """(derivation id, suggestion rows, parse results, seconds, ran out of time) per item, in order.
-    A checker error is not a timeout: its rows say the error."""
+def check_items(sandbox: Sandbox, items: list[Item]) -> Iterator[Checked]:
+    """Each item checked (with proposals for its incorrect steps), in order. A checker
+    error is not a timeout: its rows say the error."""
 
-    def run(item: Item):
-        derivation_id, premises, goal, steps = item
+    def run(item: Item) -> Checked:
+        derivation_id, premises, goal, steps, reference = item
         started = time.perf_counter()
-        outcome = sandbox.call(check_derivation, premises, goal, steps, timeout=CHECK_TIMEOUT)
+        outcome = sandbox.call(check_and_propose, premises, goal, steps, reference, timeout=CHECK_TIMEOUT)
         seconds = time.perf_counter() - started
         if outcome.ok:
-            return (derivation_id, *_rows(outcome.value), seconds, False)
+            return Checked(derivation_id, *_rows(outcome.value), _proposals(outcome.value), seconds, False)
         # every verdict unknown, and why: out of time, or the checker's own error (never the one for the other)
         reason = (f"SymPy ran out of time ({outcome.error})" if outcome.timed_out
                   else f"the checker failed: {outcome.error}")
@@ -73,7 +89,7 @@ def check_items(sandbox: Sandbox, items: list[Item]) -> Iterator[tuple[int, list
                 for label in ("incorrect", "irrelevant", "redundant", "skipped")]
         rows += [{"step_index": 0, "label": label, "verdict": "unknown", "reason": reason}
                  for label in ("goal_reached", "goal_stated")]
-        return derivation_id, rows, {}, seconds, outcome.timed_out
+        return Checked(derivation_id, rows, {}, [], seconds, outcome.timed_out)
 
     with ThreadPoolExecutor(max_workers=sandbox.size) as pool:
         yield from pool.map(run, items)
@@ -90,12 +106,12 @@ def check_project(factory: sessionmaker[Session], *, project_name: str, sandbox:
     if total:
         total(len(items))
     stats = RunStats()
-    for derivation_id, rows, parse, seconds, timed_out in check_items(sandbox, items):
+    for checked in check_items(sandbox, items):
         stats.derivations += 1
-        stats.seconds.append(seconds)
-        stats.timeouts += timed_out
+        stats.seconds.append(checked.seconds)
+        stats.timeouts += checked.timed_out
         with transaction(factory) as session:
-            checks_repo.save(session, derivation_id, rows, parse)
+            checks_repo.save(session, checked.derivation_id, checked.rows, checked.parse, checked.proposals)
         if progress:
             progress(1)
     return stats

@@ -60,9 +60,9 @@ def check(ctx: Context, lease: jobs.Lease) -> str:
         items = checks_repo.to_check(session, derivation_ids=ids)
     results = list(checking.check_items(ctx.sandbox, items))
     with lease.finish() as session:
-        for derivation_id, rows, parse, _, _ in results:
-            checks_repo.save(session, derivation_id, rows, parse)  # replaces: a re-run writes nothing twice
-    timeouts = sum(r[4] for r in results)
+        for checked in results:  # replaces: a re-run writes nothing twice
+            checks_repo.save(session, checked.derivation_id, checked.rows, checked.parse, checked.proposals)
+    timeouts = sum(r.timed_out for r in results)
     return f"{len(results)} derivations checked, {timeouts} out of time"
 
 

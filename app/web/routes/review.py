@@ -8,7 +8,7 @@ from app.errors import InvalidInput
 from app.models import Perturbation
 from app.repositories import history as history_repo
 from app.repositories import projects as projects_repo
-from app.services import adjudication, agreement, breakdown, checking
+from app.services import adjudication, agreement, breakdown, checking, corrections
 from app.services.projects import get_project
 from app.web.templating import is_fragment_request, render
 
@@ -100,3 +100,14 @@ def recheck_status(request: Request, derivation_id: int, job_id: int, session: S
     headers = {"HX-Refresh": "true"} if state == "done" else None
     return render(request, "partials/recheck.html", {"derivation_id": derivation_id, "job_id": job_id,
                                                      "state": state}, headers=headers)
+
+
+@router.post("/derivations/{derivation_id}/steps/{step_id}/correction")
+def set_correction(request: Request, derivation_id: int, step_id: int, session: SessionDep, user: StaffUser,
+                   latex: str = Form(""), accept: bool = Form(False)):
+    """The correct step: SymPy's proposal accepted (accept=true), or the reviewer's LaTeX (empty clears it)."""
+    corrections.set_correction(session, derivation_id=derivation_id, step_id=step_id, latex=latex,
+                               accept_proposal=accept, reviewer=user)
+    view = adjudication.review(session, derivation_id=derivation_id)
+    step = next(s for s in view.derivation.steps if s.id == step_id)
+    return render(request, "partials/correction.html", {"view": view, "step": step})

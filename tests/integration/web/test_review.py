@@ -175,9 +175,8 @@ def test_a_reviewer_rechecks_a_derivation_and_sees_the_new_suggestions(client, d
     # the worker's part (its queue order is tested in tests/integration/worker): check, store, finish
     sandbox = Sandbox(1)
     try:
-        for derivation_id, rows, parse, _, _ in checking.check_items(sandbox, checks_repo.to_check(
-                db, derivation_ids=[wrong.id])):
-            checks_repo.save(db, derivation_id, rows, parse)
+        for checked in checking.check_items(sandbox, checks_repo.to_check(db, derivation_ids=[wrong.id])):
+            checks_repo.save(db, checked.derivation_id, checked.rows, checked.parse, checked.proposals)
     finally:
         sandbox.close()
     job.state = JobState.done
@@ -205,3 +204,65 @@ def test_a_recheck_is_for_staff_and_for_its_own_derivation(client, db):
     assert client.get(f"/derivations/{other.id}/recheck/{job_id}", headers=htmx(token)).status_code == 404
     plain = client.post(f"/derivations/{one.id}/recheck", data={"csrf_token": token})  # no JavaScript
     assert plain.status_code == 303 and plain.headers["location"] == f"/derivations/{one.id}/review"
+
+
+def test_a_reviewer_accepts_sympys_proposal_or_types_the_correction(client, db):
+    """The review page shows SymPy's proposed step beside a wrong one; the reviewer accepts
+    it, or types their own LaTeX (previewed live in the browser), or clears it."""
+    from app.models import StepCorrection
+    from app.repositories import checks as checks_repo
+    from app.services import checking
+    from app.math.sandbox import Sandbox
+
+    project = make_project(db)
+    wrong = make_derivation(db, project=project, text=r"f{(x)} = x^{2} and \frac{d}{d x} f{(x)} = 3 x")
+    make_user(db, username="rita", role=Role.reviewer)
+    sandbox = Sandbox(1)
+    try:
+        for checked in checking.check_items(sandbox, checks_repo.to_check(db, derivation_ids=[wrong.id])):
+            checks_repo.save(db, checked.derivation_id, checked.rows, checked.parse, checked.proposals)
+    finally:
+        sandbox.close()
+    db.flush()
+    _, s2 = steps_of(db, wrong)[:2]
+    token = login(client, "rita")
+    page = client.get(f"/derivations/{wrong.id}/review").text
+    assert f'id="correction-{s2.id}"' in page and "SymPy proposes" in page and "Accept SymPy's" in page
+    proposal = checks_repo.proposals_for(db, wrong.id)[2]  # the reference's step 2: it holds
+    assert proposal.from_reference and proposal.latex == r"x \frac{d}{d x} f{(x)} = 2 f{(x)}"
+
+    url = f"/derivations/{wrong.id}/steps/{s2.id}/correction"
+    accepted = client.post(url, data={"accept": "true", "latex": ""}, headers=htmx(token))
+    assert accepted.status_code == 200 and accepted.text.lstrip().startswith(f'<div class="correction" id="correction-{s2.id}">')
+    assert "(SymPy's, accepted)" in accepted.text
+    row = db.query(StepCorrection).one()
+    assert (row.latex, row.from_proposal, row.step_id) == (proposal.latex, True, s2.id)
+
+    typed = client.post(url, data={"latex": r" \frac{d}{d x} f{(x)} = 2 x "}, headers=htmx(token))
+    assert typed.status_code == 200 and 'data-preview="preview-' in typed.text
+    db.expire_all()
+    row = db.query(StepCorrection).one()  # one per step and reviewer: replaced, not added
+    assert (row.latex, row.from_proposal) == (r"\frac{d}{d x} f{(x)} = 2 x", False)
+
+    cleared = client.post(url, data={"latex": ""}, headers=htmx(token))
+    assert cleared.status_code == 200 and db.query(StepCorrection).count() == 0
+
+
+def test_a_correction_is_refused_with_a_reason(client, db):
+    from app.models import StepCorrection
+
+    project = make_project(db)
+    d, other = make_derivation(db, project=project), make_derivation(db, project=project)
+    make_user(db, username="rita", role=Role.reviewer)
+    db.flush()
+    token = login(client, "rita")
+    s1 = steps_of(db, d)[0]
+    none = client.post(f"/derivations/{d.id}/steps/{s1.id}/correction", data={"accept": "true"}, headers=htmx(token))
+    assert none.status_code == 422 and "SymPy has no proposal for step 1" in none.text
+    elsewhere = client.post(f"/derivations/{other.id}/steps/{s1.id}/correction", data={"latex": "x = 1"},
+                            headers=htmx(token))
+    assert elsewhere.status_code == 404
+    huge = client.post(f"/derivations/{d.id}/steps/{s1.id}/correction", data={"latex": "x" * 10_001},
+                       headers=htmx(token))
+    assert huge.status_code == 422 and "at most 10,000" in huge.text
+    assert db.query(StepCorrection).count() == 0

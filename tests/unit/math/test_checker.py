@@ -125,10 +125,11 @@ def test_a_checker_error_is_reported_as_an_error_not_a_timeout():
     box = Sandbox(workers=1)
     try:
         # premises None: check_derivation itself raises (TypeError) in the sandbox
-        [(derivation_id, rows, parse, _, timed_out)] = list(check_items(box, [(7, None, None, ["x = 1"])]))
+        [checked] = list(check_items(box, [(7, None, None, ["x = 1"], None)]))
     finally:
         box.close()
-    assert derivation_id == 7 and not timed_out and parse == {}
+    assert checked.derivation_id == 7 and not checked.timed_out and checked.parse == {} and checked.proposals == []
+    rows = checked.rows
     assert rows and all(r["verdict"] == "unknown" and r["reason"].startswith("the checker failed: TypeError")
                         for r in rows)
 

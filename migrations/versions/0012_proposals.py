@@ -1,0 +1,44 @@
+"""SymPy's proposed correct steps, and the corrections reviewers settle on.
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-12-03 14:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = '0012'
+down_revision = '0011'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'step_proposals',
+        sa.Column('derivation_id', sa.Integer(), sa.ForeignKey('derivations.id', ondelete='CASCADE'),
+                  primary_key=True),
+        sa.Column('step_index', sa.Integer(), primary_key=True),
+        sa.Column('latex', sa.Text(), nullable=False),
+        sa.Column('operation', sa.Text(), nullable=False),
+        sa.Column('source', sa.Integer(), nullable=True),
+        sa.Column('from_reference', sa.Boolean(), nullable=False, server_default='false'),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
+    op.create_table(
+        'step_corrections',
+        sa.Column('id', sa.Integer(), primary_key=True),
+        sa.Column('derivation_id', sa.Integer(), sa.ForeignKey('derivations.id', ondelete='CASCADE'),
+                  nullable=False, index=True),
+        sa.Column('step_id', sa.Integer(), sa.ForeignKey('steps.id', ondelete='CASCADE'), nullable=False),
+        sa.Column('author_id', sa.Integer(), sa.ForeignKey('users.id'), nullable=False),
+        sa.Column('latex', sa.Text(), nullable=False),
+        sa.Column('from_proposal', sa.Boolean(), nullable=False, server_default='false'),
+        sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.UniqueConstraint('step_id', 'author_id', name='uq_step_corrections_step_id_author_id'),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('step_corrections')
+    op.drop_table('step_proposals')
