@@ -13,7 +13,7 @@ import typer
 from sqlalchemy.exc import DBAPIError
 
 from app.config import get_settings
-from app.errors import DomainError, from_database
+from app.errors import DomainError, NotFound, from_database
 
 cli = typer.Typer(help="Derivation Lab: find out how language models get derivations wrong.",
                   no_args_is_help=True, add_completion=False)
@@ -229,6 +229,48 @@ def import_cmd(
         typer.echo(f"{result.added} derivations added to '{result.project}' "
                    f"({result.records} read, {result.problems_added} new problems); their text metrics and SymPy "
                    "checks are queued for the workers (make run starts them; or: derivlab worker --exit-when-idle)")
+
+
+@cli.command()
+def training(
+    project: Annotated[str, typer.Option(help="Project name.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write into (made if missing).")],
+    kind: Annotated[str, typer.Option(help="step-rewards, preference-pairs, corrections, or all")] = "all",
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or parquet")] = "jsonl",
+    model: Annotated[Optional[str], typer.Option(help="Only this model's derivations.")] = None,
+    perturbation: Annotated[Optional[str], typer.Option(help="Only this perturbation (static, VR, EE, AG, SR).")] = None,
+    final_only: Annotated[bool, typer.Option("--final-only", help="Only derivations a reviewer settled.")] = False,
+    ratings: Annotated[Optional[str], typer.Option(
+        help="Step ratings over the defaults, e.g. 'skipped=-1,redundant=0' (incorrect -1; irrelevant, "
+             "redundant, skipped 0; no error +1).")] = None,
+) -> None:
+    """Training exports (step rewards, preference pairs, corrections) with a dataset card (README.md)."""
+    from app.db import transaction
+    from app.repositories import projects as projects_repo
+    from app.services import training as training_service
+
+    kinds = training_service.KINDS if kind == "all" else (kind,)
+    if fmt not in training_service.FORMATS:
+        _fail(f"format '{fmt}': use jsonl or parquet")
+    try:
+        with transaction(_sessions()) as session:
+            found = projects_repo.get_by_name(session, project.strip())
+            if found is None:
+                raise NotFound(f"project '{project}' does not exist")
+            mapping = training_service.parse_ratings(ratings)
+            built = [training_service.build(session, project_id=found.id, kind=k, model=model,
+                                            perturbation=perturbation, final_only=final_only, ratings=mapping)
+                     for k in kinds]
+    except DomainError as exc:
+        _fail(exc.message, exc.details)
+    output.mkdir(parents=True, exist_ok=True)
+    cards = []
+    for export_ in built:
+        path = output / f"{export_.kind}.{fmt}"
+        path.write_bytes(export_.parquet() if fmt == "parquet" else b"".join(export_.jsonl()))
+        cards.append(export_.card)
+        typer.echo(f"wrote {path} ({len(export_.records):,} records)", err=True)
+    (output / "README.md").write_text("\n\n".join(cards), encoding="utf-8")
 
 
 @cli.command()

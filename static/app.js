@@ -54,6 +54,13 @@
     }
   });
 
+  // ---- training export: the file's name is the chosen kind and format ------
+  document.addEventListener("submit", (evt) => {
+    const form = evt.target;
+    if (form.id !== "training-export") return;
+    form.action = form.dataset.action + form.elements.kind.value + "." + form.elements.fmt.value;
+  });
+
   // ---- charts ------------------------------------------------------------
   const PALETTE = ["#c0392b", "#8e44ad", "#2980b9", "#d68910", "#16a085", "#7f8c8d"];
   let chart = null;

@@ -18,7 +18,7 @@ def count(url, table):
 
 def test_every_command_has_help(run):
     for args in (["--help"], ["serve", "--help"], ["db", "upgrade", "--help"], ["user", "add", "--help"],
-                 ["import", "--help"], ["export", "--help"], ["demo", "--help"]):
+                 ["import", "--help"], ["export", "--help"], ["training", "--help"], ["demo", "--help"]):
         result = run(*args)
         assert result.exit_code == 0 and "Usage" in result.output, args
 
@@ -124,3 +124,18 @@ def test_import_over_the_size_limit_is_refused_unread(run, monkeypatch, fresh_da
     get_settings.cache_clear()
     assert result.exit_code == 1 and "larger than 0 MB, the import limit (IMPORT_MAX_MB)" in result.output
     assert count(fresh_database_url, "derivations") == 0
+
+
+def test_training_export_writes_each_kind_and_a_card(run, tmp_path):
+    run("import", str(PAPER_FILES["gpt-4"]), "--project", "paper")
+    out = tmp_path / "train"
+    result = run("training", "--project", "paper", "-o", str(out), "--format", "parquet")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "corrections.parquet", "preference-pairs.parquet",
+                                                     "step-rewards.parquet"]
+    assert "wrote" in result.output and "(0 records)" in result.output  # nothing judged yet
+    assert "# paper: step-rewards" in (out / "README.md").read_text()
+    bad = run("training", "--project", "nope", "-o", str(out))
+    assert bad.exit_code != 0 and "project 'nope' does not exist" in bad.output
+    bad = run("training", "--project", "paper", "-o", str(out), "--ratings", "skipped=5")
+    assert bad.exit_code != 0 and "write label=-1" in bad.output

@@ -61,6 +61,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/projects/{project_id}/dashboards"): STAFF,
     ("GET", "/projects/{project_id}/export.jsonl"): STAFF,
     ("POST", "/projects/{project_id}/exports"): STAFF,
+    ("GET", "/projects/{project_id}/training/{name}"): STAFF,
     ("GET", "/exports/{export_id}"): STAFF,
     ("GET", "/exports/{export_id}/download"): STAFF,
     ("GET", "/users"): ADMIN,
@@ -139,7 +140,7 @@ def world(db):
     return {"project_id": project.id, "project_name": project.name, "derivation_id": d.id,
             "step_id": steps_of(db, d)[0].id, "label": "incorrect", "run_id": run.id, "users": users,
             "api": api, "revocable": revocable, "export_id": export.id, "user_id": early_id,
-            "job_id": recheck.id}
+            "job_id": recheck.id, "name": "step-rewards.jsonl"}
 
 
 def _routes(app) -> set[tuple[str, str]]:
