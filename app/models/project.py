@@ -57,6 +57,8 @@ class Project(Base):
     blind: Mapped[bool] = mapped_column(default=True, server_default="true")
     # Markdown shown to annotators on their first visit and behind a key on the annotate page.
     guidelines: Mapped[str] = mapped_column(Text, default=DEFAULT_GUIDELINES, server_default="")
+    # which derivation Next serves: interleaved | uncertain | balanced (app.repositories.derivations)
+    queue_strategy: Mapped[str] = mapped_column(String(20), default="interleaved", server_default="interleaved")
     created_at: Mapped[datetime] = created_at_column()
 
     @property

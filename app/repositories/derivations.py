@@ -1,6 +1,6 @@
 import json
 
-from sqlalchemy import func, select, text
+from sqlalchemy import case, func, literal_column, select, text
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.models import Annotation, Derivation, Problem, Project, SampleItem, Step
@@ -41,13 +41,37 @@ QUEUE_BLOCK = 20
 _RANKS = 2 ** 32  # queue_rank is a signed 32-bit hash
 
 
+# "Uncertain": SymPy could not decide whether a step (or the goal) is right, or it said an error
+# a submitted annotator did not mark, or submitted annotators differ on a label or the goal.
+UNCERTAIN_SQL = """(
+  EXISTS (SELECT 1 FROM auto_checks ac WHERE ac.derivation_id = derivations.id AND ac.verdict = 'unknown'
+          AND ac.label IN ('incorrect', 'goal_reached'))
+  OR EXISTS (SELECT 1 FROM step_labels sl JOIN annotations a ON a.id = sl.annotation_id
+             WHERE a.derivation_id = derivations.id AND a.status = 'submitted'
+             GROUP BY sl.step_id, sl.label
+             HAVING count(*) < (SELECT count(*) FROM annotations a2
+                                WHERE a2.derivation_id = derivations.id AND a2.status = 'submitted'))
+  OR (SELECT count(DISTINCT coalesce(a.goal_reached::text, '?')) FROM annotations a
+      WHERE a.derivation_id = derivations.id AND a.status = 'submitted') > 1
+  OR EXISTS (SELECT 1 FROM auto_checks ac
+             JOIN steps s ON s.derivation_id = ac.derivation_id AND s.index = ac.step_index
+             JOIN annotations a ON a.derivation_id = ac.derivation_id AND a.status = 'submitted'
+             WHERE ac.derivation_id = derivations.id AND ac.verdict = 'yes' AND ac.step_index > 0
+               AND NOT EXISTS (SELECT 1 FROM step_labels sl
+                               WHERE sl.annotation_id = a.id AND sl.step_id = s.id AND sl.label = ac.label))
+)"""
+STRATEGIES = ("interleaved", "uncertain", "balanced")
+
+
 def next_candidate(session: Session, *, project_id: int, annotator_id: int, overlap: int, sampled: bool,
-                   exclude: list[int]) -> int | None:
+                   exclude: list[int], strategy: str = "interleaved") -> int | None:
     """The next derivation this annotator has not touched, below the overlap (within the
     sample, when the project has one), locked; rows another annotator holds are skipped.
-    Order: the first block (a queue_rank range) with a free slot, then within it the fewest
-    annotations, then queue_rank. The count is the statement's snapshot: the caller counts
-    again once the lock is held (annotation_count)."""
+    interleaved (default): the first block (a queue_rank range) with a free slot, then within
+    it the fewest annotations, then queue_rank; uncertain: derivations SymPy or the annotators
+    are unsure about first (UNCERTAIN_SQL), the ones already started first among them;
+    balanced: the model with the fewest annotations so far first. The count is the
+    statement's snapshot: the caller counts again once the lock is held (annotation_count)."""
     taken = (
         select(func.count())
         .select_from(Annotation)
@@ -70,6 +94,28 @@ def next_candidate(session: Session, *, project_id: int, annotator_id: int, over
             )
         return query
 
+    if strategy == "uncertain":
+        # the uncertain first, the most annotated of them first (a dispute gets its next opinion);
+        # then the rest as usual: fewest annotations, then the shuffled order
+        uncertain = literal_column(UNCERTAIN_SQL)
+        return session.scalar(
+            candidates(Derivation.id)
+            .order_by(uncertain.desc(), case((uncertain, -taken), else_=taken), Derivation.queue_rank, Derivation.id)
+            .limit(1).with_for_update(skip_locked=True, of=Derivation))
+    if strategy == "balanced":
+        # annotations per model so far (skipped ones too: they were served); fewest first
+        served = dict(session.execute(
+            select(Derivation.model_id, func.count(Annotation.id))
+            .join(Annotation, Annotation.derivation_id == Derivation.id, isouter=True)
+            .where(Derivation.project_id == project_id).group_by(Derivation.model_id)).all())
+        for model_id in sorted(served, key=lambda m: (served[m], m)):
+            found = session.scalar(
+                candidates(Derivation.id).where(Derivation.model_id == model_id)
+                .order_by(taken, Derivation.queue_rank, Derivation.id)
+                .limit(1).with_for_update(skip_locked=True, of=Derivation))
+            if found is not None:
+                return found
+        return None
     # The first free derivation in rank order (walks ix_derivations_queue, stopping at the first
     # one with a slot): its block is the one to fill. Counting every derivation's annotations
     # to sort the whole project would be O(project) per Next.

@@ -191,7 +191,7 @@ def next_derivation(session: Session, *, project_id: int, user: User, skipping: 
     for _ in range(MAX_SKIPS):
         derivation_id = derivations_repo.next_candidate(
             session, project_id=project.id, annotator_id=user.id, overlap=project.overlap, sampled=sampled,
-            exclude=full,
+            exclude=full, strategy=project.queue_strategy,
         )
         if derivation_id is None:
             break
@@ -224,7 +224,7 @@ def queue_state(session: Session, *, project_id: int, user: User) -> QueueState:
     current = annotations_repo.oldest_in_progress(session, project_id=project.id, annotator_id=user.id)
     candidate = None if current is not None else derivations_repo.next_candidate(
         session, project_id=project.id, annotator_id=user.id, overlap=project.overlap,
-        sampled=projects_repo.has_sample(session, project.id), exclude=[])
+        sampled=projects_repo.has_sample(session, project.id), exclude=[], strategy=project.queue_strategy)
     counts = annotations_repo.queue_counts(session, project_id=project.id, annotator_id=user.id)
     return QueueState(current, candidate is not None, counts["skipped"], counts["submitted"])
 

@@ -37,10 +37,19 @@ def view(session: Session, *, project_id: int) -> SettingsView:
 MAX_GUIDELINES = 50_000
 
 
+STRATEGY_TEXT = {
+    "interleaved": "interleaved: models and problems mixed by a seeded shuffle",
+    "uncertain": "uncertain first: where SymPy could not decide or disagrees with an annotator, or annotators disagree",
+    "balanced": "per-model balanced: the model with the fewest annotations so far next",
+}
+
+
 def update(session: Session, *, project_id: int, overlap: int, blind: bool, member_ids: set[int],
-           guidelines: str | None = None) -> Project:
-    """`guidelines`: markdown for the annotators; None leaves them as they are."""
+           guidelines: str | None = None, queue_strategy: str | None = None) -> Project:
+    """`guidelines`: markdown for the annotators; None (for it or the strategy) leaves it as it is."""
     project = _project(session, project_id)
+    if queue_strategy is not None and queue_strategy not in STRATEGY_TEXT:
+        raise InvalidInput(f"queue strategy '{queue_strategy}': use one of {', '.join(STRATEGY_TEXT)}")
     if guidelines is not None and len(guidelines) > MAX_GUIDELINES:
         raise InvalidInput(f"guidelines: at most {MAX_GUIDELINES} characters ({len(guidelines)} given)")
     if not 1 <= overlap <= MAX_OVERLAP:
@@ -50,6 +59,8 @@ def update(session: Session, *, project_id: int, overlap: int, blind: bool, memb
     if unknown:
         raise InvalidInput(f"members: no user with id {', '.join(map(str, sorted(unknown)))}")
     project.overlap, project.blind = overlap, blind
+    if queue_strategy is not None:
+        project.queue_strategy = queue_strategy
     if guidelines is not None:
         project.guidelines = guidelines.replace("\r\n", "\n")
     projects_repo.set_members(session, project_id, member_ids)

@@ -1,4 +1,4 @@
-"""SymPy's proposed correct steps, and the corrections reviewers settle on.
+"""SymPy's proposed correct steps, the corrections reviewers settle on, and the queue's strategy.
 
 Revision ID: 0012
 Revises: 0011
@@ -39,6 +39,11 @@ def upgrade() -> None:
     )
 
 
+    op.add_column('projects', sa.Column('queue_strategy', sa.String(20), nullable=False,
+                                        server_default='interleaved'))
+
+
 def downgrade() -> None:
+    op.drop_column('projects', 'queue_strategy')
     op.drop_table('step_corrections')
     op.drop_table('step_proposals')

@@ -211,3 +211,74 @@ def test_next_counts_again_under_the_lock_two_transactions_stepped_by_hand(commi
     with transaction(committed) as session:
         counts = Counter(session.scalars(select(Annotation.derivation_id)))
     assert counts[d] == 1 and max(counts.values()) == 1
+
+
+def test_uncertain_first_serves_what_sympy_or_the_annotators_are_unsure_of(db):
+    """SymPy could not decide one derivation; two annotators disagree on another and agree on
+    a third: with overlap 3, the third annotator gets the disagreement and the undecided one
+    before anything else, although both come late in the shuffled order."""
+    from app.models import AutoCheck, Step
+
+    project = _import(db)
+    project.overlap = 3
+    ranks = dict(db.execute(select(Derivation.id, Derivation.queue_rank).where(Derivation.project_id == project.id)).all())
+    order = sorted(ranks, key=lambda d: ranks[d])
+    undecided, disputed, agreed = order[-1], order[-2], order[-3]
+    db.add(AutoCheck(derivation_id=undecided, step_index=1, label="incorrect", verdict="unknown", reason="out of time"))
+    ann, bob, cy = make_user(db, username="ann"), make_user(db, username="bob"), make_user(db, username="cy")
+    from tests.factories import assign
+    for d in (disputed, agreed):
+        step = db.scalars(select(Step).where(Step.derivation_id == d).order_by(Step.index)).first()
+        for user in (ann, bob):
+            assign(db, user, db.get(Derivation, d))
+            if d == agreed or user is ann:
+                annotating.set_step_label(db, derivation_id=d, step_id=step.id, label="incorrect", on=True, user=user)
+            annotating.submit(db, derivation_id=d, user=user, goal_reached=True, comment="")
+    db.flush()
+    project_settings.update(db, project_id=project.id, overlap=3, blind=True, member_ids=set(),
+                            queue_strategy="uncertain")
+    served = []
+    for _ in range(3):
+        d = annotating.next_derivation(db, project_id=project.id, user=cy)
+        annotating.submit(db, derivation_id=d, user=cy, goal_reached=None, comment="")
+        served.append(d)
+    assert set(served[:2]) == {disputed, undecided}  # the started one (disputed) among them first
+    assert served[0] == disputed
+    assert served[2] == order[0]  # then the usual order: the agreed one waits its turn
+    # the interleaved strategy (the default) serves the shuffled order: they come last there
+    project_settings.update(db, project_id=project.id, overlap=3, blind=True, member_ids=set(),
+                            queue_strategy="interleaved")
+    dee = make_user(db, username="dee")
+    assert annotating.next_derivation(db, project_id=project.id, user=dee) not in {disputed, undecided, agreed}
+
+
+def test_per_model_balanced_serves_the_model_with_the_fewest_annotations(db):
+    from app.models import LLMModel
+    from tests.factories import assign
+
+    project = _import(db, which=("gpt-4", "gpt-3.5-turbo", "flan-t5-large"))
+    models = dict(db.execute(select(Derivation.id, LLMModel.name).join(LLMModel, LLMModel.id == Derivation.model_id)
+                             .where(Derivation.project_id == project.id)).all())
+    ann = make_user(db, username="ann")
+    for d in [d for d in sorted(models) if models[d] == "gpt-4"][:6]:  # gpt-4 is ahead by 6
+        assign(db, ann, db.get(Derivation, d))
+        annotating.submit(db, derivation_id=d, user=ann, goal_reached=None, comment="")
+    project_settings.update(db, project_id=project.id, overlap=1, blind=True, member_ids=set(),
+                            queue_strategy="balanced")
+    bob = make_user(db, username="bob")
+    served = []
+    for _ in range(12):
+        d = annotating.next_derivation(db, project_id=project.id, user=bob)
+        annotating.submit(db, derivation_id=d, user=bob, goal_reached=None, comment="")
+        served.append(models[d])
+    assert "gpt-4" not in served[:6]  # the others catch up first
+    counts = Counter(models[a.derivation_id] for a in db.scalars(select(Annotation)))
+    assert counts == {"gpt-4": 6, "gpt-3.5-turbo": 6, "flan-t5-large": 6}
+
+
+def test_an_unknown_queue_strategy_is_refused(db):
+    project = _import(db)
+    with pytest.raises(Exception, match="queue strategy 'random': use one of interleaved, uncertain, balanced"):
+        project_settings.update(db, project_id=project.id, overlap=1, blind=True, member_ids=set(),
+                                queue_strategy="random")
+    assert db.get(Project, project.id).queue_strategy == "interleaved"

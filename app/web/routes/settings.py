@@ -11,7 +11,8 @@ router = APIRouter()
 
 def _page(request, session, project_id: int, message: str | None = None):
     return render(request, "pages/settings.html",
-                  {"view": project_settings.view(session, project_id=project_id), "message": message},
+                  {"view": project_settings.view(session, project_id=project_id), "message": message,
+                   "strategies": project_settings.STRATEGY_TEXT},
                   block="settings")
 
 
@@ -23,9 +24,9 @@ def settings_page(request: Request, project_id: int, session: SessionDep, user: 
 @router.post("/projects/{project_id}/settings")
 def save_settings(request: Request, project_id: int, session: SessionDep, user: AdminUser,
                   overlap: int = Form(...), blind: str = Form(""), members: list[int] = Form([]),
-                  guidelines: str | None = Form(None)):
+                  guidelines: str | None = Form(None), queue_strategy: str | None = Form(None)):
     project_settings.update(session, project_id=project_id, overlap=overlap, blind=blind == "on",
-                            member_ids=set(members), guidelines=guidelines)
+                            member_ids=set(members), guidelines=guidelines, queue_strategy=queue_strategy)
     return _page(request, session, project_id, "Settings saved.")
 
 

@@ -405,3 +405,21 @@ def test_a_new_project_starts_with_guidelines_for_the_papers_taxonomy(client, db
     for heading in ("1 · Incorrect", "2 · Irrelevant", "3 · Redundant", "4 · Skipped steps"):
         assert f"<h2>{heading}</h2>" in page
     assert page.count("<em>Example:</em>") == 4
+
+
+def test_an_admin_picks_the_queue_strategy_on_the_settings_page(client, db):
+    project, _, _ = setup(db)
+    admin = make_user(db, role=Role.admin)
+    token = login(client, admin.username)
+    page = client.get(f"/projects/{project.id}/settings").text
+    assert '<select name="queue_strategy">' in page and '<option value="interleaved" selected>' in page
+    saved = client.post(f"/projects/{project.id}/settings", data={"overlap": "1", "queue_strategy": "uncertain"},
+                        headers=htmx(token))
+    assert saved.status_code == 200 and '<option value="uncertain" selected>' in saved.text
+    db.refresh(project)
+    assert project.queue_strategy == "uncertain"
+    bad = client.post(f"/projects/{project.id}/settings", data={"overlap": "1", "queue_strategy": "random"},
+                      headers=htmx(token))
+    assert bad.status_code == 422 and "queue strategy 'random'" in html.unescape(bad.text)
+    db.refresh(project)
+    assert project.queue_strategy == "uncertain"
