@@ -198,13 +198,14 @@ def import_cmd(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     project: Annotated[str, typer.Option(help="Project name; created when new.")],
     format: Annotated[Optional[str], typer.Option(help="paper-json, jsonl or csv (default: from the file name).")] = None,
+    split: Annotated[str, typer.Option(
+        help="How a derivation's text is cut into steps: and (' and ', the paper's), newline, blank-line, "
+             "backslash (\\\\), numbered ('Step 1:'). Records with a 'steps' list keep theirs.")] = "and",
 ) -> None:
     """Import derivations (the paper's *_results.json, JSONL or CSV). All or nothing."""
-    import hashlib
-
     from app.db import transaction
     from app.services.import_formats import read_records
-    from app.services.importing import check_size, import_records
+    from app.services.importing import check_size, file_hash, import_records
 
     try:
         check_size(file.name, file.stat().st_size, get_settings().import_max_mb)
@@ -213,11 +214,11 @@ def import_cmd(
     data = file.read_bytes()
     sessions = _sessions()
     try:
-        fmt, records = read_records(file.name, data, format)
+        fmt, records = read_records(file.name, data, format, split)
         with typer.progressbar(length=len(records), label=f"importing {file.name}", file=sys.stderr) as bar:
             with transaction(sessions) as session:
                 result = import_records(session, project_name=project, filename=file.name,
-                                        sha256=hashlib.sha256(data).hexdigest(), fmt=fmt, records=records,
+                                        sha256=file_hash(data, split), fmt=fmt, records=records,
                                         progress=bar.update)
     except DomainError as exc:
         _fail(exc.message, exc.details)

@@ -2,7 +2,9 @@
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+import json
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from app.models import Perturbation
 
@@ -25,6 +27,26 @@ def _no_nul(value: Any) -> Any:
 
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT), AfterValidator(_no_nul)]
+MAX_STEPS = 1_000
+
+
+def _json_list(value: Any) -> Any:
+    # CSV cells are text: a `steps` cell holds a JSON list (["a = b", "b = c"])
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError('must be a JSON list of steps, like ["x = 1", "y = 2"]') from None
+    return value
+
+
+def _some_text(value: list[str]) -> list[str]:
+    if not any(step.strip() for step in value):
+        raise ValueError("holds no step with any text")
+    return value
+
+
+Steps = Annotated[list[Text], BeforeValidator(_json_list), Field(max_length=MAX_STEPS), AfterValidator(_some_text)]
 
 
 class DerivationIn(BaseModel):
@@ -34,11 +56,21 @@ class DerivationIn(BaseModel):
                           StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_no_nul)]
     prompt: Text
     model: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_no_nul)]
-    derivation: Text
+    derivation: Text | None = None  # the text as the model wrote it; or give `steps`
+    # the steps as a list: taken as they are (otherwise the import's split rule cuts `derivation`)
+    steps: Steps | None = None
     reference: Text | None = None
     perturbation: Perturbation = Perturbation.static
     reference_srepr: Any | None = None
     metrics: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _text_or_steps(self) -> "DerivationIn":
+        if self.derivation is None and self.steps is None:
+            raise ValueError("field 'derivation' is missing (or give 'steps', a list of the steps)")
+        if self.derivation is None:
+            self.derivation = "\n".join(self.steps)  # the raw text, one step per line
+        return self
 
 
 class ImportResult(BaseModel):

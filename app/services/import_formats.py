@@ -16,6 +16,7 @@ from app.errors import InvalidInput
 from app.math.paper import OUTPUT_KEY
 from app.math.prompt import target_prompt
 from app.schemas.importing import DerivationIn
+from app.services import step_split
 
 MAX_ERRORS = 20
 REQUIRED_COLUMNS = ("problem_id", "prompt", "model", "derivation")
@@ -70,8 +71,10 @@ def _decode(filename: str, data: bytes) -> str:
 def _validation_messages(where: str, exc: ValidationError) -> list[str]:
     out = []
     for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"]) or "record"
-        if err["type"] == "missing":
+        field = ".".join(str(p) for p in err["loc"])
+        if not field:  # the record as a whole (e.g. neither derivation nor steps)
+            out.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
+        elif err["type"] == "missing":
             out.append(f"{where}: field '{field}' is missing")
         else:
             out.append(f"{where}: field '{field}': {err['msg']}")
@@ -154,11 +157,12 @@ def read_csv(filename: str, data: bytes) -> list[DerivationIn]:
         header = reader.fieldnames or []
     except csv.Error as exc:
         raise InvalidInput(f"{filename}: line 1: not valid CSV ({exc})") from None
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header and not (c == "derivation" and "steps" in header)]
     if missing:
         raise InvalidInput(
             f"{filename}: line 1: missing column(s) {', '.join(missing)}; "
-            f"expected {', '.join(REQUIRED_COLUMNS)} (+ optional reference, perturbation)"
+            f"expected {', '.join(REQUIRED_COLUMNS)} (or steps, a JSON list, for derivation) "
+            "(+ optional reference, perturbation)"
         )
     records: list[tuple[str, DerivationIn]] = []
     try:
@@ -267,8 +271,15 @@ def read_paper_json(filename: str, data: bytes) -> list[DerivationIn]:
 READERS = {"paper-json": read_paper_json, "jsonl": read_jsonl, "csv": read_csv}
 
 
-def read_records(filename: str, data: bytes, fmt: str | None = None) -> tuple[str, list[DerivationIn]]:
+def read_records(filename: str, data: bytes, fmt: str | None = None,
+                 split: str | None = None) -> tuple[str, list[DerivationIn]]:
+    """Records with their steps: as given (a `steps` list), else cut by the split rule."""
+    rule = step_split.check_rule(split)
     fmt = fmt or detect_format(filename, data)
     if fmt not in READERS:
         raise InvalidInput(f"unknown format '{fmt}'; use one of {', '.join(READERS)}")
-    return fmt, READERS[fmt](filename, data)
+    records = READERS[fmt](filename, data)
+    for rec in records:
+        if rec.steps is None:
+            rec.steps = step_split.split(rec.derivation, rule)
+    return fmt, records

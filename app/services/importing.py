@@ -30,6 +30,11 @@ Progress = Callable[[int], None]  # called with the number of records just writt
 
 def content_hash(rec: DerivationIn) -> str:
     parts = (rec.problem_id, rec.perturbation.value, rec.model, rec.derivation)
+    # steps cut otherwise than the paper's ' and ' are part of what was imported (the same
+    # text split by another rule is another derivation to annotate); the default keeps the
+    # hashes earlier imports have
+    if rec.steps is not None and rec.steps != split_steps(rec.derivation):
+        parts += ("\x1e".join(rec.steps),)
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -57,12 +62,23 @@ def import_file(
     user_id: int | None = None,
     fmt: str | None = None,
     progress: Progress | None = None,
+    split: str | None = None,
 ) -> ImportResult:
-    fmt, records = read_records(filename, data, fmt)  # raises InvalidInput before any write
+    """`split`: how a derivation's text is cut into steps (app.services.step_split; records
+    that carry a `steps` list keep theirs)."""
+    fmt, records = read_records(filename, data, fmt, split)  # raises InvalidInput before any write
     return import_records(
-        session, project_name=project_name, filename=filename, sha256=hashlib.sha256(data).hexdigest(),
+        session, project_name=project_name, filename=filename, sha256=file_hash(data, split),
         fmt=fmt, records=records, user_id=user_id, progress=progress,
     )
+
+
+def file_hash(data: bytes, split: str | None) -> str:
+    """The import batch's identity: the file, and the split rule when it is not the default."""
+    digest = hashlib.sha256(data)
+    if split and split != "and":
+        digest.update(f"\x00split={split}".encode())
+    return digest.hexdigest()
 
 
 def import_records(
@@ -101,7 +117,7 @@ def import_records(
             if digest in seen:  # the same derivation twice in one file
                 continue
             seen.add(digest)
-            texts[digest] = rec.derivation
+            texts[digest] = rec.steps if rec.steps is not None else split_steps(rec.derivation)
             rows.append(
                 {
                     "project_id": project.id,
@@ -120,7 +136,7 @@ def import_records(
             [
                 {"derivation_id": derivation_id, "index": i, "latex": latex, "parse_status": "pending"}
                 for derivation_id, digest in new
-                for i, latex in enumerate(split_steps(texts[digest]), start=1)
+                for i, latex in enumerate(texts[digest], start=1)
             ],
         )
         added += len(new)

@@ -120,3 +120,54 @@ def test_formula_like_cells_are_data_on_import():
     data = b'problem_id,prompt,model,derivation\np1,Given a,=HYPERLINK("x"),-a = +b\n'
     _, records = read_records("formula.csv", data)
     assert records[0].model == '=HYPERLINK("x")' and records[0].derivation == "-a = +b"
+
+
+# --- steps: a list given as is, or the text cut by the import's split rule ----------------
+
+COT = (  # GSM8K/MATH-style chain of thought: prose with inline LaTeX, one step per line
+    "We have $f(x) = x^2$.\n"
+    "Differentiating, $f'(x) = 2x$.\n"
+    "\n"
+    "So at $x = 3$ the slope is $6$.\n"
+)
+
+
+@pytest.mark.parametrize("rule,text,expected", [
+    ("and", r"a = b and b = c", ["a = b", "b = c"]),
+    ("newline", COT, ["We have $f(x) = x^2$.", "Differentiating, $f'(x) = 2x$.", "So at $x = 3$ the slope is $6$."]),
+    ("blank-line", "First we expand.\n$a = b$\n\n  Then we add.\n", ["First we expand.\n$a = b$", "  Then we add."]),
+    ("backslash", r"a = b \\ b = c \\", ["a = b ", " b = c "]),
+    ("numbered", "Step 1: $a = b$\nStep 2. so $b = c$\nstep 3) done", ["$a = b$", "so $b = c$", "done"]),
+])
+def test_each_split_rule_keeps_each_step_as_written(rule, text, expected):
+    line = json.dumps({"problem_id": 1, "prompt": "Find the slope.", "model": "m", "derivation": text})
+    _, [record] = read_records("cot.jsonl", (line + "\n").encode(), split=rule)
+    assert record.steps == expected and record.derivation == text  # the raw text is kept whole
+
+
+def test_a_steps_list_is_kept_as_given_in_jsonl_and_csv():
+    """JSONL: `steps` is a JSON list; CSV: the `steps` cell holds one (no `derivation` column needed)."""
+    line = json.dumps({"problem_id": "q1", "prompt": "Solve.", "model": "m", "steps": ["$x = 1$", "so $y = 2$"]})
+    _, [rec] = read_records("a.jsonl", (line + "\n").encode(), split="newline")
+    assert rec.steps == ["$x = 1$", "so $y = 2$"] and rec.derivation == "$x = 1$\nso $y = 2$"
+    table = 'problem_id,prompt,model,steps\nq1,Solve.,m,"[""x = 1"", ""y = 2""]"\n'
+    _, [row] = read_records("a.csv", table.encode())
+    assert row.steps == ["x = 1", "y = 2"]
+
+
+@pytest.mark.parametrize("record,message", [
+    ({"problem_id": 1, "prompt": "p", "model": "m"}, "line 1: field 'derivation' is missing (or give 'steps'"),
+    ({"problem_id": 1, "prompt": "p", "model": "m", "steps": "x = 1"}, "line 1: field 'steps': Value error, must be a JSON list"),
+    ({"problem_id": 1, "prompt": "p", "model": "m", "steps": ["x = 1", 3]}, "line 1: field 'steps.1'"),
+    ({"problem_id": 1, "prompt": "p", "model": "m", "steps": [" ", "  "]}, "line 1: field 'steps': Value error, holds no step"),
+])
+def test_bad_steps_are_refused_with_line_and_field(record, message):
+    good = json.dumps({"problem_id": 2, "prompt": "p", "model": "m", "derivation": "a = b"})
+    with pytest.raises(InvalidInput) as caught:
+        read_records("bad.jsonl", (json.dumps(record) + "\n" + good + "\n").encode())
+    assert any(d.startswith(message) for d in caught.value.details), caught.value.details
+
+
+def test_an_unknown_split_rule_is_refused():
+    with pytest.raises(InvalidInput, match="step split 'commas': use one of and, newline"):
+        read_records("a.jsonl", b'{"problem_id": 1, "prompt": "p", "model": "m", "derivation": "a"}\n', split="commas")

@@ -3,6 +3,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from app.deps import AdminUser, SessionDep
 from app.errors import InvalidInput
 from app.repositories import projects as projects_repo
+from app.services import step_split
 from app.services.importing import check_size, import_file
 from app.web.templating import render
 
@@ -12,20 +13,22 @@ router = APIRouter()
 @router.get("/import")
 def import_page(request: Request, session: SessionDep, user: AdminUser, project: str = ""):
     names = [p["project"].name for p in projects_repo.list_with_progress(session, user.id)]
-    return render(request, "pages/import.html", {"projects": names, "project_name": project})
+    return render(request, "pages/import.html", {"projects": names, "project_name": project,
+                                                  "split_rules": {k: v[0] for k, v in step_split.RULES.items()}})
 
 
 @router.post("/import")
 def import_upload(
     request: Request, session: SessionDep, user: AdminUser,
-    project: str = Form(""), file: UploadFile = File(...),
+    project: str = Form(""), file: UploadFile = File(...), split: str = Form("and"),
 ):
     if not project.strip():
         raise InvalidInput("project: give the name of a project (a new name creates it)")
     limit_mb = request.app.state.settings.import_max_mb
     data = file.file.read(limit_mb * 2**20 + 1)  # no more than the limit is ever held in memory
     check_size(file.filename or "upload", len(data), limit_mb)
-    result = import_file(session, project_name=project, filename=file.filename or "upload", data=data, user_id=user.id)
+    result = import_file(session, project_name=project, filename=file.filename or "upload", data=data, user_id=user.id,
+                         split=split)
     project_id = projects_repo.get_by_name(session, result.project).id
     return render(request, "pages/import.html", {"result": result, "project_id": project_id,
                                                   "project_name": result.project}, block="result")

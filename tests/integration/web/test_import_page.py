@@ -87,3 +87,38 @@ def test_the_project_page_shows_preannotation_progress_until_done(client, db):
     done = client.get(f"/projects/{project_id}/preannotation", headers=htmx(token))
     assert "<b>50</b> of 50" in done.text and "· done" in done.text and "hx-trigger" not in done.text
     assert "Text metrics (ROUGE-2, BLEU, GLEU): <b>50</b> of 50" in done.text
+
+
+def test_chain_of_thought_split_by_lines_and_a_steps_list(client, db):
+    """GSM8K/MATH-style outputs: prose with inline LaTeX, one step per line (the import page's
+    split rule), and a record that gives its steps as a JSON list."""
+    import json
+
+    from app.models import Step
+
+    make_user(db, role=Role.admin, username="boss")
+    token = login(client, "boss")
+    assert '<select name="split">' in client.get("/import").text
+    lines = [
+        {"problem_id": "gsm-1", "prompt": "Tom has 3 apples and buys 2 more. How many?", "model": "llama",
+         "derivation": "Tom starts with $3$ apples.\nHe buys $2$ more: $3 + 2 = 5$.\nThe answer is $5$."},
+        {"problem_id": "gsm-2", "prompt": "What is $2^3$?", "model": "llama",
+         "steps": ["$2^3 = 2 \\cdot 2 \\cdot 2$", "$= 8$"]},
+    ]
+    data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    done = client.post("/import", data={"project": "cot", "split": "newline"},
+                       files={"file": ("cot.jsonl", data, "application/octet-stream")}, headers=htmx(token))
+    assert done.status_code == 200 and "Imported <b>2</b> new derivation(s)" in done.text
+    steps = {d: [s.latex for s in db.scalars(select(Step).where(Step.derivation_id == d).order_by(Step.index))]
+             for d in db.scalars(select(Derivation.id).order_by(Derivation.id))}
+    assert list(steps.values()) == [
+        ["Tom starts with $3$ apples.", "He buys $2$ more: $3 + 2 = 5$.", "The answer is $5$."],
+        ["$2^3 = 2 \\cdot 2 \\cdot 2$", "$= 8$"],
+    ]
+    again = client.post("/import", data={"project": "cot", "split": "newline"},
+                        files={"file": ("cot.jsonl", data, "application/octet-stream")}, headers=htmx(token))
+    assert "already imported" in again.text
+    bad = client.post("/import", data={"project": "cot", "split": "sentences"},
+                      files={"file": ("cot.jsonl", data, "application/octet-stream")}, headers=htmx(token))
+    assert bad.status_code == 422 and "step split 'sentences'" in html.unescape(bad.text)
+    assert db.scalar(select(func.count()).select_from(Derivation)) == 2
