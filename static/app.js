@@ -23,8 +23,20 @@
 
   // ---- math --------------------------------------------------------------
   // KaTeX with trust off; what it cannot render stays as raw text, still taggable.
+  const DELIMITERS = [
+    { left: "$$", right: "$$", display: true }, { left: "\\[", right: "\\]", display: true },
+    { left: "$", right: "$", display: false }, { left: "\\(", right: "\\)", display: false },
+  ];
   function renderMath(root) {
     if (!window.katex) return;
+    // prose with delimited math (chain of thought): text stays text, the math is rendered
+    root.querySelectorAll(".math[data-mixed]:not([data-rendered])").forEach((el) => {
+      el.textContent = el.dataset.raw;
+      if (window.renderMathInElement) {
+        renderMathInElement(el, { delimiters: DELIMITERS, throwOnError: false, trust: false, strict: "ignore" });
+      }
+      el.dataset.rendered = "katex-prose";
+    });
     root.querySelectorAll(".math[data-latex]:not([data-rendered])").forEach((el) => {
       const latex = el.dataset.latex;
       try {

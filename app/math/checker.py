@@ -35,7 +35,7 @@ from sympy import Derivative, Eq, Integral, Symbol
 from sympy.core.function import AppliedUndef
 
 from app.math.engine import UNARY, evaluate_derivatives, evaluate_integrals
-from app.math.latex import ParseError, parse_equation, sorted_partials
+from app.math.latex import ParseError, is_mixed, math_spans, parse_equation, sorted_partials
 from app.math.limits import TooSlow, time_limit
 
 LABELS = ("incorrect", "irrelevant", "redundant", "skipped")
@@ -428,8 +428,15 @@ def _one_operation_sides(src: Eq, c, d, others: list[Eq]) -> tuple[str, Eq | Non
 
 
 def _parse(latex: str | None) -> Eq | None:
+    """The step's equation: the whole LaTeX, or in prose with delimited math (chain of thought)
+    the one equation it holds; None (so "unknown") when there is none, or several."""
     if not latex:
         return None
+    if is_mixed(latex):
+        equations = [span for span in math_spans(latex) if "=" in span]
+        if len(equations) != 1:
+            return None
+        latex = equations[0]
     try:
         return parse_equation(latex)
     except ParseError:

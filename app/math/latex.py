@@ -10,6 +10,7 @@ app.math.sandbox, which runs it in a killable process.
 from __future__ import annotations
 
 import functools
+import re
 import warnings
 
 import sympy
@@ -46,6 +47,20 @@ def split_steps(text: str) -> list[str]:
     its raw text in full.
     """
     return [piece for piece in text.split(STEP_SEPARATOR) if piece.strip()]
+
+
+# Math inside prose, as chain-of-thought solutions write it: $$…$$, $…$, \[…\], \(…\)
+_MATH_SPANS = re.compile(r"\$\$(.+?)\$\$|(?<!\\)\$(.+?)(?<!\\)\$|\\\[(.+?)\\\]|\\\((.+?)\\\)", re.S)
+
+
+def math_spans(text: str) -> list[str]:
+    """The math pieces of a step written as prose with delimiters (none for plain LaTeX)."""
+    return [next(g for g in m.groups() if g is not None) for m in _MATH_SPANS.finditer(text)]
+
+
+def is_mixed(text: str) -> bool:
+    """Prose with delimited math (`We have $f(x) = x^2$.`), not one LaTeX equation."""
+    return _MATH_SPANS.search(text) is not None
 
 
 def display_form(latex: str) -> str:

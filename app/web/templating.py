@@ -12,7 +12,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app.config import ROOT
 from app.deps import csrf_token
-from app.math.latex import display_form, split_steps
+from app.math.latex import display_form, is_mixed, split_steps
 from app.web.markdown import render_markdown
 from app.services.annotating import STATE_TEXT, state_of
 from app.services.event_text import describe
@@ -21,6 +21,7 @@ templates = Jinja2Blocks(directory=str(ROOT / "templates"))
 templates.env.globals["csrf_token"] = csrf_token
 templates.env.filters["steps"] = split_steps
 templates.env.filters["display_form"] = display_form
+templates.env.filters["is_mixed"] = is_mixed
 templates.env.filters["markdown"] = render_markdown
 templates.env.filters["hash"] = lambda text: hashlib.sha1(text.encode()).hexdigest()[:12]
 templates.env.globals["STATE_TEXT"] = STATE_TEXT

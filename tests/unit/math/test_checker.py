@@ -166,3 +166,16 @@ def test_an_integral_a_derivative_removes_leaves_no_constant_to_allow_for():
     premise = r"g{(w)} = \sin{(w)}"
     result = check_derivation([premise], None, [premise, r"\frac{\partial}{\partial v} (v + \int w g{(w)} dw) = 2"])
     assert result.steps[1].verdicts["incorrect"].value == "yes"
+
+
+def test_prose_steps_are_read_for_their_one_equation_and_unknown_otherwise():
+    """Chain-of-thought steps: the equation in the prose is checked; prose without one (or with
+    several) is "unknown", never a guess."""
+    from app.math.checker import check_derivation
+
+    steps = [r"We are given $f{(x)} = x^{2}$.", r"Differentiating, $\frac{d}{d x} f{(x)} = 3 x$.",
+             "So the slope doubles as x doubles.", r"Both $x = 1$ and $y = 2$ hold."]
+    result = check_derivation([r"f{(x)} = x^{2}"], None, steps)
+    assert [s.parsed for s in result.steps] == [True, True, False, False]
+    assert result.steps[1].verdicts["incorrect"].value == "yes"
+    assert {v.value for v in result.steps[2].verdicts.values()} == {"unknown"}
