@@ -197,7 +197,11 @@ def user_passwd(
 def import_cmd(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     project: Annotated[str, typer.Option(help="Project name; created when new.")],
-    format: Annotated[Optional[str], typer.Option(help="paper-json, jsonl or csv (default: from the file name).")] = None,
+    format: Annotated[Optional[str], typer.Option(
+        help="paper-json, jsonl, csv, processbench, prm800k or lm-eval (default: from the file's name and "
+             "first record).")] = None,
+    model: Annotated[Optional[str], typer.Option(
+        help="The model's name, for lm-evaluation-harness samples (their records do not say).")] = None,
     split: Annotated[str, typer.Option(
         help="How a derivation's text is cut into steps: and (' and ', the paper's), newline, blank-line, "
              "backslash (\\\\), numbered ('Step 1:'). Records with a 'steps' list keep theirs.")] = "and",
@@ -214,11 +218,11 @@ def import_cmd(
     data = file.read_bytes()
     sessions = _sessions()
     try:
-        fmt, records = read_records(file.name, data, format, split)
+        fmt, records = read_records(file.name, data, format, split, model)
         with typer.progressbar(length=len(records), label=f"importing {file.name}", file=sys.stderr) as bar:
             with transaction(sessions) as session:
                 result = import_records(session, project_name=project, filename=file.name,
-                                        sha256=file_hash(data, split), fmt=fmt, records=records,
+                                        sha256=file_hash(data, split, model), fmt=fmt, records=records,
                                         progress=bar.update)
     except DomainError as exc:
         _fail(exc.message, exc.details)

@@ -108,3 +108,29 @@ def insert_derivations(session: Session, rows: Sequence[dict[str, Any]]) -> list
 def insert_steps(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     _copy(session, "steps", ("derivation_id", "index", "latex", "parse_status"),
           ((r["derivation_id"], r["index"], r["latex"], r["parse_status"]) for r in rows))
+
+
+def insert_source_labels(session: Session, annotator_id: int,
+                         items: Sequence[tuple[int, bool | None, dict[int, list[str]]]]) -> int:
+    """Labels a file already held, as one submitted annotation per derivation by the source's
+    annotator: (derivation id, goal reached, 1-based step index -> labels). Returns labels written."""
+    if not items:
+        return 0
+    ids = session.execute(text("""
+        INSERT INTO annotations (derivation_id, annotator_id, status, goal_reached, comment, version,
+                                 submitted_at, submitted_version)
+        SELECT d, :annotator, 'submitted', g, 'imported with the file', 1, now(), 1
+        FROM unnest(CAST(:derivations AS int[]), CAST(:goals AS boolean[])) AS t(d, g)
+        ON CONFLICT (derivation_id, annotator_id) DO NOTHING
+        RETURNING id, derivation_id"""), {"annotator": annotator_id, "derivations": [d for d, _, _ in items],
+                                          "goals": [g for _, g, _ in items]}).all()
+    annotation = {derivation_id: a_id for a_id, derivation_id in ids}
+    steps = {(d, i): s for s, d, i in session.execute(text(
+        "SELECT id, derivation_id, index FROM steps WHERE derivation_id = ANY(:ids)"), {"ids": list(annotation)})}
+    rows = [{"annotation_id": annotation[d], "step_id": steps[(d, index)], "label": label}
+            for d, _, labels in items if d in annotation
+            for index, names in labels.items() if (d, index) in steps for label in names]
+    if rows:
+        session.execute(text("INSERT INTO step_labels (annotation_id, step_id, label) "
+                             "VALUES (:annotation_id, :step_id, :label) ON CONFLICT DO NOTHING"), rows)
+    return len(rows)

@@ -63,6 +63,11 @@ class DerivationIn(BaseModel):
     perturbation: Perturbation = Perturbation.static
     reference_srepr: Any | None = None
     metrics: dict[str, float] = Field(default_factory=dict)
+    # labels the file already holds (ProcessBench, PRM800K), imported as a submitted annotation
+    # by an annotator named after the source: 1-based step -> labels
+    labeler: str | None = None
+    labels: dict[int, list[str]] | None = None
+    goal_reached: bool | None = None
 
     @model_validator(mode="after")
     def _text_or_steps(self) -> "DerivationIn":

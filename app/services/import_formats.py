@@ -271,14 +271,26 @@ def read_paper_json(filename: str, data: bytes) -> list[DerivationIn]:
 READERS = {"paper-json": read_paper_json, "jsonl": read_jsonl, "csv": read_csv}
 
 
+FORMATS = (*READERS, "processbench", "prm800k", "lm-eval")
+
+
 def read_records(filename: str, data: bytes, fmt: str | None = None,
-                 split: str | None = None) -> tuple[str, list[DerivationIn]]:
-    """Records with their steps: as given (a `steps` list), else cut by the split rule."""
+                 split: str | None = None, model: str | None = None) -> tuple[str, list[DerivationIn]]:
+    """Records with their steps: as given (a `steps` list), else cut by the split rule.
+    `model`: the model's name for lm-evaluation-harness samples (their records do not say)."""
+    from app.services import labelled_formats  # they build on this module's helpers
+
     rule = step_split.check_rule(split)
-    fmt = fmt or detect_format(filename, data)
-    if fmt not in READERS:
-        raise InvalidInput(f"unknown format '{fmt}'; use one of {', '.join(READERS)}")
-    records = READERS[fmt](filename, data)
+    if fmt is None:
+        fmt = detect_format(filename, data)
+        if fmt == "jsonl":
+            fmt = labelled_formats.sniff(filename, data) or fmt
+    readers = {**READERS, labelled_formats.PROCESSBENCH: labelled_formats.read_processbench,
+               labelled_formats.PRM800K: labelled_formats.read_prm800k,
+               labelled_formats.LM_EVAL: labelled_formats.lm_eval_reader(model)}
+    if fmt not in readers:
+        raise InvalidInput(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
+    records = readers[fmt](filename, data)
     for rec in records:
         if rec.steps is None:
             rec.steps = step_split.split(rec.derivation, rule)

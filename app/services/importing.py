@@ -4,6 +4,7 @@ then write it all in the caller's transaction (all or nothing)."""
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session
@@ -13,8 +14,11 @@ from app.errors import TooLarge
 from app.math.latex import split_steps
 from app.math.prompt import parse_prompt
 from app.repositories import imports as imports_repo
+from app.models import Role
 from app.repositories import projects as projects_repo
+from app.repositories import users as users_repo
 from app.schemas.importing import DerivationIn, ImportResult
+from app.services.auth import hash_password
 from app.services.import_formats import read_records
 
 BATCH = 5000  # records written per round (COPY: the size only paces the progress bar)
@@ -63,21 +67,38 @@ def import_file(
     fmt: str | None = None,
     progress: Progress | None = None,
     split: str | None = None,
+    model: str | None = None,
 ) -> ImportResult:
     """`split`: how a derivation's text is cut into steps (app.services.step_split; records
-    that carry a `steps` list keep theirs)."""
-    fmt, records = read_records(filename, data, fmt, split)  # raises InvalidInput before any write
+    that carry a `steps` list keep theirs); `model`: the model's name for lm-eval samples."""
+    fmt, records = read_records(filename, data, fmt, split, model)  # raises InvalidInput before any write
     return import_records(
-        session, project_name=project_name, filename=filename, sha256=file_hash(data, split),
+        session, project_name=project_name, filename=filename, sha256=file_hash(data, split, model),
         fmt=fmt, records=records, user_id=user_id, progress=progress,
     )
 
 
-def file_hash(data: bytes, split: str | None) -> str:
-    """The import batch's identity: the file, and the split rule when it is not the default."""
+def _source_labels(session: Session, labelled: list[tuple[int, DerivationIn]]) -> None:
+    """Labels the file held (ProcessBench, PRM800K) as submitted annotations by an annotator
+    named after the source, made when first needed (a random password: nobody logs in as it)."""
+    by_source: dict[str, list] = {}
+    for derivation_id, rec in labelled:
+        by_source.setdefault(rec.labeler, []).append((derivation_id, rec.goal_reached, rec.labels))
+    for source, items in by_source.items():
+        user = users_repo.get_by_username(session, source)
+        if user is None:
+            user = users_repo.add(session, username=source, password_hash=hash_password(secrets.token_urlsafe(32)),
+                                  role=Role.annotator)
+        imports_repo.insert_source_labels(session, user.id, items)
+
+
+def file_hash(data: bytes, split: str | None, model: str | None = None) -> str:
+    """The import batch's identity: the file, and the split rule and model name when given."""
     digest = hashlib.sha256(data)
     if split and split != "and":
         digest.update(f"\x00split={split}".encode())
+    if model:
+        digest.update(f"\x00model={model}".encode())
     return digest.hexdigest()
 
 
@@ -109,6 +130,8 @@ def import_records(
     added = 0
     new_ids: list[int] = []
     seen: set[str] = set()
+    by_digest: dict[str, DerivationIn] = {}
+    labelled: list[tuple[int, DerivationIn]] = []  # new derivations whose file carried labels
     for start in range(0, len(records), BATCH):
         chunk = records[start : start + BATCH]
         rows, texts = [], {}
@@ -117,6 +140,7 @@ def import_records(
             if digest in seen:  # the same derivation twice in one file
                 continue
             seen.add(digest)
+            by_digest[digest] = rec
             texts[digest] = rec.steps if rec.steps is not None else split_steps(rec.derivation)
             rows.append(
                 {
@@ -131,6 +155,8 @@ def import_records(
                 }
             )
         new = imports_repo.insert_derivations(session, rows)
+        labelled += [(derivation_id, by_digest[digest]) for derivation_id, digest in new
+                     if by_digest[digest].labels is not None and by_digest[digest].labeler]
         imports_repo.insert_steps(
             session,
             [
@@ -143,6 +169,7 @@ def import_records(
         new_ids += [derivation_id for derivation_id, _ in new]
         if progress:
             progress(len(chunk))
+    _source_labels(session, labelled)
     batch.derivations_added = added
     jobs.enqueue_metrics(session, new_ids)  # ROUGE-2/BLEU/GLEU, then SymPy suggestions, made by a worker
     jobs.enqueue_checks(session, new_ids)

@@ -20,7 +20,7 @@ def import_page(request: Request, session: SessionDep, user: AdminUser, project:
 @router.post("/import")
 def import_upload(
     request: Request, session: SessionDep, user: AdminUser,
-    project: str = Form(""), file: UploadFile = File(...), split: str = Form("and"),
+    project: str = Form(""), file: UploadFile = File(...), split: str = Form("and"), model: str = Form(""),
 ):
     if not project.strip():
         raise InvalidInput("project: give the name of a project (a new name creates it)")
@@ -28,7 +28,7 @@ def import_upload(
     data = file.file.read(limit_mb * 2**20 + 1)  # no more than the limit is ever held in memory
     check_size(file.filename or "upload", len(data), limit_mb)
     result = import_file(session, project_name=project, filename=file.filename or "upload", data=data, user_id=user.id,
-                         split=split)
+                         split=split, model=model.strip() or None)
     project_id = projects_repo.get_by_name(session, result.project).id
     return render(request, "pages/import.html", {"result": result, "project_id": project_id,
                                                   "project_name": result.project}, block="result")

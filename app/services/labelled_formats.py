@@ -1,0 +1,191 @@
+"""Readers for step-by-step datasets that carry labels or come from evaluation harnesses:
+
+- ProcessBench (Zheng et al. 2024): one JSON object per line, `{"id", "generator", "problem",
+  "steps": [...], "final_answer_correct", "label"}`, label = 0-based index of the first wrong
+  step, -1 when every step is right;
+- PRM800K (Lightman et al. 2023, phase 1/2 JSONL): `{"labeler", "question": {"problem", ...},
+  "label": {"steps": [{"completions": [{"text", "rating"}], "human_completion",
+  "chosen_completion"}], "finish_reason"}}`, a rating -1/0/+1 per step;
+- lm-evaluation-harness `--log_samples` files (`samples_<task>_<date>.jsonl`): `{"doc_id",
+  "doc", "arguments", "resps", "filtered_resps", ...}`, one model output per sample.
+
+Labels map to the paper's taxonomy: a -1 step, or ProcessBench's first wrong step, is
+"incorrect"; PRM800K's 0 ("neither helps nor hurts") carries no error label. They are
+imported as a submitted annotation by an annotator named after the source ("processbench",
+"prm800k"). Same rules as every reader: all or nothing, errors name line and field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from app.schemas.importing import DerivationIn
+from app.services import import_formats as base
+
+PROCESSBENCH, PRM800K, LM_EVAL = "processbench", "prm800k", "lm-eval"
+
+
+def _lines(filename: str, data: bytes, convert: Callable[[str, dict, int], dict | None]) -> list[DerivationIn]:
+    text = base._decode(filename, data)
+    errors = base._Errors()
+    records: list[tuple[str, DerivationIn]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"line {number}"
+        try:
+            raw = base._loads(line)
+        except json.JSONDecodeError as exc:
+            errors.add(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        except ValueError as exc:
+            errors.add(f"{where}: {exc}")
+            continue
+        except RecursionError:
+            errors.add(f"{where}: JSON nested too deeply")
+            continue
+        if not isinstance(raw, dict):
+            errors.add(f"{where}: expected a JSON object")
+            continue
+        try:
+            converted = convert(where, raw, number)
+        except _Bad as exc:
+            errors.add(f"{where}: {exc}")
+            continue
+        rec = base._check(where, converted, errors)
+        if rec:
+            records.append((where, rec))
+    if not records and not errors.items:
+        errors.add("the file holds no records")
+    base._consistent(records, errors)
+    errors.raise_if_any(filename)
+    return [rec for _, rec in records]
+
+
+class _Bad(ValueError):
+    pass
+
+
+def _text(raw: dict, key: str, where: str = "") -> str:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise _Bad(f"field '{where}{key}' is missing or not text")
+    return value
+
+
+def _key(prefix: str, text: str) -> str:
+    return f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def _processbench(where: str, raw: dict, number: int) -> dict:
+    problem = _text(raw, "problem")
+    steps = raw.get("steps")
+    if not isinstance(steps, list) or not steps:
+        raise _Bad("field 'steps' must be a non-empty list of the steps")
+    label = raw.get("label")
+    if isinstance(label, bool) or not isinstance(label, int) or not -1 <= label < len(steps):
+        raise _Bad(f"field 'label': must be -1 (no wrong step) or the index of the first wrong step, "
+                   f"0..{len(steps) - 1}")
+    goal = raw.get("final_answer_correct")
+    return {"problem_id": raw.get("id", _key("pb", problem)), "prompt": problem,
+            "model": raw.get("generator") or PROCESSBENCH, "steps": steps, "labeler": PROCESSBENCH,
+            "labels": {label + 1: ["incorrect"]} if label >= 0 else {},
+            "goal_reached": goal if isinstance(goal, bool) else None}
+
+
+def _prm800k(where: str, raw: dict, number: int) -> dict:
+    question = raw.get("question")
+    if not isinstance(question, dict):
+        raise _Bad("field 'question' must be an object with 'problem'")
+    problem = _text(question, "problem", "question.")
+    label = raw.get("label")
+    if not isinstance(label, dict) or not isinstance(label.get("steps"), list) or not label["steps"]:
+        raise _Bad("field 'label.steps' must be a non-empty list")
+    steps, labels = [], {}
+    for i, step in enumerate(label["steps"], start=1):
+        field = f"label.steps.{i - 1}"
+        if not isinstance(step, dict):
+            raise _Bad(f"field '{field}' must be an object")
+        human, chosen, completions = step.get("human_completion"), step.get("chosen_completion"), step.get("completions")
+        if isinstance(human, dict) and isinstance(human.get("text"), str):
+            text, rating = human["text"], 1  # a labeler's own step: right by construction
+        elif isinstance(completions, list) and completions:
+            pick = chosen if isinstance(chosen, int) and 0 <= chosen < len(completions) else 0
+            completion = completions[pick]
+            if not isinstance(completion, dict) or not isinstance(completion.get("text"), str):
+                raise _Bad(f"field '{field}.completions.{pick}.text' is missing or not text")
+            text, rating = completion["text"], completion.get("rating")
+        else:
+            raise _Bad(f"field '{field}': no completion and no human_completion")
+        if rating not in (-1, 0, 1, None):
+            raise _Bad(f"field '{field}': rating {rating!r} is not -1, 0 or 1")
+        steps.append(text)
+        if rating == -1:
+            labels[i] = ["incorrect"]
+    finish = label.get("finish_reason")
+    return {"problem_id": _key("prm", problem), "prompt": problem, "model": raw.get("model") or PRM800K,
+            "steps": steps, "labeler": PRM800K, "labels": labels,
+            "goal_reached": True if finish == "solution" else False if finish == "found_error" else None}
+
+
+def _lm_eval_prompt(arguments: Any) -> str | None:
+    # 0.4.x writes {"gen_args_0": {"arg_0": prompt, "arg_1": {...}}}; older versions [[prompt, {...}]]
+    if isinstance(arguments, dict):
+        first = arguments.get("gen_args_0")
+        if isinstance(first, dict) and isinstance(first.get("arg_0"), str):
+            return first["arg_0"]
+    if isinstance(arguments, list) and arguments and isinstance(arguments[0], list) and arguments[0] \
+            and isinstance(arguments[0][0], str):
+        return arguments[0][0]
+    return None
+
+
+def lm_eval_reader(model: str | None) -> Callable[[str, bytes], list[DerivationIn]]:
+    def convert(where: str, raw: dict, number: int) -> dict:
+        prompt = _lm_eval_prompt(raw.get("arguments"))
+        if prompt is None:
+            raise _Bad("field 'arguments' holds no prompt (expected gen_args_0.arg_0, or [[prompt, ...]])")
+        resps = raw.get("resps")
+        if not (isinstance(resps, list) and resps and isinstance(resps[0], list) and resps[0]
+                and isinstance(resps[0][0], str)):
+            raise _Bad("field 'resps' holds no model output (expected [[text]])")
+        doc_id = raw.get("doc_id")
+        if isinstance(doc_id, bool) or not isinstance(doc_id, (int, str)):
+            raise _Bad("field 'doc_id' is missing")
+        target = raw.get("target")
+        return {"problem_id": doc_id, "prompt": prompt, "model": model or LM_EVAL, "derivation": resps[0][0],
+                "reference": target if isinstance(target, str) and target.strip() else None}
+
+    return lambda filename, data: _lines(filename, data, convert)
+
+
+def read_processbench(filename: str, data: bytes) -> list[DerivationIn]:
+    return _lines(filename, data, _processbench)
+
+
+def read_prm800k(filename: str, data: bytes) -> list[DerivationIn]:
+    return _lines(filename, data, _prm800k)
+
+
+def sniff(filename: str, data: bytes) -> str | None:
+    """The format of a JSON-lines file told by its first record's fields (None: plain JSONL)."""
+    if re.search(r"(^|/)samples_[^/]*\.jsonl$", filename):
+        return LM_EVAL
+    first = next((line for line in data[:200_000].splitlines() if line.strip()), b"")
+    try:
+        raw = json.loads(first)
+    except ValueError:
+        return None
+    if not isinstance(raw, dict):
+        return None
+    if {"problem", "steps", "label"} <= raw.keys():
+        return PROCESSBENCH
+    if {"question", "label"} <= raw.keys() and isinstance(raw["label"], dict):
+        return PRM800K
+    if {"doc_id", "resps"} <= raw.keys():
+        return LM_EVAL
+    return None
