@@ -134,3 +134,15 @@ def create_run(project_id: int, body: schemas.RunIn, session: SessionDep, user: 
                           seed=body.seed, user_id=user.id)
     session.flush()
     return _run_out(session, run.id)
+
+
+@router.get("/projects/{project_id}/training/{name}")
+def training_export(request: Request, project_id: int, name: str, session: SessionDep, user: ApiStaff,
+                    model: str | None = None, perturbation: str | None = None, final_only: bool = False,
+                    ratings: str | None = None):
+    """A training export: `step-rewards`, `preference-pairs` or `corrections`, as `.jsonl` or
+    `.parquet`, or `README.md` (the dataset card; `kind=` names the export it describes).
+    Made from judged derivations only (settled, or every annotator agreeing)."""
+    from app.web.routes import training as training_routes
+
+    return training_routes.respond(request, session, project_id, name, model, perturbation, final_only, ratings)

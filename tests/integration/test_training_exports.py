@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 
 from app.math.mutants import mutants
 from app.math.sandbox import Sandbox
-from app.models import Derivation, Role, Step
+from app.models import Derivation, Role, Step, User
 from app.repositories import checks as checks_repo
 from app.services import adjudication, annotating, checking, corrections, training
 from app.services.importing import import_file
@@ -150,3 +150,18 @@ def test_the_training_exports_over_http(client, db, project):
     client.post("/logout", data={"csrf_token": token})
     login(client, "ann")
     assert client.get(f"/projects/{pid}/training/step-rewards.jsonl").status_code == 403
+
+
+def test_the_training_exports_through_the_api(client, db, project):
+    from app.services import tokens
+
+    rita = db.scalar(select(User).where(User.username == "rita"))
+    _, secret = tokens.create(db, user=rita, name="trainer")
+    db.flush()
+    pid = project["project_id"]
+    auth = {"Authorization": f"Bearer {secret}"}
+    rows = client.get(f"/api/v1/projects/{pid}/training/preference-pairs.jsonl", headers=auth)
+    assert rows.status_code == 200
+    expected = training.build(db, project_id=pid, kind="preference-pairs").records
+    assert [json.loads(line) for line in rows.text.splitlines()] == expected
+    assert client.get(f"/api/v1/projects/{pid}/training/preference-pairs.jsonl").status_code == 401

@@ -27,6 +27,12 @@ def training_file(request: Request, project_id: int, name: str, session: Session
                   ratings: str | None = None):
     """`step-rewards.jsonl`, `preference-pairs.parquet`, ... or `README.md` (the dataset card;
     kind=... says which export it describes)."""
+    return respond(request, session, project_id, name, model, perturbation, final_only, ratings)
+
+
+def respond(request: Request, session, project_id: int, name: str, model: str | None, perturbation: str | None,
+            final_only: bool, ratings: str | None) -> Response:
+    """The file (or card) asked for; the API's route answers with the same."""
     if name == "README.md":
         kind = request.query_params.get("kind", "step-rewards")
         card = _build(session, project_id, kind, model, perturbation, final_only, ratings).card

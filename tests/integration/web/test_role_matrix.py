@@ -80,6 +80,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/projects/{project_id}/annotations"): STAFF,
     ("GET", "/api/v1/projects/{project_id}/stats"): STAFF,
     ("GET", "/api/v1/projects/{project_id}/export"): STAFF,
+    ("GET", "/api/v1/projects/{project_id}/training/{name}"): STAFF,
     ("GET", "/api/v1/projects/{project_id}/runs"): STAFF,
     ("GET", "/api/v1/runs/{run_id}"): STAFF,
     ("POST", "/api/v1/projects/{project_id}/runs"): ADMIN,
