@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput, NotFound
 from app.models import Adjudication, Annotation, Derivation, Project, User
+from app.services.taxonomy import check_label
 from app.repositories import adjudication as adjudication_repo
 from app.repositories import annotations as annotations_repo
 from app.repositories import checks as checks_repo
@@ -109,9 +110,7 @@ def set_final_label(session: Session, *, derivation_id: int, step_id: int, label
     if found is None:
         _derivation(session, derivation_id)
         raise NotFound(f"step {step_id} is not a step of derivation {derivation_id}")
-    keys = [item["key"] for item in found[1]]
-    if label not in keys:
-        raise InvalidInput(f"label '{label}' is not in this project's taxonomy ({', '.join(keys)})")
+    check_label(found[1], label, on)
     _start(session, derivation_id=derivation_id, reviewer=reviewer)
     if adjudication_repo.set_final_label(session, derivation_id=derivation_id, step_id=step_id, label=label, on=on):
         adjudication_repo.update_adjudication(session, derivation_id, reviewer_id=reviewer.id)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, InvalidInput, NotFound, StaleAnnotation
 from app.models import Annotation, AnnotationStatus, Derivation, Project, Role, Step, User
+from app.services.taxonomy import check_label
 from app.repositories import annotations as annotations_repo
 from app.repositories import checks as checks_repo
 from app.repositories import derivations as derivations_repo
@@ -282,9 +283,7 @@ def set_step_label(
         _derivation_exists(session, derivation_id)
         raise NotFound(f"step {step_id} is not a step of derivation {derivation_id}")
     step, taxonomy = found
-    keys = [item["key"] for item in taxonomy]
-    if label not in keys:
-        raise InvalidInput(f"label '{label}' is not in this project's taxonomy ({', '.join(keys)})")
+    check_label(taxonomy, label, on)
     annotation = _own_annotation(session, derivation_id=derivation_id, user=user, seen=seen)
     if annotations_repo.set_label(session, annotation_id=annotation.id, step_id=step_id, label=label, on=on):
         annotations_repo.touch(session, annotation.id, last_tab=seen.tab if seen else None)

@@ -12,6 +12,7 @@ from app.errors import InvalidInput
 from app.models import Project, User
 from app.repositories import projects as projects_repo
 from app.repositories import users as users_repo
+from app.services import taxonomy
 from app.services.projects import get_project
 
 MAX_OVERLAP = 20
@@ -23,6 +24,10 @@ class SettingsView:
     users: list[User]
     members: set[int]
     sample_size: int
+
+    @property
+    def labels(self) -> list[dict]:
+        return taxonomy.items(self.project)
 
 
 _project = get_project

@@ -1,7 +1,8 @@
 """Training exports: the labels as training signal, in the shapes trainers read.
 
-- step rewards (PRM800K style): per derivation, each step's rating (-1 incorrect; 0
-  irrelevant, redundant, skipped — the mapping is configurable; +1 no error) and the
+- step rewards (PRM800K style): per derivation, each step's rating (the project's labels
+  say theirs: the paper's incorrect -1, irrelevant/redundant/skipped 0; overridable per
+  export; +1 for a step with no label) and the
   first error's index (ProcessBench style: 0-based, -1 when there is none);
 - preference pairs: per problem, chosen = a derivation judged correct (no error, goal
   reached) or else the reference, rejected = one with an error; and step-level pairs
@@ -29,12 +30,11 @@ from app.errors import InvalidInput
 from app.math.latex import split_steps
 from app.models import Perturbation
 from app.repositories import training as training_repo
-from app.services import agreement
+from app.services import agreement, taxonomy
 from app.services.projects import get_project
 
 KINDS = ("step-rewards", "preference-pairs", "corrections")
 FORMATS = ("jsonl", "parquet")
-DEFAULT_RATINGS = {"incorrect": -1, "irrelevant": 0, "redundant": 0, "skipped": 0}
 CORRECT = 1
 
 
@@ -55,8 +55,8 @@ class Judged:
 
 
 def parse_ratings(text: str | None) -> dict[str, int]:
-    """`incorrect=-1,skipped=0,...` over the defaults; ratings are -1, 0 or 1."""
-    ratings = dict(DEFAULT_RATINGS)
+    """`incorrect=-1,skipped=0,...`: ratings over the project's (its labels' settings); -1, 0 or 1."""
+    ratings: dict[str, int] = {}
     for part in (text or "").split(","):
         if not part.strip():
             continue
@@ -204,7 +204,7 @@ def build(session: Session, *, project_id: int, kind: str, model: str | None = N
           final_only: bool = False, ratings: dict[str, int] | None = None) -> TrainingExport:
     if kind not in KINDS:
         raise InvalidInput(f"training export '{kind}': use one of {', '.join(KINDS)}")
-    ratings = ratings or dict(DEFAULT_RATINGS)
+    ratings = {**taxonomy.ratings(get_project(session, project_id)), **(ratings or {})}
     items = judged(session, project_id=project_id, model=model, perturbation=perturbation, final_only=final_only)
     params = {"project_id": project_id, "model": model, "perturbation": perturbation}
     fixes = training_repo.corrections(session, params) if kind != "step-rewards" else {}

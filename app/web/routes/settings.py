@@ -3,7 +3,8 @@
 from fastapi import APIRouter, Form, Request
 
 from app.deps import AdminUser, SessionDep
-from app.services import project_settings
+from app.errors import InvalidInput
+from app.services import project_settings, taxonomy
 from app.web.templating import render
 
 router = APIRouter()
@@ -12,7 +13,7 @@ router = APIRouter()
 def _page(request, session, project_id: int, message: str | None = None):
     return render(request, "pages/settings.html",
                   {"view": project_settings.view(session, project_id=project_id), "message": message,
-                   "strategies": project_settings.STRATEGY_TEXT},
+                   "strategies": project_settings.STRATEGY_TEXT, "presets": taxonomy.PRESETS},
                   block="settings")
 
 
@@ -41,3 +42,27 @@ def draw_sample(request: Request, project_id: int, session: SessionDep, user: Ad
 def clear_sample(request: Request, project_id: int, session: SessionDep, user: AdminUser):
     project_settings.clear_sample(session, project_id=project_id)
     return _page(request, session, project_id, "Sample cleared: the queue serves every derivation.")
+
+
+@router.post("/projects/{project_id}/taxonomy")
+async def save_taxonomy(request: Request, project_id: int, session: SessionDep, user: AdminUser):
+    """The labels table: one row per label (order, key, name, help, rating, retired), in any order."""
+    form = await request.form()
+    columns = {name: form.getlist(name) for name in ("order", "key", "name", "help", "rating", "retired")}
+    count = len(columns["key"])
+    if any(len(values) != count for values in columns.values()):
+        raise InvalidInput("the labels form is incomplete: every row needs order, key, name, help, rating and retired")
+    rows = [{name: columns[name][i] for name in columns} for i in range(count)]
+
+    def position(row):
+        return int(row["order"]) if str(row["order"]).strip().isdigit() else 99
+
+    rows.sort(key=position)  # stable: equal numbers keep the table's order
+    taxonomy.update(session, project_id=project_id, rows=rows)
+    return _page(request, session, project_id, "Labels saved.")
+
+
+@router.post("/projects/{project_id}/taxonomy/preset")
+def use_preset(request: Request, project_id: int, session: SessionDep, user: AdminUser, preset: str = Form(...)):
+    taxonomy.apply_preset(session, project_id=project_id, preset=preset)
+    return _page(request, session, project_id, f"Labels set from the preset '{preset}'.")
