@@ -380,7 +380,7 @@
     // Suggestions never overwrite: accepting only turns on labels that are off.
     function acceptSuggestions(step) {
       if (!step) return;
-      step.querySelectorAll(".suggestion[data-label]").forEach((s) => {
+      step.querySelectorAll(".suggestion[data-label]:not(.other-source)").forEach((s) => {
         const button = step.querySelector(`.labels button[data-label="${s.dataset.label}"]`);
         if (button && button.getAttribute("aria-pressed") !== "true") button.click();
       });

@@ -3,7 +3,10 @@ reviewers; creating runs for admins; /me for everyone."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 
 from app.deps import ApiAdmin, ApiStaff, ApiUser, SessionDep
 from app.errors import NotFound
@@ -11,7 +14,7 @@ from app.repositories import api as api_repo
 from app.repositories import runs as runs_repo
 from app.schemas import api as schemas
 from app.schemas.runs import Decoding
-from app.services import dashboards, exporting, runs
+from app.services import dashboards, exporting, pushing, runs
 from app.web import streams
 from app.services.projects import get_project
 
@@ -55,9 +58,36 @@ def get_derivation(derivation_id: int, session: SessionDep, user: ApiStaff):
 
 @router.get("/projects/{project_id}/annotations", response_model=list[schemas.AnnotationOut])
 def list_annotations(project_id: int, session: SessionDep, user: ApiStaff, limit: int = PAGE,
-                     offset: int = Query(0, ge=0)):
+                     offset: int = Query(0, ge=0),
+                     since: datetime | None = Query(None, description="only those submitted after this time "
+                                                                       "(ISO 8601): pass the last one's submitted_at")):
+    """Submitted annotations, oldest submission first (with `since`: read new ones incrementally)."""
     get_project(session, project_id)
-    return api_repo.annotations(session, project_id=project_id, limit=limit, offset=offset)
+    return api_repo.annotations(session, project_id=project_id, limit=limit, offset=offset, since=since)
+
+
+@router.post("/projects", response_model=schemas.ProjectOut, status_code=201)
+def create_project(body: schemas.ProjectIn, session: SessionDep, user: ApiAdmin):
+    p = pushing.create_project(session, name=body.name, description=body.description, preset=body.preset)
+    return schemas.ProjectOut(id=p.id, name=p.name, overlap=p.overlap, blind=p.blind, labels=p.label_keys)
+
+
+@router.post("/projects/{project_id}/derivations", response_model=schemas.PushResult,
+             responses={207: {"model": schemas.PushResult, "description": "some records were rejected"}})
+def push_derivations(project_id: int, body: schemas.DerivationsIn, session: SessionDep, user: ApiAdmin):
+    """Derivations as in a JSONL import, checked the same way; the same records pushed again add
+    nothing. With all_or_nothing a bad record writes nothing (422); otherwise the good ones are
+    written and the answer (207) lists the rejected ones by position with their errors."""
+    result = pushing.push_derivations(session, project_id=project_id, body=body)
+    return JSONResponse(result.model_dump(), status_code=207 if result.rejected else 200)
+
+
+@router.post("/projects/{project_id}/predictions", response_model=schemas.PredictionsResult)
+def push_predictions(project_id: int, body: schemas.PredictionsIn, session: SessionDep, user: ApiAdmin):
+    """Another suggestion source's verdicts (an external judge, a PRM), shown beside SymPy's on the
+    annotate page with the source's name; pushing again replaces the source's verdicts."""
+    stored = pushing.push_predictions(session, project_id=project_id, body=body)
+    return schemas.PredictionsResult(source=body.source, stored=stored)
 
 
 def _rate(r: dashboards.Rate) -> schemas.RateOut:

@@ -4,7 +4,7 @@ from app.models.annotation import (
     Adjudication, Annotation, AnnotationEvent, AnnotationStatus, FinalLabel, StepLabel, StepNote,
 )
 from app.models.base import Base
-from app.models.check import AutoCheck, StepCorrection, StepProposal
+from app.models.check import AutoCheck, Prediction, StepCorrection, StepProposal
 from app.models.export import ExportChunk, ExportFile
 from app.models.job import Job, JobState
 from app.models.derivation import Derivation, ParseStatus, Perturbation, Problem, Step
@@ -16,5 +16,5 @@ from app.models.user import Role, User
 __all__ = [
     "ExportChunk", "ExportFile", "ApiToken", "Adjudication", "FinalLabel", "ProjectMember", "SampleItem", "Annotation", "AnnotationEvent", "AnnotationStatus", "AutoCheck", "Base", "DEFAULT_TAXONOMY", "Derivation", "GenerationRun", "Job", "JobState",
     "ImportBatch", "LLMModel", "ParseStatus", "Perturbation", "Problem", "Project", "Role", "Step",
-    "StepCorrection", "StepLabel", "StepNote", "StepProposal", "User",
+    "Prediction", "StepCorrection", "StepLabel", "StepNote", "StepProposal", "User",
 ]

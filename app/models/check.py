@@ -48,3 +48,20 @@ class StepCorrection(Base):
     latex: Mapped[str] = mapped_column(Text)
     from_proposal: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = created_at_column()
+
+
+class Prediction(Base):
+    """A suggestion from another source than SymPy (an external judge, a PRM), pushed through
+    the API: one label's verdict for one step (step_index 0: the derivation, goal_reached)."""
+
+    __tablename__ = "predictions"
+
+    source: Mapped[str] = mapped_column(String(80), primary_key=True)
+    derivation_id: Mapped[int] = mapped_column(ForeignKey("derivations.id", ondelete="CASCADE"), primary_key=True,
+                                               index=True)
+    step_index: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(40), primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(10))  # yes / no / unknown
+    score: Mapped[float | None] = mapped_column(nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = created_at_column()

@@ -37,7 +37,8 @@ SELECT a.id, a.derivation_id, u.username AS annotator, a.goal_reached, a.comment
                     JOIN steps s ON s.id = sl.step_id WHERE sl.annotation_id = a.id GROUP BY s.index) x), '{}') AS labels
 FROM annotations a JOIN derivations d ON d.id = a.derivation_id JOIN users u ON u.id = a.annotator_id
 WHERE d.project_id = :project_id AND a.status = 'submitted'
-ORDER BY a.id LIMIT :limit OFFSET :offset
+  AND (CAST(:since AS timestamptz) IS NULL OR a.submitted_at > :since)
+ORDER BY a.submitted_at, a.id LIMIT :limit OFFSET :offset
 """)
 
 
@@ -57,6 +58,6 @@ def derivations(session: Session, *, project_id: int | None = None, derivation_i
     return [dict(r._mapping) for r in session.execute(_DERIVATIONS, params)]
 
 
-def annotations(session: Session, *, project_id: int, limit: int, offset: int) -> list[dict]:
-    params = {"project_id": project_id, "limit": limit, "offset": offset}
+def annotations(session: Session, *, project_id: int, limit: int, offset: int, since=None) -> list[dict]:
+    params = {"project_id": project_id, "limit": limit, "offset": offset, "since": since}
     return [dict(r._mapping) for r in session.execute(_ANNOTATIONS, params)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -132,3 +132,51 @@ class RunOut(BaseModel):
 class DayCount(BaseModel):
     day: date
     judgements: int
+
+
+class ProjectIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=5000)
+    preset: str | None = Field(None, description="labels: paper (default), lemma, processbench or prm800k")
+
+
+class DerivationsIn(BaseModel):
+    derivations: list[dict[str, Any]] = Field(
+        max_length=50_000,
+        description="records as in a JSONL import: problem_id, prompt, model, derivation (or steps), "
+                    "optional reference, perturbation")
+    all_or_nothing: bool = Field(False, description="any bad record: write nothing (422); else write the good "
+                                                    "ones and say which were not (207)")
+    split: str = Field("and", description="how a derivation's text is cut into steps (and, newline, ...)")
+
+
+class ItemErrors(BaseModel):
+    index: int = Field(description="0-based position in the request's list")
+    errors: list[str]
+
+
+class PushResult(BaseModel):
+    received: int
+    added: int = Field(description="derivations new to the project")
+    existing: int = Field(description="already there (same problem, model and text): nothing added")
+    rejected: list[ItemErrors] = Field(default_factory=list)
+
+
+class PredictionIn(BaseModel):
+    derivation_id: int
+    step_index: int = Field(ge=0, description="1-based step; 0 for the derivation (label goal_reached)")
+    label: str = Field(min_length=1, max_length=40)
+    verdict: Literal["yes", "no", "unknown"]
+    score: float | None = None
+    reason: str = Field("", max_length=2000)
+
+
+class PredictionsIn(BaseModel):
+    source: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.:@/-]+$",
+                        description="the judge's name, shown beside SymPy's (e.g. 'gpt-4o-judge', 'math-shepherd')")
+    predictions: list[PredictionIn] = Field(max_length=100_000)
+
+
+class PredictionsResult(BaseModel):
+    source: str
+    stored: int

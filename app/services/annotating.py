@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, InvalidInput, NotFound, StaleAnnotation
 from app.models import Annotation, AnnotationStatus, Derivation, Project, Role, Step, User
+from app.services import pushing
 from app.services.taxonomy import check_label
 from app.repositories import annotations as annotations_repo
 from app.repositories import checks as checks_repo
@@ -31,6 +32,8 @@ class AnnotationView:
     checks: dict[int, dict[str, tuple[str, str]]] = field(default_factory=dict)
     notes: dict[int, tuple[str, bool]] = field(default_factory=dict)  # step id -> (note, unsure)
     proposals: dict = field(default_factory=dict)  # step index -> SymPy's proposed correct step
+    # other suggestion sources (pushed through the API): step index -> [(source, label, score, reason)]
+    predictions: dict = field(default_factory=dict)
     progress: "Progress | None" = None
     has_previous: bool = False
 
@@ -165,6 +168,7 @@ def open_derivation(session: Session, *, derivation_id: int, user: User) -> Anno
         show_model=not (project.blind and user.role == Role.annotator),
         checks=checks,
         proposals=checks_repo.proposals_for(session, derivation_id) if wrong else {},
+        predictions=pushing.predictions_for(session, derivation_id),
         notes=annotations_repo.notes_by_step(session, annotation.id) if annotation else {},
         progress=Progress(mine, done, total * project.overlap),
         has_previous=annotations_repo.previous(session, project_id=project.id, annotator_id=user.id,

@@ -1,4 +1,5 @@
-"""SymPy's proposed correct steps, the corrections reviewers settle on, and the queue's strategy.
+"""SymPy's proposed correct steps, the corrections reviewers settle on, the queue's strategy,
+and predictions pushed by other suggestion sources.
 
 Revision ID: 0012
 Revises: 0011
@@ -39,11 +40,24 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        'predictions',
+        sa.Column('source', sa.String(80), primary_key=True),
+        sa.Column('derivation_id', sa.Integer(), sa.ForeignKey('derivations.id', ondelete='CASCADE'),
+                  primary_key=True, index=True),
+        sa.Column('step_index', sa.Integer(), primary_key=True),
+        sa.Column('label', sa.String(40), primary_key=True),
+        sa.Column('verdict', sa.String(10), nullable=False),
+        sa.Column('score', sa.Float(), nullable=True),
+        sa.Column('reason', sa.Text(), nullable=False, server_default=''),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
     op.add_column('projects', sa.Column('queue_strategy', sa.String(20), nullable=False,
                                         server_default='interleaved'))
 
 
 def downgrade() -> None:
     op.drop_column('projects', 'queue_strategy')
+    op.drop_table('predictions')
     op.drop_table('step_corrections')
     op.drop_table('step_proposals')

@@ -83,6 +83,9 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/projects/{project_id}/stats"): STAFF,
     ("GET", "/api/v1/projects/{project_id}/export"): STAFF,
     ("GET", "/api/v1/projects/{project_id}/training/{name}"): STAFF,
+    ("POST", "/api/v1/projects"): ADMIN,
+    ("POST", "/api/v1/projects/{project_id}/derivations"): ADMIN,
+    ("POST", "/api/v1/projects/{project_id}/predictions"): ADMIN,
     ("GET", "/api/v1/projects/{project_id}/runs"): STAFF,
     ("GET", "/api/v1/runs/{run_id}"): STAFF,
     ("POST", "/api/v1/projects/{project_id}/runs"): ADMIN,
@@ -109,7 +112,12 @@ FORMS = {
     "/users/{user_id}/active": lambda ids: {"active": "on"},
     "/projects/{project_id}/exports": lambda ids: {"level": "derivation"},
 }
-JSON = {"/api/v1/projects/{project_id}/runs": {"model": "/models/tiny", "perturbations": ["static"]}}
+JSON = {"/api/v1/projects/{project_id}/runs": {"model": "/models/tiny", "perturbations": ["static"]},
+        "/api/v1/projects": {"name": "pushed"},
+        "/api/v1/projects/{project_id}/derivations": {"derivations": [
+            {"problem_id": "api-1", "prompt": "Given a = b, then obtain b = a", "model": "m", "derivation": "b = a"}]},
+        "/api/v1/projects/{project_id}/predictions": lambda ids: {"source": "judge", "predictions": [
+            {"derivation_id": ids["derivation_id"], "step_index": 1, "label": "incorrect", "verdict": "yes"}]}}
 JSONL = (b'{"problem_id": "m1", "prompt": "Given a = b, then obtain b = a", "model": "m", '
          b'"derivation": "a = b and b = a"}\n')
 
@@ -167,7 +175,8 @@ def test_role_matrix(client, world, role):
         url = template.format(**ids)
         if template.startswith("/api/v1/"):
             response = (client.get(url, headers=api) if method == "GET"
-                        else client.post(url, json=JSON[template], headers=api))
+                        else client.post(url, json=JSON[template](ids) if callable(JSON[template]) else JSON[template],
+                                         headers=api))
         elif method == "GET":
             response = client.get(url, headers={"HX-Request": "true"} if "review" in url else {})
         else:

@@ -1,0 +1,99 @@
+"""What scripts push through the write API: projects, derivations (validated as an import,
+idempotent by content, per-item errors or all or nothing) and predictions from other
+suggestion sources (an external judge, a process reward model)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict, InvalidInput
+from app.models import Derivation, Prediction, Project
+from app.repositories import projects as projects_repo
+from app.schemas.api import DerivationsIn, ItemErrors, PredictionsIn, PushResult
+from app.schemas.importing import DerivationIn
+from app.services import import_formats, step_split, taxonomy
+from app.services.importing import import_records
+from app.services.projects import get_project
+
+
+def create_project(session: Session, *, name: str, description: str = "", preset: str | None = None) -> Project:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("name: give the project a name")
+    if projects_repo.get_by_name(session, name) is not None:
+        raise Conflict(f"project '{name}' exists already")
+    project, _ = projects_repo.get_or_create(session, name)
+    project.description = description
+    if preset:
+        taxonomy.apply_preset(session, project_id=project.id, preset=preset)
+    session.flush()
+    return project
+
+
+def push_derivations(session: Session, *, project_id: int, body: DerivationsIn) -> PushResult:
+    project = get_project(session, project_id)
+    rule = step_split.check_rule(body.split)
+    good: list[DerivationIn] = []
+    rejected: list[ItemErrors] = []
+    for index, raw in enumerate(body.derivations):
+        errors = import_formats._Errors()
+        rec = import_formats._check(f"item {index}", raw, errors)
+        if rec is None:
+            rejected.append(ItemErrors(index=index, errors=errors.items))
+            continue
+        if rec.steps is None:
+            rec.steps = step_split.split(rec.derivation, rule)
+        rec.labels = rec.labeler = None  # labels come through annotation, or as predictions
+        good.append(rec)
+    if rejected and body.all_or_nothing:
+        raise InvalidInput(f"{len(rejected)} of {len(body.derivations)} derivations are not valid; nothing was written",
+                           details=[f"{e}" for item in rejected for e in item.errors][:20])
+    added = 0
+    if good:
+        # the batch's identity is its content: pushing the same records again adds nothing
+        digest = hashlib.sha256(json.dumps([r.model_dump(mode="json") for r in good], sort_keys=True).encode())
+        digest.update(f"\x00split={rule}".encode())
+        result = import_records(session, project_name=project.name, filename="api push", sha256=digest.hexdigest(),
+                                fmt="api", records=good)
+        added = result.added
+    return PushResult(received=len(body.derivations), added=added, existing=len(good) - added, rejected=rejected)
+
+
+def push_predictions(session: Session, *, project_id: int, body: PredictionsIn) -> int:
+    """Store (replace) the source's verdicts; every derivation must be the project's."""
+    get_project(session, project_id)
+    if body.source.lower() == "sympy":
+        raise InvalidInput("source 'sympy' is the checker's own name: name your source otherwise")
+    wanted = {p.derivation_id for p in body.predictions}
+    found = set(session.scalars(select(Derivation.id).where(Derivation.id.in_(wanted),
+                                                             Derivation.project_id == project_id)))
+    missing = sorted(wanted - found)
+    if missing:
+        raise InvalidInput(f"derivation(s) {', '.join(map(str, missing[:20]))} are not in project {project_id}; "
+                           "nothing was stored")
+    rows = {(p.derivation_id, p.step_index, p.label): {
+        "source": body.source, "derivation_id": p.derivation_id, "step_index": p.step_index, "label": p.label,
+        "verdict": p.verdict, "score": p.score, "reason": p.reason} for p in body.predictions}
+    for start in range(0, len(rows), 5000):  # under the driver's parameter limit
+        chunk = list(rows.values())[start:start + 5000]
+        stmt = insert(Prediction).values(chunk)
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=[Prediction.source, Prediction.derivation_id, Prediction.step_index, Prediction.label],
+            set_={"verdict": stmt.excluded.verdict, "score": stmt.excluded.score, "reason": stmt.excluded.reason}))
+    session.flush()
+    return len(rows)
+
+
+def predictions_for(session: Session, derivation_id: int) -> dict[int, list[tuple[str, str, float | None, str]]]:
+    """step index -> [(source, label, score, reason)] the sources say yes to."""
+    out: dict[int, list] = {}
+    for p in session.scalars(select(Prediction).where(Prediction.derivation_id == derivation_id,
+                                                      Prediction.verdict == "yes")
+                             .order_by(Prediction.source, Prediction.label)):
+        out.setdefault(p.step_index, []).append((p.source, p.label, p.score, p.reason))
+    return out

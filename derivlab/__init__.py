@@ -1,0 +1,1 @@
+"""Derivation Lab's Python client: `from derivlab.client import Client`."""
