@@ -74,6 +74,19 @@ class Client:
         """Submitted annotations, oldest submission first; `since`: only those submitted after it."""
         return self._pages(f"/projects/{project_id}/annotations", {"since": since} if since else {})
 
+    def stats(self, project_id: int, **filters) -> dict:
+        """The dashboards' numbers (filters: model, perturbation, ...)."""
+        return self._call("GET", f"/projects/{project_id}/stats", params=filters)
+
+    def training(self, project_id: int, kind: str, fmt: str = "jsonl", **filters) -> bytes:
+        """A training export's bytes (kind: step-rewards, preference-pairs, corrections; fmt: jsonl or
+        parquet); write them to a file and load it with `datasets.load_dataset`."""
+        response = self._http.get(f"/projects/{project_id}/training/{kind}.{fmt}", params=filters)
+        if response.status_code >= 400:
+            body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
+            raise DerivationLabError(response.status_code, body.get("error") or response.text, body.get("details"))
+        return response.content
+
     def _pages(self, path: str, params: dict) -> list[dict]:
         out, offset = [], 0
         while True:

@@ -120,3 +120,9 @@ def test_predictions_show_beside_sympys_and_annotations_come_incrementally(live)
         ann = session.scalar(select(User).where(User.username == "ann"))
         annotating.submit(session, derivation_id=d2, user=ann, goal_reached=True, comment="second")
     assert [a["comment"] for a in lab.annotations(pid, since=first[-1]["submitted_at"])] == ["second"]
+    assert lab.stats(pid)["models"][0]["model"] == "llama"
+    rewards = lab.training(pid, "step-rewards").decode().splitlines()
+    assert len(rewards) == 2  # both judged by their one annotator
+    with pytest.raises(DerivationLabError) as bad:
+        lab.training(pid, "rewards")
+    assert bad.value.status == 422
