@@ -177,6 +177,35 @@ pairs AS (
 """
 _CHECKER = _BASE + CHECKER_CTES
 
+# Other suggestion sources (predictions pushed through the API), scored the same way; live
+# (not rolled up): a source's predictions are few beside the labels.
+_SOURCE_SCORES = text(_BASE + """,
+judged_steps AS (
+    SELECT s.id AS step_id, s.derivation_id, s.index, pd.n
+    FROM steps s JOIN per_derivation pd ON pd.derivation_id = s.derivation_id
+),
+human AS (SELECT step_id, label, count(*) AS k FROM labels GROUP BY step_id, label),
+pairs AS (
+    SELECT pr.source, pr.label, pr.verdict, coalesce(h.k, 0) * 2 >= js.n AS human_yes
+    FROM judged_steps js
+    JOIN predictions pr ON pr.derivation_id = js.derivation_id AND pr.step_index = js.index
+    LEFT JOIN human h ON h.step_id = js.step_id AND h.label = pr.label
+    WHERE pr.label <> 'goal_reached'
+    UNION ALL
+    SELECT pr.source, 'goal_reached', pr.verdict, pd.goal_yes * 2 >= pd.goal_judged
+    FROM per_derivation pd
+    JOIN predictions pr ON pr.derivation_id = pd.derivation_id AND pr.step_index = 0 AND pr.label = 'goal_reached'
+    WHERE pd.goal_judged > 0
+)
+SELECT source, label,
+       count(*) FILTER (WHERE verdict = 'yes' AND human_yes) AS tp,
+       count(*) FILTER (WHERE verdict = 'yes' AND NOT human_yes) AS fp,
+       count(*) FILTER (WHERE verdict = 'no' AND human_yes) AS fn,
+       count(*) FILTER (WHERE verdict = 'no' AND NOT human_yes) AS tn,
+       count(*) FILTER (WHERE verdict = 'unknown') AS unknown
+FROM pairs GROUP BY source, label ORDER BY source, label
+""")
+
 _CHECKER_SCORES = text(_CHECKER + """
 SELECT label,
        count(*) FILTER (WHERE verdict = 'yes' AND human_yes) AS tp,
@@ -269,3 +298,7 @@ def progress_annotators(session: Session, f: Filters) -> list[dict]:
 
 def throughput(session: Session, f: Filters) -> list[dict]:
     return _rows(session, _THROUGHPUT, f.params())
+
+
+def source_scores(session: Session, f: Filters) -> list[dict]:
+    return _rows(session, _SOURCE_SCORES, f.params())

@@ -95,6 +95,7 @@ class Dashboards:
     spearman: list[dict]
     points: list[dict]
     checker: list[dict]
+    sources: list[dict]  # other suggestion sources (predictions pushed through the API) against humans
     examples: list[dict]
     progress_models: list[dict]
     progress_annotators: list[dict]
@@ -195,6 +196,10 @@ def compute(session: Session, filters: Filters) -> Dashboards:
     for row in src.checker_scores(session, filters):
         tp, fp, fn = row["tp"], row["fp"], row["fn"]
         checker.append({**row, "precision": rate(tp, tp + fp), "recall": rate(tp, tp + fn)})
+    sources = []
+    for row in repo.source_scores(session, filters):
+        tp, fp, fn = row["tp"], row["fp"], row["fn"]
+        sources.append({**row, "precision": rate(tp, tp + fp), "recall": rate(tp, tp + fn)})
     examples = defaultdict(list)
     for row in src.checker_examples(session, filters):
         examples[row["label"]].append(row)
@@ -202,7 +207,7 @@ def compute(session: Session, filters: Filters) -> Dashboards:
     return Dashboards(
         project=project, filters=filters, labels=project.taxonomy, models=pooled, cells=cells,
         spearman=src.spearman(session, filters), points=src.metric_points(session, filters),
-        checker=checker, examples=[e for rows in examples.values() for e in rows],
+        checker=checker, sources=sources, examples=[e for rows in examples.values() for e in rows],
         progress_models=src.progress_models(session, filters),
         progress_annotators=src.progress_annotators(session, filters), throughput=src.throughput(session, filters),
     )

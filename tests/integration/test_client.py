@@ -5,6 +5,7 @@ annotations incrementally with `since`."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -112,6 +113,13 @@ def test_predictions_show_beside_sympys_and_annotations_come_incrementally(live)
         login(browser, "ann")
         page = browser.get(f"/derivations/{d1}").text
     assert 'data-source="gpt-4o-judge" data-label="incorrect"' in page and "0.93" in page
+
+    with httpx.Client(base_url=base) as browser:  # the dashboard scores the source against the humans
+        login(browser, "boss")
+        board = browser.get(f"/projects/{pid}/dashboards").text
+    row = re.search(r'<tr data-source="gpt-4o-judge" data-label="incorrect">(.*?)</tr>', board, re.S).group(1)
+    # ann marked nothing: the judge's "yes" on step 2 is a false positive, its "no" on step 1 a true negative
+    assert re.findall(r'<td class="num">(\d+)</td>', row)[:5] == ["0", "1", "0", "1", "0"]
 
     first = lab.annotations(pid)
     assert [a["comment"] for a in first] == ["first"]
