@@ -69,6 +69,7 @@ class DerivationCheck:
     # stated: the last step is the goal (which the prompt states: alone it proves little)
     goal_stated: Verdict | None = None
     proposals: list = field(default_factory=list)  # app.math.proposals.Proposal, for incorrect steps
+    metrics: dict | None = None  # the symbolic metric against the reference (app.math.symbolic_metric)
 
 
 # --- algebra helpers (all bounded) ------------------------------------------

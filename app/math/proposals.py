@@ -190,7 +190,12 @@ def proposals(premises: list[str], steps: list[str], result: DerivationCheck,
 
 def check_and_propose(premises: list[str], goal: str | None, steps: list[str],
                       reference: list[str] | None = None) -> DerivationCheck:
-    """The check, with proposals for its incorrect steps (one sandbox call for both)."""
+    """The check, with proposals for its incorrect steps and, given the reference, the symbolic
+    metric (app.math.symbolic_metric): one sandbox call for all three."""
     result = checker.check_derivation(premises, goal, steps)
     result.proposals = proposals(premises, steps, result, reference)
+    if reference:
+        from app.math.symbolic_metric import symbolic_scores
+
+        result.metrics = symbolic_scores(steps, reference)
     return result

@@ -46,6 +46,7 @@ class Checked:
     proposals: list[dict]  # step_proposals rows
     seconds: float
     timed_out: bool
+    metrics: dict | None = None  # sym_recall, sym_precision, sym_goal (None: no reference to score against)
 
 
 def _proposals(result: DerivationCheck) -> list[dict]:
@@ -80,7 +81,8 @@ def check_items(sandbox: Sandbox, items: list[Item]) -> Iterator[Checked]:
         outcome = sandbox.call(check_and_propose, premises, goal, steps, reference, timeout=CHECK_TIMEOUT)
         seconds = time.perf_counter() - started
         if outcome.ok:
-            return Checked(derivation_id, *_rows(outcome.value), _proposals(outcome.value), seconds, False)
+            return Checked(derivation_id, *_rows(outcome.value), _proposals(outcome.value), seconds, False,
+                           outcome.value.metrics)
         # every verdict unknown, and why: out of time, or the checker's own error (never the one for the other)
         reason = (f"SymPy ran out of time ({outcome.error})" if outcome.timed_out
                   else f"the checker failed: {outcome.error}")
@@ -111,7 +113,7 @@ def check_project(factory: sessionmaker[Session], *, project_name: str, sandbox:
         stats.seconds.append(checked.seconds)
         stats.timeouts += checked.timed_out
         with transaction(factory) as session:
-            checks_repo.save(session, checked.derivation_id, checked.rows, checked.parse, checked.proposals)
+            save(session, checked)
         if progress:
             progress(1)
     return stats
@@ -153,3 +155,11 @@ def recheck_state(session: Session, *, derivation_id: int, job_id: int) -> str:
     if job is None or job.kind != jobs.CHECK or job.payload.get("derivation_ids") != [derivation_id]:
         raise NotFound(f"job {job_id} is not a re-check of derivation {derivation_id}")
     return job.state.value
+
+
+def save(session: Session, checked: Checked) -> None:
+    """A check's suggestions, parses and proposals (replaced), and its symbolic metric (merged
+    into the derivation's metrics beside ROUGE-2, BLEU and GLEU)."""
+    checks_repo.save(session, checked.derivation_id, checked.rows, checked.parse, checked.proposals)
+    if checked.metrics:
+        derivations_repo.add_metrics(session, [(checked.derivation_id, checked.metrics)])

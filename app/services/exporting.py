@@ -19,7 +19,8 @@ from app.repositories import history as history_repo
 from app.repositories import projects as projects_repo
 
 LEVELS = ("step", "derivation", "events")
-METRICS = ("rouge2", "bleu", "gleu")  # ours, against the reference (app.math.metrics)
+# ours, against the reference: text (app.math.metrics) and symbolic (app.math.symbolic_metric)
+METRICS = ("rouge2", "bleu", "gleu", "sym_recall", "sym_precision", "sym_goal")
 
 
 def check_export(session: Session, *, project_name: str | None = None, project_id: int | None = None,

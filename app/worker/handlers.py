@@ -61,7 +61,7 @@ def check(ctx: Context, lease: jobs.Lease) -> str:
     results = list(checking.check_items(ctx.sandbox, items))
     with lease.finish() as session:
         for checked in results:  # replaces: a re-run writes nothing twice
-            checks_repo.save(session, checked.derivation_id, checked.rows, checked.parse, checked.proposals)
+            checking.save(session, checked)
     timeouts = sum(r.timed_out for r in results)
     return f"{len(results)} derivations checked, {timeouts} out of time"
 

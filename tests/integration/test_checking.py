@@ -72,3 +72,26 @@ def test_math_stats_prints_percentages(run):
     result = run("math", "stats", str(PAPER_FILES["gpt-4"]))
     assert result.exit_code == 0
     assert "gpt-4" in result.output and "parsed   100.00%" in result.output and "faithful 100.00%" in result.output
+
+
+def test_check_stores_the_symbolic_metric_and_the_csv_exports_it(run, fresh_database_url, tmp_path):
+    import csv
+
+    import json
+
+    # the references: the first derivation misses its reference's second step, the second reaches it
+    records = [json.loads(line) for line in GOOD_AND_BAD.splitlines()]
+    records[0]["reference"] = r"f{(x)} = x^{2} and \frac{d}{d x} f{(x)} = 2 x"
+    records[1]["reference"] = r"g{(t)} = \sin{(t)} and \frac{d}{d t} g{(t)} = \cos{(t)}"
+    with_refs = [json.dumps(r) for r in records]
+    data = tmp_path / "refs.jsonl"
+    data.write_text("\n".join(with_refs) + "\n")
+    assert run("import", str(data), "--project", "p").exit_code == 0, with_refs
+    assert run("check", "--project", "p").exit_code == 0
+    rows = query(fresh_database_url, "SELECT metrics->>'sym_recall', metrics->>'sym_precision', metrics->>'sym_goal' "
+                                     "FROM derivations ORDER BY id")
+    assert [tuple(float(v) for v in r) for r in rows] == [(0.5, 0.5, 0.0), (1.0, 0.75, 1.0)]
+    out = tmp_path / "d.csv"
+    assert run("export", "--project", "p", "--level", "derivation", "-o", str(out)).exit_code == 0
+    exported = list(csv.DictReader(out.open()))
+    assert [(r["sym_recall"], r["sym_goal"]) for r in exported] == [("0.5", "0.0"), ("1.0", "1.0")]
