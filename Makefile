@@ -51,4 +51,5 @@ bench: $(STAMP) $(WORKER_STAMP)
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/symbolic_metric.py
 	$(BIN)/python bench/load.py
