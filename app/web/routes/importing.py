@@ -10,11 +10,15 @@ from app.web.templating import render
 router = APIRouter()
 
 
+def _choices() -> dict:
+    # the page's full render (a plain form post) needs them as much as the first one does
+    return {"split_rules": {k: v[0] for k, v in step_split.RULES.items()}}
+
+
 @router.get("/import")
 def import_page(request: Request, session: SessionDep, user: AdminUser, project: str = ""):
     names = [p["project"].name for p in projects_repo.list_with_progress(session, user.id)]
-    return render(request, "pages/import.html", {"projects": names, "project_name": project,
-                                                  "split_rules": {k: v[0] for k, v in step_split.RULES.items()}})
+    return render(request, "pages/import.html", {"projects": names, "project_name": project, **_choices()})
 
 
 @router.post("/import")
@@ -31,4 +35,4 @@ def import_upload(
                          split=split, model=model.strip() or None)
     project_id = projects_repo.get_by_name(session, result.project).id
     return render(request, "pages/import.html", {"result": result, "project_id": project_id,
-                                                  "project_name": result.project}, block="result")
+                                                  "project_name": result.project, **_choices()}, block="result")
