@@ -7,7 +7,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pydantic import ValidationError
@@ -117,7 +117,10 @@ def _loads(text: str) -> Any:
     return json.loads(text, object_pairs_hook=_unique_keys)
 
 
-def read_jsonl(filename: str, data: bytes) -> list[DerivationIn]:
+def read_json_lines(filename: str, data: bytes, convert: Callable[[str, dict], dict] | None = None,
+                    expected: str = f"a JSON object with fields {', '.join(REQUIRED_COLUMNS)}") -> list[DerivationIn]:
+    """One JSON object per line, each turned into a record (`convert` maps another source's
+    fields to ours, raising ValueError with a message naming the field). All or nothing."""
     text = _decode(filename, data)
     errors = _Errors()
     records: list[tuple[str, DerivationIn]] = []
@@ -137,8 +140,14 @@ def read_jsonl(filename: str, data: bytes) -> list[DerivationIn]:
             errors.add(f"{where}: JSON nested too deeply")
             continue
         if not isinstance(raw, dict):
-            errors.add(f"{where}: expected a JSON object with fields {', '.join(REQUIRED_COLUMNS)}")
+            errors.add(f"{where}: expected {expected}")
             continue
+        if convert is not None:
+            try:
+                raw = convert(where, raw)
+            except ValueError as exc:
+                errors.add(f"{where}: {exc}")
+                continue
         rec = _check(where, raw, errors)
         if rec:
             records.append((where, rec))
@@ -147,6 +156,10 @@ def read_jsonl(filename: str, data: bytes) -> list[DerivationIn]:
     _consistent(records, errors)
     errors.raise_if_any(filename)
     return [rec for _, rec in records]
+
+
+def read_jsonl(filename: str, data: bytes) -> list[DerivationIn]:
+    return read_json_lines(filename, data)
 
 
 def read_csv(filename: str, data: bytes) -> list[DerivationIn]:

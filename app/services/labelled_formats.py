@@ -29,45 +29,12 @@ from app.services import import_formats as base
 PROCESSBENCH, PRM800K, LM_EVAL = "processbench", "prm800k", "lm-eval"
 
 
-def _lines(filename: str, data: bytes, convert: Callable[[str, dict, int], dict | None]) -> list[DerivationIn]:
-    text = base._decode(filename, data)
-    errors = base._Errors()
-    records: list[tuple[str, DerivationIn]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"line {number}"
-        try:
-            raw = base._loads(line)
-        except json.JSONDecodeError as exc:
-            errors.add(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})")
-            continue
-        except ValueError as exc:
-            errors.add(f"{where}: {exc}")
-            continue
-        except RecursionError:
-            errors.add(f"{where}: JSON nested too deeply")
-            continue
-        if not isinstance(raw, dict):
-            errors.add(f"{where}: expected a JSON object")
-            continue
-        try:
-            converted = convert(where, raw, number)
-        except _Bad as exc:
-            errors.add(f"{where}: {exc}")
-            continue
-        rec = base._check(where, converted, errors)
-        if rec:
-            records.append((where, rec))
-    if not records and not errors.items:
-        errors.add("the file holds no records")
-    base._consistent(records, errors)
-    errors.raise_if_any(filename)
-    return [rec for _, rec in records]
+def _lines(filename: str, data: bytes, convert: Callable[[str, dict], dict]) -> list[DerivationIn]:
+    return base.read_json_lines(filename, data, convert, expected="a JSON object")
 
 
 class _Bad(ValueError):
-    pass
+    """A record that does not fit the source's format (its message names the field)."""
 
 
 def _text(raw: dict, key: str, where: str = "") -> str:
@@ -81,7 +48,7 @@ def _key(prefix: str, text: str) -> str:
     return f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
-def _processbench(where: str, raw: dict, number: int) -> dict:
+def _processbench(where: str, raw: dict) -> dict:
     problem = _text(raw, "problem")
     steps = raw.get("steps")
     if not isinstance(steps, list) or not steps:
@@ -97,7 +64,7 @@ def _processbench(where: str, raw: dict, number: int) -> dict:
             "goal_reached": goal if isinstance(goal, bool) else None}
 
 
-def _prm800k(where: str, raw: dict, number: int) -> dict:
+def _prm800k(where: str, raw: dict) -> dict:
     question = raw.get("question")
     if not isinstance(question, dict):
         raise _Bad("field 'question' must be an object with 'problem'")
@@ -145,7 +112,7 @@ def _lm_eval_prompt(arguments: Any) -> str | None:
 
 
 def lm_eval_reader(model: str | None) -> Callable[[str, bytes], list[DerivationIn]]:
-    def convert(where: str, raw: dict, number: int) -> dict:
+    def convert(where: str, raw: dict) -> dict:
         prompt = _lm_eval_prompt(raw.get("arguments"))
         if prompt is None:
             raise _Bad("field 'arguments' holds no prompt (expected gen_args_0.arg_0, or [[prompt, ...]])")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from app.math.mutants import mutants
 from app.math.sandbox import Sandbox

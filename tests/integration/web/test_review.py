@@ -148,6 +148,20 @@ def test_before_any_decision_the_final_column_shows_what_all_agreed_on(client, d
     assert "label on" not in final_s2  # only ann gave "incorrect"
 
 
+def _check_now(db, derivation_id: int) -> None:
+    """What a check job does, here and now: SymPy's suggestions and proposals stored."""
+    from app.math.sandbox import Sandbox
+    from app.repositories import checks as checks_repo
+    from app.services import checking
+
+    sandbox = Sandbox(1)
+    try:
+        for checked in checking.check_items(sandbox, checks_repo.to_check(db, derivation_ids=[derivation_id])):
+            checking.save(db, checked)
+    finally:
+        sandbox.close()
+
+
 def test_a_reviewer_rechecks_a_derivation_and_sees_the_new_suggestions(client, db):
     """Re-check with SymPy: queued ahead of bulk checks, the status polls, and once the
     worker is done the page reloads (HX-Refresh) with SymPy's column filled in."""
@@ -173,12 +187,7 @@ def test_a_reviewer_rechecks_a_derivation_and_sees_the_new_suggestions(client, d
     assert 'data-state="queued"' in still.text and "HX-Refresh" not in still.headers
 
     # the worker's part (its queue order is tested in tests/integration/worker): check, store, finish
-    sandbox = Sandbox(1)
-    try:
-        for checked in checking.check_items(sandbox, checks_repo.to_check(db, derivation_ids=[wrong.id])):
-            checks_repo.save(db, checked.derivation_id, checked.rows, checked.parse, checked.proposals)
-    finally:
-        sandbox.close()
+    _check_now(db, wrong.id)
     job.state = JobState.done
     db.flush()
     done = client.get(f"/derivations/{wrong.id}/recheck/{job.id}", headers=htmx(token))
@@ -217,12 +226,7 @@ def test_a_reviewer_accepts_sympys_proposal_or_types_the_correction(client, db):
     project = make_project(db)
     wrong = make_derivation(db, project=project, text=r"f{(x)} = x^{2} and \frac{d}{d x} f{(x)} = 3 x")
     make_user(db, username="rita", role=Role.reviewer)
-    sandbox = Sandbox(1)
-    try:
-        for checked in checking.check_items(sandbox, checks_repo.to_check(db, derivation_ids=[wrong.id])):
-            checks_repo.save(db, checked.derivation_id, checked.rows, checked.parse, checked.proposals)
-    finally:
-        sandbox.close()
+    _check_now(db, wrong.id)
     db.flush()
     _, s2 = steps_of(db, wrong)[:2]
     token = login(client, "rita")

@@ -6,7 +6,7 @@ The large corpus (thousands of references, other seeds) is `bench/checker_corpus
 import pytest
 
 from app.math.corpus import evaluate_references, render, t5_spacing
-from app.math.engine import generate, to_latex
+from app.math.engine import generate
 from app.math.latex import SPECIAL_FUNCTIONS
 from app.math.srepr import CONSTRUCTORS, read_srepr
 
