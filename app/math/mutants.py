@@ -95,3 +95,28 @@ def mutants(count: int, seed: int) -> list[Mutant]:
         if made:
             out.append(made)
     return out
+
+
+def gold_from_reference(reference_steps: list[str], seed: int) -> list[dict]:
+    """Gold (calibration) items from one reference written in LaTeX: a mutant of each kind
+    with its known labels ({"kind", "steps", "labels": {"k": [labels]}, "goal_reached"}).
+    Empty when a step cannot be read or the derivation is too short. Runs in the sandbox."""
+    from app.math.engine import Step
+    from app.math.latex import ParseError, parse_equation
+
+    try:
+        eqs = [parse_equation(step) for step in reference_steps]
+    except ParseError:
+        return []
+    if len(eqs) < 3:
+        return []
+    problem = Problem(steps=[Step("premise" if i == 0 else "step", (), None, eq) for i, eq in enumerate(eqs)],
+                      intermediate=1)
+    rng = random.Random(seed)
+    out = []
+    for kind in KINDS:
+        made = mutate(problem, kind, rng)
+        if made is not None:
+            out.append({"kind": kind, "steps": made.steps, "goal_reached": made.goal_reached,
+                        "labels": {str(k): sorted(v) for k, v in made.labels.items()}})
+    return out

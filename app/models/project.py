@@ -59,6 +59,11 @@ class Project(Base):
     guidelines: Mapped[str] = mapped_column(Text, default=DEFAULT_GUIDELINES, server_default="")
     # which derivation Next serves: interleaved | uncertain | balanced (app.repositories.derivations)
     queue_strategy: Mapped[str] = mapped_column(String(20), default="interleaved", server_default="interleaved")
+    # gold (calibration) items: a hidden companion project holds them (so no report, export or
+    # agreement figure of this project ever counts them); Next mixes them into the queue
+    gold_of: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=True)
+    gold_rate: Mapped[int] = mapped_column(default=0, server_default="0")  # percent of each annotator's items
+    onboarding_gold: Mapped[int] = mapped_column(default=0, server_default="0")  # a newcomer's first items
     created_at: Mapped[datetime] = created_at_column()
 
     @property

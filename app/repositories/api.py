@@ -43,7 +43,7 @@ ORDER BY a.submitted_at, a.id LIMIT :limit OFFSET :offset
 
 
 def projects(session: Session) -> list[Project]:
-    return list(session.scalars(select(Project).order_by(Project.name)))
+    return list(session.scalars(select(Project).where(Project.gold_of.is_(None)).order_by(Project.name)))
 
 
 def problems(session: Session, *, project_id: int, perturbation: str | None, limit: int, offset: int) -> list[dict]:

@@ -45,6 +45,7 @@ def list_with_progress(session: Session, annotator_id: int, only_open_to: int | 
         .outerjoin(total, total.c.project_id == Project.id)
         .outerjoin(mine, mine.c.project_id == Project.id)
         .where(True if only_open_to is None else open_to(only_open_to))
+        .where(Project.gold_of.is_(None))  # gold items' companion projects stay out of sight
         .order_by(Project.name)
     ).all()
     return [{"project": p, "derivations": n, "done": d} for p, n, d in rows]

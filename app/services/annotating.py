@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, InvalidInput, NotFound, StaleAnnotation
 from app.models import Annotation, AnnotationStatus, Derivation, Project, Role, Step, User
-from app.services import pushing
+from app.services import gold, pushing
 from app.services.taxonomy import check_label
 from app.repositories import annotations as annotations_repo
 from app.repositories import checks as checks_repo
@@ -149,12 +149,14 @@ def _own_annotation(session: Session, *, derivation_id: int, user: User, seen: S
 
 def open_derivation(session: Session, *, derivation_id: int, user: User) -> AnnotationView:
     derivation = _derivation(session, derivation_id)
-    check_project_access(session, project_id=derivation.project_id, user=user)
+    # a gold item shows as an item of the project it calibrates (nothing on the page tells them apart)
+    project_id = gold.parent_of(session, derivation.project_id)
+    check_project_access(session, project_id=project_id, user=user)
     annotation = annotations_repo.get(session, derivation_id=derivation_id, annotator_id=user.id)
     if annotation is None and user.role == Role.annotator:
         raise Forbidden("This derivation is not in your queue: use “Annotate next”.")
     labels = annotations_repo.labels_by_step(session, annotation.id) if annotation else {}
-    project = _project(session, derivation.project_id)
+    project = _project(session, project_id)
     done, total, mine = projects_repo.judgement_progress(session, project.id, user.id)
     checks = checks_repo.for_derivation(session, derivation_id)
     # proposals exist only for steps SymPy calls incorrect: no query otherwise (the hot path)
@@ -191,6 +193,10 @@ def next_derivation(session: Session, *, project_id: int, user: User, skipping: 
     mine = annotations_repo.oldest_in_progress(session, project_id=project.id, annotator_id=user.id)
     if mine is not None:
         return mine
+    gold_item = gold.due(session, project=project, user=user)  # calibration, unannounced
+    if gold_item is not None:
+        annotations_repo.get_or_create(session, derivation_id=gold_item, annotator_id=user.id)
+        return gold_item
     sampled = projects_repo.has_sample(session, project.id)
     full: list[int] = []
     for _ in range(MAX_SKIPS):

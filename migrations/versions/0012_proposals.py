@@ -1,5 +1,5 @@
 """SymPy's proposed correct steps, the corrections reviewers settle on, the queue's strategy,
-and predictions pushed by other suggestion sources.
+predictions pushed by other suggestion sources, and gold items.
 
 Revision ID: 0012
 Revises: 0011
@@ -7,6 +7,7 @@ Create Date: 2026-12-03 14:00:00
 """
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 revision = '0012'
 down_revision = '0011'
@@ -54,9 +55,18 @@ def upgrade() -> None:
     )
     op.add_column('projects', sa.Column('queue_strategy', sa.String(20), nullable=False,
                                         server_default='interleaved'))
+    op.add_column('projects', sa.Column('gold_of', sa.Integer(), sa.ForeignKey('projects.id', ondelete='CASCADE'),
+                                        nullable=True))
+    op.add_column('projects', sa.Column('gold_rate', sa.Integer(), nullable=False, server_default='0'))
+    op.add_column('projects', sa.Column('onboarding_gold', sa.Integer(), nullable=False, server_default='0'))
+    op.add_column('derivations', sa.Column('gold_truth', postgresql.JSONB(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column('derivations', 'gold_truth')
+    op.drop_column('projects', 'onboarding_gold')
+    op.drop_column('projects', 'gold_rate')
+    op.drop_column('projects', 'gold_of')
     op.drop_column('projects', 'queue_strategy')
     op.drop_table('predictions')
     op.drop_table('step_corrections')

@@ -3,7 +3,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.deps import CurrentUser, SessionDep
 from app.errors import InvalidInput, NotFound
-from app.services import annotating
+from app.repositories import derivations as derivations_repo
+from app.services import annotating, gold
 from app.web.templating import is_fragment_request, render
 
 router = APIRouter()
@@ -129,7 +130,20 @@ def submit(
         session, derivation_id=derivation_id, user=user, goal_reached=_goal(goal_reached), comment=comment,
         seen=_seen(request),
     )
+    if gold.feedback(session, derivation_id=derivation_id, user=user) is not None:  # an onboarding item
+        return _redirect(request, f"/derivations/{derivation_id}/feedback")
     return _to_next(request, session, project_id=project_id, user=user)
+
+
+@router.get("/derivations/{derivation_id}/feedback")
+def gold_feedback(request: Request, derivation_id: int, session: SessionDep, user: CurrentUser):
+    """The answer to an onboarding item, beside the annotator's labels."""
+    found = gold.feedback(session, derivation_id=derivation_id, user=user)  # None: nothing to show (a page says so)
+    stored_in = derivations_repo.project_of(session, derivation_id)
+    if stored_in is None:
+        raise NotFound(f"derivation {derivation_id} does not exist")
+    project_id = gold.parent_of(session, stored_in)
+    return render(request, "pages/feedback.html", {"feedback": found, "project_id": project_id}, headers=NO_STORE)
 
 
 @router.post("/derivations/{derivation_id}/time")

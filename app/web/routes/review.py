@@ -8,7 +8,7 @@ from app.errors import InvalidInput
 from app.models import Perturbation
 from app.repositories import history as history_repo
 from app.repositories import projects as projects_repo
-from app.services import adjudication, agreement, breakdown, checking, corrections
+from app.services import adjudication, agreement, breakdown, checking, corrections, gold
 from app.services.projects import get_project
 from app.web.templating import is_fragment_request, render
 
@@ -34,7 +34,9 @@ def agreement_page(request: Request, project_id: int, session: SessionDep, user:
     filters = _filters(session, project_id, model, perturbation)
     report = agreement.compute(session, project_id=project_id, model_id=filters["model_id"],
                                perturbation=filters["perturbation"])
-    return render(request, "pages/agreement.html", {"project": project, "report": report, **filters}, block="agreement")
+    return render(request, "pages/agreement.html", {"project": project, "report": report, **filters,
+                                                     "gold": gold.accuracy(session, project_id=project_id)},
+                  block="agreement")
 
 
 @router.get("/projects/{project_id}/review")

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Form, Request
 
 from app.deps import AdminUser, SessionDep
 from app.errors import InvalidInput
-from app.services import project_settings, taxonomy
+from app.services import gold, project_settings, taxonomy
 from app.web.templating import render
 
 router = APIRouter()
@@ -13,7 +13,8 @@ router = APIRouter()
 def _page(request, session, project_id: int, message: str | None = None):
     return render(request, "pages/settings.html",
                   {"view": project_settings.view(session, project_id=project_id), "message": message,
-                   "strategies": project_settings.STRATEGY_TEXT, "presets": taxonomy.PRESETS},
+                   "strategies": project_settings.STRATEGY_TEXT, "presets": taxonomy.PRESETS,
+                   "gold_items": gold.item_count(session, project_id)},
                   block="settings")
 
 
@@ -66,3 +67,17 @@ async def save_taxonomy(request: Request, project_id: int, session: SessionDep, 
 def use_preset(request: Request, project_id: int, session: SessionDep, user: AdminUser, preset: str = Form(...)):
     taxonomy.apply_preset(session, project_id=project_id, preset=preset)
     return _page(request, session, project_id, f"Labels set from the preset '{preset}'.")
+
+
+@router.post("/projects/{project_id}/gold")
+def save_gold(request: Request, project_id: int, session: SessionDep, user: AdminUser,
+              rate: int = Form(0), onboarding: int = Form(0)):
+    gold.set_rates(session, project_id=project_id, rate=rate, onboarding=onboarding)
+    return _page(request, session, project_id, "Gold settings saved.")
+
+
+@router.post("/projects/{project_id}/gold/items")
+def make_gold(request: Request, project_id: int, session: SessionDep, user: AdminUser,
+              count: int = Form(20), seed: int = Form(0)):
+    added = gold.make(session, project_id=project_id, count=count, seed=seed)
+    return _page(request, session, project_id, f"{added} gold items made.")

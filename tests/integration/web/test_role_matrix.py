@@ -59,7 +59,10 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/projects/{project_id}/sample"): ADMIN,
     ("POST", "/projects/{project_id}/sample/clear"): ADMIN,
     ("POST", "/projects/{project_id}/taxonomy"): ADMIN,
-    ("POST", "/projects/{project_id}/taxonomy/preset"): ADMIN,
+    ("POST", "/projects/{project_id}/taxonomy/preset"): ADMIN,  # the paper's four again: gold needs them
+    ("POST", "/projects/{project_id}/gold"): ADMIN,
+    ("POST", "/projects/{project_id}/gold/items"): ADMIN,
+    ("GET", "/derivations/{derivation_id}/feedback"): ALL,
     ("GET", "/projects/{project_id}/dashboards"): STAFF,
     ("GET", "/projects/{project_id}/export.jsonl"): STAFF,
     ("POST", "/projects/{project_id}/exports"): STAFF,
@@ -103,6 +106,8 @@ FORMS = {
     "/projects/{project_id}/taxonomy": lambda ids: {"order": ["1"], "key": ["incorrect"], "name": ["Incorrect"],
                                                     "help": [""], "rating": ["-1"], "retired": [""]},
     "/projects/{project_id}/taxonomy/preset": lambda ids: {"preset": "paper"},
+    "/projects/{project_id}/gold": lambda ids: {"rate": "10", "onboarding": "0"},
+    "/projects/{project_id}/gold/items": lambda ids: {"count": "2"},
     "/import": lambda ids: {"project": ids["project_name"]},
     "/projects/{project_id}/runs": lambda ids: {"model": "/models/tiny", "backend": "hf-seq2seq"},
     "/projects/{project_id}/settings": lambda ids: {"overlap": "3", "blind": "on"},
@@ -132,6 +137,9 @@ def world(db):
         assign(db, other, d)
         annotating.submit(db, derivation_id=d.id, user=other, goal_reached=bool(n), comment="")
     users = {role: make_user(db, role=Role(role), username=f"the-{role}") for role in ALL}
+    # a reference of three steps: gold items can be made from it
+    make_derivation(db, project=project, model="secret", reference=r"f{(x)} = x^{2} and \frac{d}{d x} f{(x)} = "
+                    r"\frac{d}{d x} x^{2} and \frac{d}{d x} f{(x)} = 2 x")
     earlier = make_derivation(db, project=project, model="secret")
     for user in users.values():
         assign(db, user, earlier)  # given before d: d has a Previous

@@ -1,0 +1,49 @@
+"""Gold items' queries: the companion project that holds them, which one an annotator gets
+next, and how each annotator's labels compare with the known answers."""
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from app.models import Annotation, Derivation, Project
+
+
+def companion(session: Session, project_id: int) -> Project | None:
+    return session.scalar(select(Project).where(Project.gold_of == project_id))
+
+
+def counts(session: Session, project_id: int, companion_id: int, annotator_id: int) -> tuple[int, int, int | None]:
+    """(the annotator's submitted items in the project, their gold items, an unfinished gold one)."""
+    row = session.execute(text("""
+        SELECT (SELECT count(*) FROM annotations a JOIN derivations d ON d.id = a.derivation_id
+                WHERE d.project_id = :project AND a.annotator_id = :user AND a.status = 'submitted'),
+               (SELECT count(*) FROM annotations a JOIN derivations d ON d.id = a.derivation_id
+                WHERE d.project_id = :gold AND a.annotator_id = :user),
+               (SELECT min(a.derivation_id) FROM annotations a JOIN derivations d ON d.id = a.derivation_id
+                WHERE d.project_id = :gold AND a.annotator_id = :user AND a.status = 'in_progress'
+                  AND a.skipped_at IS NULL)"""),
+        {"project": project_id, "gold": companion_id, "user": annotator_id}).one()
+    return row[0], row[1], row[2]
+
+
+def next_item(session: Session, companion_id: int, annotator_id: int) -> int | None:
+    """A gold item this annotator has not had, in the companion's shuffled order."""
+    return session.scalar(
+        select(Derivation.id).where(
+            Derivation.project_id == companion_id,
+            ~select(Annotation.id).where(Annotation.derivation_id == Derivation.id,
+                                         Annotation.annotator_id == annotator_id).exists())
+        .order_by(Derivation.queue_rank, Derivation.id).limit(1))
+
+
+def answers(session: Session, companion_id: int) -> list[dict]:
+    """Every submitted annotation of a gold item: who, the known answer, and their labels."""
+    rows = session.execute(text("""
+        SELECT u.username AS annotator, d.id AS derivation_id, d.gold_truth AS truth,
+               (SELECT count(*) FROM steps s WHERE s.derivation_id = d.id) AS steps,
+               coalesce((SELECT jsonb_object_agg(x.index, x.labels) FROM
+                   (SELECT s.index, jsonb_agg(sl.label) AS labels FROM step_labels sl JOIN steps s ON s.id = sl.step_id
+                    WHERE sl.annotation_id = a.id GROUP BY s.index) x), '{}') AS given
+        FROM annotations a JOIN derivations d ON d.id = a.derivation_id JOIN users u ON u.id = a.annotator_id
+        WHERE d.project_id = :gold AND a.status = 'submitted' AND d.gold_truth IS NOT NULL
+        ORDER BY u.username, d.id"""), {"gold": companion_id})
+    return [dict(r._mapping) for r in rows]

@@ -1,0 +1,193 @@
+"""Gold (calibration) items: mutants of the project's own references with known errors,
+mixed into each annotator's queue and looking like any other item, so that each
+annotator's accuracy per label can be measured.
+
+They live in a hidden companion project (`gold_of` = the project): every report, export,
+agreement figure and training export of the project counts only the project's own
+derivations, so gold items never reach them. Next serves gold first to a newcomer (the
+project's onboarding round, with feedback after each submit), then keeps it at the
+project's gold rate. Labels follow the paper's taxonomy (the mutants' known errors are
+incorrect, irrelevant, redundant, skipped): a project with other labels cannot have gold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session
+
+from app.errors import InvalidInput
+from app.math.latex import split_steps
+from app.math.mutants import gold_from_reference
+from app.math.sandbox import Sandbox, default_sandbox
+from app.models import Derivation, LLMModel, Problem, Project, User
+from app.repositories import gold as gold_repo
+from app.repositories import projects as projects_repo
+from app.schemas.importing import DerivationIn
+from app.services.importing import content_hash, import_records
+from app.services.projects import get_project
+
+GOLD_LABELS = ("incorrect", "irrelevant", "redundant", "skipped")
+MAX_RATE = 50  # percent
+MAX_ONBOARDING = 50
+MAX_ITEMS = 500
+
+
+def _companion(session: Session, project: Project) -> Project:
+    found = gold_repo.companion(session, project.id)
+    if found is None:
+        found, _ = projects_repo.get_or_create(session, f"{project.name} (gold items of project {project.id})")
+        found.gold_of = project.id
+    found.taxonomy = project.taxonomy  # the same labels as the project's, whatever they are now
+    found.guidelines = project.guidelines
+    session.flush()
+    return found
+
+
+def make(session: Session, *, project_id: int, count: int, seed: int = 0, sandbox: Sandbox | None = None) -> int:
+    """Up to `count` new gold items from the project's references; returns how many were added."""
+    project = get_project(session, project_id)
+    if not 1 <= count <= MAX_ITEMS:
+        raise InvalidInput(f"gold items: 1..{MAX_ITEMS} at a time (got {count})")
+    if not set(GOLD_LABELS) <= set(project.label_keys):
+        raise InvalidInput("gold items need the paper's labels (incorrect, irrelevant, redundant, skipped): "
+                           "their known errors are of those kinds")
+    # each problem with a reference, and a model that answered it (a gold item looks like its output)
+    problems = session.execute(
+        select(Problem, func.min(LLMModel.name)).join(Derivation, Derivation.problem_id == Problem.id)
+        .join(LLMModel, LLMModel.id == Derivation.model_id)
+        .where(Problem.project_id == project_id, Problem.reference.is_not(None))
+        .group_by(Problem.id).order_by(Problem.id)).all()
+    if not problems:
+        raise InvalidInput("no problem of this project has a reference to make gold items from")
+    sandbox = sandbox or default_sandbox()
+    records, truths = [], {}
+    for n, (problem, model) in enumerate(problems):
+        if len(records) >= count:
+            break
+        outcome = sandbox.call(gold_from_reference, split_steps(problem.reference), seed + n, timeout=10.0)
+        if not outcome.ok:
+            continue
+        for item in outcome.value:
+            rec = DerivationIn(problem_id=problem.key, prompt=problem.prompt, model=model, steps=item["steps"],
+                               reference=problem.reference, perturbation=problem.perturbation.value)
+            records.append(rec)
+            truths[content_hash(rec)] = {"labels": item["labels"], "goal_reached": item["goal_reached"],
+                                         "kind": item["kind"]}
+            if len(records) >= count:
+                break
+    if not records:
+        raise InvalidInput("none of the project's references could be read to make gold items")
+    companion = _companion(session, project)
+    batch = hashlib.sha256(f"gold:{project_id}:{seed}:{sorted(truths)}".encode()).hexdigest()
+    result = import_records(session, project_name=companion.name, filename="gold items", sha256=batch, fmt="gold",
+                            records=records)
+    for digest, truth in truths.items():
+        session.execute(update(Derivation).where(Derivation.project_id == companion.id,
+                                                 Derivation.content_hash == digest).values(gold_truth=truth))
+    session.flush()
+    return result.added
+
+
+def set_rates(session: Session, *, project_id: int, rate: int, onboarding: int) -> Project:
+    project = get_project(session, project_id)
+    if not 0 <= rate <= MAX_RATE:
+        raise InvalidInput(f"gold rate: 0..{MAX_RATE} percent of each annotator's items (got {rate})")
+    if not 0 <= onboarding <= MAX_ONBOARDING:
+        raise InvalidInput(f"onboarding: 0..{MAX_ONBOARDING} gold items first (got {onboarding})")
+    project.gold_rate, project.onboarding_gold = rate, onboarding
+    session.flush()
+    return project
+
+
+def item_count(session: Session, project_id: int) -> int:
+    companion = gold_repo.companion(session, project_id)
+    if companion is None:
+        return 0
+    return session.scalar(select(func.count()).select_from(Derivation).where(Derivation.project_id == companion.id))
+
+
+def due(session: Session, *, project: Project, user: User) -> int | None:
+    """The gold item Next serves this annotator now, or None: an unfinished one first; then
+    during onboarding (their first N items) always; after it, whenever their gold share has
+    fallen below the project's rate."""
+    if project.gold_of is not None or (not project.gold_rate and not project.onboarding_gold):
+        return None
+    companion = gold_repo.companion(session, project.id)
+    if companion is None:
+        return None
+    submitted, had, unfinished = gold_repo.counts(session, project.id, companion.id, user.id)
+    if unfinished is not None:
+        return unfinished
+    onboarding = had < project.onboarding_gold
+    behind = project.gold_rate and had * 100 < (submitted + had + 1) * project.gold_rate
+    if not (onboarding or behind):
+        return None
+    return gold_repo.next_item(session, companion.id, user.id)
+
+
+def parent_of(session: Session, project_id: int) -> int:
+    """The project a gold item belongs to (its companion's); any other project is its own."""
+    parent = session.scalar(select(Project.gold_of).where(Project.id == project_id))
+    return parent if parent is not None else project_id
+
+
+@dataclass
+class Feedback:
+    derivation_id: int
+    rows: list[dict]  # per step: index, latex, yours, answer, right
+    goal: tuple[bool | None, bool]  # (yours, the answer)
+    onboarding_left: int
+
+
+def feedback(session: Session, *, derivation_id: int, user: User) -> Feedback | None:
+    """After an onboarding gold item is submitted: the known answer beside the annotator's."""
+    derivation = session.get(Derivation, derivation_id)
+    if derivation is None or derivation.gold_truth is None:
+        return None
+    project = session.get(Project, parent_of(session, derivation.project_id))
+    companion_id = derivation.project_id
+    _, had, _ = gold_repo.counts(session, project.id, companion_id, user.id)
+    given = {a["derivation_id"]: a for a in gold_repo.answers(session, companion_id) if a["annotator"] == user.username}
+    mine = given.get(derivation_id)
+    if mine is None or had > project.onboarding_gold:
+        return None  # not submitted, or past the onboarding round: gold stays unannounced
+    truth = derivation.gold_truth["labels"]
+    steps = session.execute(text("SELECT index, latex FROM steps WHERE derivation_id = :d ORDER BY index"),
+                            {"d": derivation_id}).all()
+    rows = []
+    for index, latex in steps:
+        yours = sorted(mine["given"].get(str(index), []))
+        answer = sorted(truth.get(str(index), []))
+        rows.append({"index": index, "latex": latex, "yours": yours, "answer": answer, "right": yours == answer})
+    return Feedback(derivation_id, rows, (None, derivation.gold_truth["goal_reached"]),
+                    max(project.onboarding_gold - had, 0))
+
+
+def accuracy(session: Session, *, project_id: int) -> list[dict]:
+    """Per annotator and label, their steps against the known answers: counts and accuracy."""
+    companion = gold_repo.companion(session, project_id)
+    if companion is None:
+        return []
+    tally: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"tp": 0, "fp": 0, "fn": 0, "tn": 0})
+    items: dict[str, int] = defaultdict(int)
+    for a in gold_repo.answers(session, companion.id):
+        items[a["annotator"]] += 1
+        truth = a["truth"]["labels"]
+        for index in range(1, a["steps"] + 1):
+            yours, answer = set(a["given"].get(str(index), [])), set(truth.get(str(index), []))
+            for label in GOLD_LABELS:
+                cell = tally[(a["annotator"], label)]
+                cell[("t" if (label in yours) == (label in answer) else "f") +
+                     ("p" if label in yours else "n")] += 1
+    out = []
+    for (annotator, label), c in sorted(tally.items()):
+        n = sum(c.values())
+        out.append({"annotator": annotator, "label": label, "items": items[annotator], "steps": n, **c,
+                    "accuracy": (c["tp"] + c["tn"]) / n if n else None,
+                    "recall": c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else None,
+                    "precision": c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else None})
+    return out

@@ -1,0 +1,106 @@
+"""Gold items: mutants of the project's own references with known errors, served through
+Next like any item (first to newcomers, with feedback; then at the project's rate), kept out
+of every report of the project, and scored per annotator on the agreement page."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from app.errors import InvalidInput
+from app.models import Derivation, Project, Role, Step
+from app.services import annotating, gold, taxonomy
+from app.services.importing import import_file
+from tests.conftest import PAPER_FILES, htmx, login
+from tests.factories import make_user
+
+
+@pytest.fixture
+def project(db):
+    path = PAPER_FILES["gpt-4"]
+    import_file(db, project_name="study", filename=path.name, data=path.read_bytes())
+    p = db.scalar(select(Project).where(Project.name == "study"))
+    added = gold.make(db, project_id=p.id, count=12, seed=1)
+    assert added == 12
+    return p
+
+
+def _is_gold(db, derivation_id: int) -> bool:
+    return db.get(Derivation, derivation_id).gold_truth is not None
+
+
+def test_gold_items_stay_out_of_the_projects_reports(client, db, project):
+    companion = db.scalar(select(Project).where(Project.gold_of == project.id))
+    truths = [d.gold_truth for d in db.scalars(select(Derivation).where(Derivation.project_id == companion.id))]
+    assert len(truths) == 12 and {t["kind"] for t in truths} >= {"incorrect", "skipped", "none"}
+    make_user(db, username="boss", role=Role.admin)
+    login(client, "boss")
+    home = client.get("/").text
+    assert "gold items of project" not in home
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/projects/{project.id}/export.csv?level=derivation").text)))
+    assert len({r["derivation_id"] for r in rows}) == 50  # the project's own, no gold
+    assert f"<b id=\"gold-count\">12</b>" in client.get(f"/projects/{project.id}/settings").text
+
+
+def test_a_newcomer_gets_gold_first_with_feedback_then_the_projects_items(client, db, project):
+    gold.set_rates(db, project_id=project.id, rate=0, onboarding=2)
+    ann = make_user(db, username="ann")
+    token = login(client, "ann")
+    served = []
+    for n in range(3):
+        moved = client.post(f"/projects/{project.id}/next", headers=htmx(token))
+        derivation_id = int(moved.headers["HX-Redirect"].rsplit("/", 1)[1])
+        served.append(derivation_id)
+        page = client.get(f"/derivations/{derivation_id}").text
+        assert "study" in page and "gold" not in page.lower()  # nothing tells a gold item apart
+        if n == 0:  # label the first one's known errors exactly
+            truth = db.get(Derivation, derivation_id).gold_truth["labels"]
+            steps = {s.index: s.id for s in db.scalars(select(Step).where(Step.derivation_id == derivation_id))}
+            for index, labels in truth.items():
+                for label in labels:
+                    client.post(f"/derivations/{derivation_id}/steps/{steps[int(index)]}/labels/{label}?on=true",
+                                headers=htmx(token))
+        done = client.post(f"/derivations/{derivation_id}/submit", data={"goal_reached": ""}, headers=htmx(token))
+        if n < 2:
+            assert done.headers["HX-Redirect"] == f"/derivations/{derivation_id}/feedback"
+            feedback = client.get(f"/derivations/{derivation_id}/feedback").text
+            assert "The answer" in feedback and 'id="feedback"' in feedback
+            if n == 0:
+                assert 'class="wrong"' not in feedback  # every step right
+        else:
+            assert "feedback" not in done.headers["HX-Redirect"]
+    assert [_is_gold(db, d) for d in served] == [True, True, False]
+    plain = client.get(f"/derivations/{served[2]}/feedback")  # not a practice item: nothing to show
+    assert plain.status_code == 200 and 'id="no-feedback"' in plain.text and "The answer" not in plain.text
+
+    accuracy = gold.accuracy(db, project_id=project.id)
+    incorrect = next(r for r in accuracy if r["annotator"] == "ann" and r["label"] == "incorrect")
+    assert incorrect["items"] == 2 and incorrect["steps"] == sum(
+        db.scalar(select(func.count()).select_from(Step).where(Step.derivation_id == d)) for d in served[:2])
+    make_user(db, username="rita", role=Role.reviewer)
+    login(client, "rita")
+    page = client.get(f"/projects/{project.id}/agreement").text
+    assert 'id="gold-table"' in page and 'data-annotator="ann" data-label="incorrect"' in page
+
+
+def test_after_onboarding_gold_keeps_the_projects_rate(db, project):
+    gold.set_rates(db, project_id=project.id, rate=25, onboarding=0)
+    bob = make_user(db, username="bob")
+    kinds = []
+    for _ in range(12):
+        d = annotating.next_derivation(db, project_id=project.id, user=bob)
+        annotating.submit(db, derivation_id=d, user=bob, goal_reached=None, comment="")
+        kinds.append(_is_gold(db, d))
+    assert sum(kinds) == 3  # a quarter of twelve
+    assert annotating.queue_state(db, project_id=project.id, user=bob).done == 9  # the project's own count
+
+
+def test_gold_rules(db, project):
+    with pytest.raises(InvalidInput, match="gold rate: 0..50"):
+        gold.set_rates(db, project_id=project.id, rate=80, onboarding=0)
+    taxonomy.apply_preset(db, project_id=project.id, preset="processbench")
+    with pytest.raises(InvalidInput, match="gold items need the paper's labels"):
+        gold.make(db, project_id=project.id, count=5)
