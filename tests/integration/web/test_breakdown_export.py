@@ -183,7 +183,8 @@ def test_derivation_export_carries_the_text_metrics(client, annotated, db):
 
     login(client, "boss")
     rows = read_csv(client.get(f"/projects/{annotated['project_id']}/export.csv?level=derivation").text)
-    assert list(rows[0])[-12:-7] == ["rouge2", "bleu", "gleu", "sympy_goal_reached", "sympy_goal_stated"]
+    assert list(rows[0])[-15:-7] == ["rouge2", "bleu", "gleu", "sym_recall", "sym_precision", "sym_goal",
+                                     "sympy_goal_reached", "sympy_goal_stated"]
     records = _json.loads(PAPER_FILES["gpt-4"].read_text())
     first = records[0]
     row = next(r for r in rows if r["model"] == "gpt-4" and r["perturbation"] == "static"
