@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
@@ -114,6 +114,8 @@ def update(session: Session, *, project_id: int, rows: list[dict]) -> list[dict]
         if old["key"] not in kept and old["key"] in _in_use(session, project_id):
             new.append({**old, "retired": True})  # data holds it: retire it instead of dropping it
     project.taxonomy = new
+    # gold items (app.services.gold) are labelled with the project's labels, whatever they are now
+    session.execute(update(Project).where(Project.gold_of == project_id).values(taxonomy=new))
     session.flush()
     return new
 

@@ -98,6 +98,15 @@ def test_after_onboarding_gold_keeps_the_projects_rate(db, project):
     assert annotating.queue_state(db, project_id=project.id, user=bob).done == 9  # the project's own count
 
 
+def test_gold_items_follow_the_projects_labels(db, project):
+    rows = [dict(i, retired=False) for i in taxonomy.items(project)] + [
+        {"key": "sign_slip", "name": "Sign slip", "help": "", "rating": -1, "retired": False}]
+    taxonomy.update(db, project_id=project.id, rows=rows)
+    companion = db.scalar(select(Project).where(Project.gold_of == project.id))
+    db.refresh(companion)
+    assert companion.label_keys == ["incorrect", "irrelevant", "redundant", "skipped", "sign_slip"]
+
+
 def test_gold_rules(db, project):
     with pytest.raises(InvalidInput, match="gold rate: 0..50"):
         gold.set_rates(db, project_id=project.id, rate=80, onboarding=0)
