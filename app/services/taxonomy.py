@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import text, update
+from sqlalchemy import text
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
@@ -115,7 +116,7 @@ def update(session: Session, *, project_id: int, rows: list[dict]) -> list[dict]
             new.append({**old, "retired": True})  # data holds it: retire it instead of dropping it
     project.taxonomy = new
     # gold items (app.services.gold) are labelled with the project's labels, whatever they are now
-    session.execute(update(Project).where(Project.gold_of == project_id).values(taxonomy=new))
+    session.execute(sql_update(Project).where(Project.gold_of == project_id).values(taxonomy=new))
     session.flush()
     return new
 
