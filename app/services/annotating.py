@@ -149,14 +149,14 @@ def _own_annotation(session: Session, *, derivation_id: int, user: User, seen: S
 
 def open_derivation(session: Session, *, derivation_id: int, user: User) -> AnnotationView:
     derivation = _derivation(session, derivation_id)
-    # a gold item shows as an item of the project it calibrates (nothing on the page tells them apart)
-    project_id = gold.parent_of(session, derivation.project_id)
-    check_project_access(session, project_id=project_id, user=user)
+    project = _project(session, derivation.project_id)
+    if project.gold_of is not None:  # a gold item shows as an item of the project it calibrates
+        project = _project(session, project.gold_of)
+    check_project_access(session, project_id=project.id, user=user)
     annotation = annotations_repo.get(session, derivation_id=derivation_id, annotator_id=user.id)
     if annotation is None and user.role == Role.annotator:
         raise Forbidden("This derivation is not in your queue: use “Annotate next”.")
     labels = annotations_repo.labels_by_step(session, annotation.id) if annotation else {}
-    project = _project(session, project_id)
     done, total, mine = projects_repo.judgement_progress(session, project.id, user.id)
     checks = checks_repo.for_derivation(session, derivation_id)
     # proposals exist only for steps SymPy calls incorrect: no query otherwise (the hot path)
