@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, InvalidInput, NotFound, StaleAnnotation
 from app.models import Annotation, AnnotationStatus, Derivation, Project, Role, Step, User
-from app.services import gold, pushing
-from app.services.taxonomy import check_label
 from app.repositories import annotations as annotations_repo
 from app.repositories import checks as checks_repo
 from app.repositories import derivations as derivations_repo
 from app.repositories import projects as projects_repo
+from app.services import gold, pushing
+from app.services.taxonomy import check_label
 from app.services.projects import get_project
 
 
@@ -189,6 +189,8 @@ def next_derivation(session: Session, *, project_id: int, user: User, skipping: 
     Next at once cannot both take its last slot. `skipping`: the derivation just skipped,
     served again only when nothing else is left."""
     project = _project(session, project_id)
+    if project.gold_of is not None:  # gold items come only mixed into their project's queue
+        raise NotFound(f"project {project_id} does not exist")
     check_project_access(session, project_id=project.id, user=user)
     mine = annotations_repo.oldest_in_progress(session, project_id=project.id, annotator_id=user.id)
     if mine is not None:

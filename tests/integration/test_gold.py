@@ -113,3 +113,11 @@ def test_gold_rules(db, project):
     taxonomy.apply_preset(db, project_id=project.id, preset="processbench")
     with pytest.raises(InvalidInput, match="gold items need the paper's labels"):
         gold.make(db, project_id=project.id, count=5)
+
+
+def test_the_companion_project_cannot_be_asked_for_directly(db, project):
+    from app.errors import NotFound
+
+    companion = db.scalar(select(Project).where(Project.gold_of == project.id))
+    with pytest.raises(NotFound):
+        annotating.next_derivation(db, project_id=companion.id, user=make_user(db, username="curious"))
