@@ -191,3 +191,26 @@ def accuracy(session: Session, *, project_id: int) -> list[dict]:
                     "recall": c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else None,
                     "precision": c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else None})
     return out
+
+
+def answers_export(session: Session, *, project_id: int) -> list[dict]:
+    """The gold export: every submitted gold item, per annotator, its steps with the known
+    answer and the annotator's labels (the only export gold items appear in)."""
+    get_project(session, project_id)
+    companion = gold_repo.companion(session, project_id)
+    if companion is None:
+        return []
+    steps: dict[int, list[str]] = defaultdict(list)
+    for derivation_id, latex in session.execute(text(
+            "SELECT s.derivation_id, s.latex FROM steps s JOIN derivations d ON d.id = s.derivation_id "
+            "WHERE d.project_id = :gold ORDER BY s.derivation_id, s.index"), {"gold": companion.id}):
+        steps[derivation_id].append(latex)
+    out = []
+    for a in gold_repo.answers(session, companion.id):
+        truth = a["truth"]
+        rows = [{"index": i, "latex": latex, "answer": sorted(truth["labels"].get(str(i), [])),
+                 "given": sorted(a["given"].get(str(i), []))} for i, latex in enumerate(steps[a["derivation_id"]], 1)]
+        out.append({"annotator": a["annotator"], "derivation_id": a["derivation_id"], "kind": truth["kind"],
+                    "goal_reached": truth["goal_reached"], "steps": rows,
+                    "steps_right": sum(r["answer"] == r["given"] for r in rows)})
+    return out

@@ -121,3 +121,26 @@ def test_the_companion_project_cannot_be_asked_for_directly(db, project):
     companion = db.scalar(select(Project).where(Project.gold_of == project.id))
     with pytest.raises(NotFound):
         annotating.next_derivation(db, project_id=companion.id, user=make_user(db, username="curious"))
+
+
+def test_the_gold_export_holds_the_answers_and_nothing_else_does(client, db, project):
+    import json
+
+    gold.set_rates(db, project_id=project.id, rate=0, onboarding=1)
+    ann = make_user(db, username="ann")
+    d = annotating.next_derivation(db, project_id=project.id, user=ann)
+    annotating.submit(db, derivation_id=d, user=ann, goal_reached=None, comment="")
+    make_user(db, username="rita", role=Role.reviewer)
+    login(client, "rita")
+    lines = client.get(f"/projects/{project.id}/gold.jsonl").text.splitlines()
+    [row] = [json.loads(line) for line in lines]
+    truth = db.get(Derivation, d).gold_truth
+    assert (row["annotator"], row["derivation_id"], row["kind"]) == ("ann", d, truth["kind"])
+    assert [s["answer"] for s in row["steps"]] == [sorted(truth["labels"].get(str(i), []))
+                                                   for i in range(1, len(row["steps"]) + 1)]
+    assert all(s["given"] == [] for s in row["steps"])  # ann marked nothing
+    assert row["steps_right"] == sum(s["answer"] == [] for s in row["steps"])
+    everything = client.get(f"/projects/{project.id}/export.jsonl").text
+    own = db.scalar(select(Derivation.id).where(Derivation.project_id == project.id))
+    assert f'"id": {own},' in everything  # the pattern finds the project's own derivations...
+    assert f'"id": {d},' not in everything and f'"derivation_id": {d},' not in everything  # ...and no gold one

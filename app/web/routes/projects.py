@@ -1,12 +1,13 @@
+import json
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 
 from app.deps import CurrentUser, SessionDep, StaffUser
 from app.models import Perturbation
 from app.repositories import projects as projects_repo
-from app.services import annotating, breakdown, checking, dashboards, export_jobs, exporting
+from app.services import annotating, breakdown, checking, dashboards, export_jobs, exporting, gold
 from app.services.projects import get_project
 from app.web import streams
 from app.web.templating import render
@@ -78,3 +79,13 @@ def export_jsonl(request: Request, project_id: int, session: SessionDep, user: S
         exporting.stream_jsonl(request.app.state.sessionmaker, filters=filters), media_type="application/x-ndjson",
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name + '.jsonl')}"},
     )
+
+
+@router.get("/projects/{project_id}/gold.jsonl")
+def export_gold(request: Request, project_id: int, session: SessionDep, user: StaffUser):
+    """Gold items' answers, per annotator: the known labels beside theirs, step by step."""
+    rows = gold.answers_export(session, project_id=project_id)
+    name = projects_repo.get(session, project_id).name
+    body = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    return Response(body, media_type="application/x-ndjson",
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name + '-gold.jsonl')}"})

@@ -65,6 +65,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/derivations/{derivation_id}/feedback"): ALL,
     ("GET", "/projects/{project_id}/dashboards"): STAFF,
     ("GET", "/projects/{project_id}/export.jsonl"): STAFF,
+    ("GET", "/projects/{project_id}/gold.jsonl"): STAFF,
     ("POST", "/projects/{project_id}/exports"): STAFF,
     ("GET", "/projects/{project_id}/training/{name}"): STAFF,
     ("GET", "/exports/{export_id}"): STAFF,
