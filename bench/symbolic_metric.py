@@ -57,7 +57,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
     rows = []
-    for eqs in references():
+    refs = references()
+    for eqs in refs:
         problem = Problem(steps=[Step("premise" if i == 0 else "op", (), None, eq) for i, eq in enumerate(eqs)],
                           intermediate=1)
         reference = [to_latex(eq) for eq in eqs]
@@ -78,7 +79,7 @@ def main() -> None:
                     rows.append({"style": style, "rouge2": rouge2(" and ".join(steps), " and ".join(reference)),
                                  "sym_recall": sym["sym_recall"], "sym_f1": f1, "sympy": sympy_errors,
                                  "known": known_errors})
-    print(f"{len(rows) // 2} mutants of {len(references())} sample-file references ({args.seeds} seeds x "
+    print(f"{len(rows) // 2} mutants of {len(refs)} sample-file references ({args.seeds} seeds x "
           f"{len(KINDS)} kinds), each as the paper prints it and with sides swapped")
     for styles in (("paper",), ("paper", "swapped")):
         chosen = [r for r in rows if r["style"] in styles]

@@ -16,6 +16,7 @@ from app.schemas import api as schemas
 from app.schemas.runs import Decoding
 from app.services import dashboards, exporting, pushing, runs
 from app.web import streams
+from app.web.routes import training as training_routes  # the page's answer: the same files
 from app.services.projects import get_project
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
@@ -173,6 +174,4 @@ def training_export(request: Request, project_id: int, name: str, session: Sessi
     """A training export: `step-rewards`, `preference-pairs` or `corrections`, as `.jsonl` or
     `.parquet`, or `README.md` (the dataset card; `kind=` names the export it describes).
     Made from judged derivations only (settled, or every annotator agreeing)."""
-    from app.web.routes import training as training_routes
-
     return training_routes.respond(request, session, project_id, name, model, perturbation, final_only, ratings)

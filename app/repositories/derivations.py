@@ -19,11 +19,6 @@ def get_full(session: Session, derivation_id: int) -> Derivation | None:
     )
 
 
-def project_of(session: Session, derivation_id: int) -> int | None:
-    """The project the derivation is stored in (a gold item: its companion project)."""
-    return session.scalar(select(Derivation.project_id).where(Derivation.id == derivation_id))
-
-
 def get_project_id(session: Session, derivation_id: int) -> int | None:
     """The derivation's project; for a gold item, the project it calibrates (app.services.gold)."""
     return session.scalar(select(func.coalesce(Project.gold_of, Project.id))

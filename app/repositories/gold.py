@@ -35,8 +35,10 @@ def next_item(session: Session, companion_id: int, annotator_id: int) -> int | N
         .order_by(Derivation.queue_rank, Derivation.id).limit(1))
 
 
-def answers(session: Session, companion_id: int) -> list[dict]:
-    """Every submitted annotation of a gold item: who, the known answer, and their labels."""
+def answers(session: Session, companion_id: int, *, annotator_id: int | None = None,
+            derivation_id: int | None = None) -> list[dict]:
+    """Submitted annotations of gold items (all, or one annotator's of one item): who, the
+    known answer, and their labels."""
     rows = session.execute(text("""
         SELECT u.username AS annotator, d.id AS derivation_id, d.gold_truth AS truth,
                (SELECT count(*) FROM steps s WHERE s.derivation_id = d.id) AS steps,
@@ -45,5 +47,7 @@ def answers(session: Session, companion_id: int) -> list[dict]:
                     WHERE sl.annotation_id = a.id GROUP BY s.index) x), '{}') AS given
         FROM annotations a JOIN derivations d ON d.id = a.derivation_id JOIN users u ON u.id = a.annotator_id
         WHERE d.project_id = :gold AND a.status = 'submitted' AND d.gold_truth IS NOT NULL
-        ORDER BY u.username, d.id"""), {"gold": companion_id})
+          AND (CAST(:user AS int) IS NULL OR a.annotator_id = :user)
+          AND (CAST(:derivation AS int) IS NULL OR d.id = :derivation)
+        ORDER BY u.username, d.id"""), {"gold": companion_id, "user": annotator_id, "derivation": derivation_id})
     return [dict(r._mapping) for r in rows]

@@ -1,18 +1,19 @@
 """What the training exports are made of: each derivation in scope with its steps, the
 human judgement of every step (settled final labels, or what its annotators all gave),
-the corrections reviewers settled and SymPy's proposals. A few set-based queries."""
+and the corrections reviewers settled. A few set-based queries."""
 
 from collections import defaultdict
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-_SCOPE = """
-    FROM derivations d JOIN problems p ON p.id = d.problem_id JOIN llm_models m ON m.id = d.model_id
+_JOINS = "FROM derivations d JOIN problems p ON p.id = d.problem_id JOIN llm_models m ON m.id = d.model_id"
+_FILTER = """
     WHERE d.project_id = :project_id
       AND (CAST(:model AS text) IS NULL OR m.name = :model)
       AND (CAST(:perturbation AS text) IS NULL OR p.perturbation::text = :perturbation)
 """
+_SCOPE = _JOINS + _FILTER
 
 
 def derivations(session: Session, params: dict) -> list[dict]:
@@ -20,7 +21,7 @@ def derivations(session: Session, params: dict) -> list[dict]:
         SELECT d.id, p.id AS problem_id, p.key AS problem_key, p.perturbation::text AS perturbation,
                p.prompt, p.reference, m.name AS model,
                adj.decided_at IS NOT NULL AS settled, adj.goal_reached AS final_goal
-        {_SCOPE.replace("WHERE", "LEFT JOIN adjudications adj ON adj.derivation_id = d.id WHERE", 1)}
+        {_JOINS} LEFT JOIN adjudications adj ON adj.derivation_id = d.id {_FILTER}
         ORDER BY d.id"""), params).mappings().all()
     return [dict(r) for r in rows]
 

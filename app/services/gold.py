@@ -129,12 +129,6 @@ def due(session: Session, *, project: Project, user: User) -> int | None:
     return gold_repo.next_item(session, companion.id, user.id)
 
 
-def parent_of(session: Session, project_id: int) -> int:
-    """The project a gold item belongs to (its companion's); any other project is its own."""
-    parent = session.scalar(select(Project.gold_of).where(Project.id == project_id))
-    return parent if parent is not None else project_id
-
-
 @dataclass
 class Feedback:
     derivation_id: int
@@ -148,11 +142,10 @@ def feedback(session: Session, *, derivation_id: int, user: User) -> Feedback | 
     derivation = session.get(Derivation, derivation_id)
     if derivation is None or derivation.gold_truth is None:
         return None
-    project = session.get(Project, parent_of(session, derivation.project_id))
     companion_id = derivation.project_id
+    project = session.get(Project, session.get(Project, companion_id).gold_of)
     _, had, _ = gold_repo.counts(session, project.id, companion_id, user.id)
-    given = {a["derivation_id"]: a for a in gold_repo.answers(session, companion_id) if a["annotator"] == user.username}
-    mine = given.get(derivation_id)
+    mine = next(iter(gold_repo.answers(session, companion_id, annotator_id=user.id, derivation_id=derivation_id)), None)
     if mine is None or had > project.onboarding_gold:
         return None  # not submitted, or past the onboarding round: gold stays unannounced
     truth = derivation.gold_truth["labels"]

@@ -303,8 +303,12 @@ def read_records(filename: str, data: bytes, fmt: str | None = None,
                labelled_formats.LM_EVAL: labelled_formats.lm_eval_reader(model)}
     if fmt not in readers:
         raise InvalidInput(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
-    records = readers[fmt](filename, data)
+    return fmt, with_steps(readers[fmt](filename, data), rule)
+
+
+def with_steps(records: list[DerivationIn], rule: str) -> list[DerivationIn]:
+    """Each record's steps: as given (a `steps` list), else its text cut by the split rule."""
     for rec in records:
         if rec.steps is None:
             rec.steps = step_split.split(rec.derivation, rule)
-    return fmt, records
+    return records

@@ -46,13 +46,12 @@ def push_derivations(session: Session, *, project_id: int, body: DerivationsIn) 
         if rec is None:
             rejected.append(ItemErrors(index=index, errors=errors.items))
             continue
-        if rec.steps is None:
-            rec.steps = step_split.split(rec.derivation, rule)
         rec.labels = rec.labeler = None  # labels come through annotation, or as predictions
         good.append(rec)
+    import_formats.with_steps(good, rule)
     if rejected and body.all_or_nothing:
         raise InvalidInput(f"{len(rejected)} of {len(body.derivations)} derivations are not valid; nothing was written",
-                           details=[f"{e}" for item in rejected for e in item.errors][:20])
+                           details=[e for item in rejected for e in item.errors][:20])
     added = 0
     if good:
         # the batch's identity is its content: pushing the same records again adds nothing

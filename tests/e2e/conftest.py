@@ -12,7 +12,7 @@ import uvicorn
 
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.models import AutoCheck, Project, Role
 from app.services.auth import create_user
@@ -26,6 +26,17 @@ PASSWORD = "e2e password 1"
 # First in the queue: step 2 is LaTeX KaTeX cannot render; it must stay taggable.
 BROKEN = ('{"problem_id": "broken", "prompt": "Given a = b, then obtain c = d", "model": "m", '
           '"reference": "a = b and c = d", "derivation": "a = b and \\\\frac{1}{ = c and c = d"}\n')
+
+
+def review_team(session):
+    """The e2e project with overlap 2, a reviewer (rita) and two annotators (ann, bob);
+    returns (project, ann, bob)."""
+    project = session.scalar(select(Project).where(Project.name == "e2e"))
+    project.overlap = 2
+    create_user(session, username="rita", password=PASSWORD, role=Role.reviewer)
+    ann = create_user(session, username="ann", password=PASSWORD, role=Role.annotator)
+    bob = create_user(session, username="bob", password=PASSWORD, role=Role.annotator)
+    return project, ann, bob
 
 
 def log_in(page, base: str, username: str = "alice") -> None:

@@ -11,11 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from app.db import transaction
-from app.models import Project, Role, Step
+from app.models import Step
 from app.repositories import annotations as annotations_repo
 from app.services import annotating
-from app.services.auth import create_user
-from tests.e2e.conftest import PASSWORD, log_in
+from tests.e2e.conftest import log_in, review_team
 
 pytestmark = pytest.mark.e2e
 
@@ -25,11 +24,7 @@ def test_settle_a_disagreement_and_export_it(server, page):
 
     base, sessions = server
     with transaction(sessions) as session:
-        project = session.scalar(select(Project).where(Project.name == "e2e"))
-        project.overlap = 2
-        create_user(session, username="rita", password=PASSWORD, role=Role.reviewer)
-        ann = create_user(session, username="ann", password=PASSWORD, role=Role.annotator)
-        bob = create_user(session, username="bob", password=PASSWORD, role=Role.annotator)
+        project, ann, bob = review_team(session)
         d = annotating.next_derivation(session, project_id=project.id, user=ann)
         annotations_repo.get_or_create(session, derivation_id=d, annotator_id=bob.id)  # its second slot
         steps = session.scalars(select(Step).where(Step.derivation_id == d).order_by(Step.index)).all()

@@ -9,12 +9,11 @@ from sqlalchemy import select
 
 from app.db import transaction
 from app.math.sandbox import Sandbox
-from app.models import Project, Role, Step, StepCorrection
+from app.models import Step, StepCorrection
 from app.repositories import annotations as annotations_repo
 from app.repositories import checks as checks_repo
 from app.services import annotating, checking
-from app.services.auth import create_user
-from tests.e2e.conftest import PASSWORD, htmx_ready, log_in
+from tests.e2e.conftest import htmx_ready, log_in, review_team
 from tests.factories import make_derivation
 
 pytestmark = pytest.mark.e2e
@@ -25,11 +24,7 @@ def test_accept_or_type_the_correct_step(server, page):
 
     base, sessions = server
     with transaction(sessions) as session:
-        project = session.scalar(select(Project).where(Project.name == "e2e"))
-        project.overlap = 2
-        create_user(session, username="rita", password=PASSWORD, role=Role.reviewer)
-        ann = create_user(session, username="ann", password=PASSWORD, role=Role.annotator)
-        bob = create_user(session, username="bob", password=PASSWORD, role=Role.annotator)
+        project, ann, bob = review_team(session)
         d = make_derivation(session, project=project, text=r"f{(x)} = x^{2} and \frac{d}{d x} f{(x)} = 3 x",
                             reference=r"f{(x)} = x^{2} and \frac{d}{d x} f{(x)} = 2 x").id
         steps = session.scalars(select(Step).where(Step.derivation_id == d).order_by(Step.index)).all()

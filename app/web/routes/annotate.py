@@ -139,10 +139,9 @@ def submit(
 def gold_feedback(request: Request, derivation_id: int, session: SessionDep, user: CurrentUser):
     """The answer to an onboarding item, beside the annotator's labels."""
     found = gold.feedback(session, derivation_id=derivation_id, user=user)  # None: nothing to show (a page says so)
-    stored_in = derivations_repo.project_of(session, derivation_id)
-    if stored_in is None:
+    project_id = derivations_repo.get_project_id(session, derivation_id)  # a gold item's: the project it calibrates
+    if project_id is None:
         raise NotFound(f"derivation {derivation_id} does not exist")
-    project_id = gold.parent_of(session, stored_in)
     return render(request, "pages/feedback.html", {"feedback": found, "project_id": project_id}, headers=NO_STORE)
 
 
