@@ -46,6 +46,7 @@ bench: $(STAMP) $(WORKER_STAMP)
 	$(BIN)/python bench/hot_path.py
 	$(BIN)/python bench/sandbox.py
 	$(BIN)/python bench/checker_corpus.py --families 400
+	$(BIN)/python bench/checker_corpus.py --corpus authors
 	$(BIN)/python bench/queue.py
 	$(BIN)/python bench/generation.py
 	$(BIN)/python bench/dashboard.py
