@@ -37,6 +37,7 @@ from sympy.core.function import AppliedUndef
 from app.math.engine import UNARY, evaluate_derivatives, evaluate_integrals
 from app.math.latex import ParseError, is_mixed, math_spans, parse_equation, sorted_partials
 from app.math.limits import TooSlow, time_limit
+from app.math.normalize import constants_used_as_variables
 
 LABELS = ("incorrect", "irrelevant", "redundant", "skipped")
 YES, NO, UNKNOWN = "yes", "no", "unknown"
@@ -428,7 +429,7 @@ def _one_operation_sides(src: Eq, c, d, others: list[Eq]) -> tuple[str, Eq | Non
     return None
 
 
-def _parse(latex: str | None) -> Eq | None:
+def _parse(latex: str | None, variables: frozenset[str] = frozenset()) -> Eq | None:
     """The step's equation: the whole LaTeX, or in prose with delimited math (chain of thought)
     the one equation it holds; None (so "unknown") when there is none, or several."""
     if not latex:
@@ -439,9 +440,18 @@ def _parse(latex: str | None) -> Eq | None:
             return None
         latex = equations[0]
     try:
-        return parse_equation(latex)
+        return parse_equation(latex, variables)
     except ParseError:
         return None
+
+
+def problem_variables(premises: list[str]) -> frozenset[str]:
+    """Names the premises use as variables though they are constants elsewhere (`\\pi` in
+    `F_x{(\\pi)} = e^{e^{\\pi}}`): a symbol in every step of that problem."""
+    out: frozenset[str] = frozenset()
+    for p in premises:
+        out |= constants_used_as_variables(p or "")
+    return out
 
 
 def _relate(ctx: _Context, check: StepCheck, eq: Eq, premise_eqs: list[Eq], known: list[tuple[int, Eq]]):
@@ -465,9 +475,10 @@ def _relate(ctx: _Context, check: StepCheck, eq: Eq, premise_eqs: list[Eq], know
 
 def check_derivation(premises: list[str], goal: str | None, steps: list[str]) -> DerivationCheck:
     _too_slow.clear()
-    premise_eqs = [eq for eq in (_parse(p) for p in premises) if eq is not None]
-    goal_eq = _parse(goal)
-    step_eqs = [_parse(s) for s in steps]
+    variables = problem_variables(premises)
+    premise_eqs = [eq for eq in (_parse(p, variables) for p in premises) if eq is not None]
+    goal_eq = _parse(goal, variables)
+    step_eqs = [_parse(s, variables) for s in steps]
     ctx = _Context(premise_eqs, step_eqs, goal_eq)
     checks: list[StepCheck] = []
     # (position in `known`, equation): premises are 0, steps are their 1-based index
@@ -565,6 +576,10 @@ def _irrelevance(checks: list[StepCheck], step_eqs: list[Eq | None], goal: Eq | 
         traced = all(x.parsed and (x.source is not None or x.verdicts["redundant"].value == YES) for x in later)
         if c.index == last or (goal is not None and _equivalent(step_eqs[c.index - 1], goal)):
             c.verdicts["irrelevant"] = Verdict(NO, "reaches the goal" if c.index == last else "is the goal")
+        elif c.verdicts["redundant"].reason == "restates the premise" and any(
+                x.index > c.index and (x.source == 0 or 0 in x.uses) for x in checks):
+            # the premise written out as a step: what is made from the premise is made from it
+            c.verdicts["irrelevant"] = Verdict(NO, "the premise, which later steps use")
         elif c.index in used:
             users = sorted(x.index for x in checks if x.source == c.index or c.index in x.uses)
             c.verdicts["irrelevant"] = Verdict(NO, f"used by step {users[0]}")

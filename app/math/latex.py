@@ -171,10 +171,11 @@ def parsed_sides(latex: str) -> tuple:
     return eq.lhs, eq.rhs
 
 
-def parse_equation(latex: str) -> Eq:
-    """One step's LaTeX -> sympy Eq, or ParseError saying why not."""
+def parse_equation(latex: str, variables: frozenset[str] = frozenset()) -> Eq:
+    """One step's LaTeX -> sympy Eq, or ParseError saying why not. `variables`: names the
+    problem uses as variables though they are constants elsewhere (`\\pi` in the authors' engine)."""
     try:
-        rewritten = rewrite(latex.strip().rstrip(".,;"))
+        rewritten = rewrite(latex.strip().rstrip(".,;"), variables)
     except NormalizeError as exc:
         raise ParseError(str(exc)) from None
     sides = rewritten.text.split(" = ")
@@ -187,7 +188,9 @@ def parse_equation(latex: str) -> Eq:
             parsed_sides.append(_parse_latex(side))
         except Exception as exc:  # the grammar raises several kinds; all mean "unreadable"
             raise ParseError(f"SymPy's LaTeX parser could not read '{side.strip()}' ({type(exc).__name__})") from None
-    symbols = {Symbol(letter): Symbol(name) for letter, name in rewritten.symbols.items()}
+    # \\tilde{\\infty} is how SymPy prints complex infinity (zoo)
+    symbols = {Symbol(letter): sympy.zoo if name == "\\tilde{\\infty}" else Symbol(name)
+               for letter, name in rewritten.symbols.items()}
     if rewritten.euler:
         symbols[Symbol(rewritten.euler)] = E
     symbols[Symbol("pi")] = sympy.pi  # the grammar reads \\pi as a symbol in some places (\\sqrt{\\pi})

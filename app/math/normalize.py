@@ -56,7 +56,10 @@ def undo_t5_spacing(text: str) -> str:
     joined = _LOST_BACKSLASH.sub(lambda m: m.group(1) + "\\" + m.group(2), joined)
     # At the very start any Greek name is one (`tau + \cos{(\tau)}`): SymPy prints a product of
     # letters with spaces (`h i p`), never run together, so a bare `phi` there is not p·h·i.
-    return re.sub(r"^(\s*)(" + "|".join(sorted(GREEK, key=len, reverse=True)) + r")(?=[\s{(_^+\-=*/,)]|$)",
+    # So is `pi`, and a decorator before its brace (`dot { z }`: SymPy prints d·o·t as `d o t`).
+    joined = re.sub(r"^(\s*)(" + "|".join(sorted(DECORATORS, key=len, reverse=True)) + r")(?=\s*\{)",
+                    r"\1\\\2", joined)
+    return re.sub(r"^(\s*)(" + "|".join(sorted(GREEK | {"pi"}, key=len, reverse=True)) + r")(?=[\s{(_^+\-=*/,)]|$)",
                   r"\1\\\2", joined)
 
 
@@ -85,6 +88,8 @@ def canonical_name(raw: str) -> str:
     `f^*` and `f^{*}`, `f'` and `f^{\\prime}`, `\\operatorname{F_{g}}` and `F_{g}` are one
     name. A one-token subscript or superscript is always braced (as SymPy prints it)."""
     name = re.sub(r"\s+", "", raw)
+    if name == "\\bar{\\h}":  # SymPy 1.5's printer writes a function named hbar so
+        return "\\hbar"
     m = re.fullmatch(r"\\operatorname\{(.*)\}", name)
     if m:
         name = m.group(1)
@@ -107,7 +112,7 @@ def canonical_names(expr):
 
     if isinstance(expr, sympy.Eq):  # side by side: rebuilding an Eq of equal sides gives True
         return sympy.Eq(canonical_names(expr.lhs), canonical_names(expr.rhs), evaluate=False)
-    symbols = {s: sympy.Symbol(canonical_name(s.name)) for s in expr.free_symbols if isinstance(s, sympy.Symbol)}
+    symbols = {s: sympy.Symbol(canonical_name(s.name)) for s in expr.atoms(sympy.Symbol)}
     from app.math.latex import sorted_partials
 
     expr = expr.xreplace(symbols)
@@ -115,9 +120,47 @@ def canonical_names(expr):
                                         lambda e: sympy.Function(canonical_name(e.func.__name__))(*e.args)))
 
 
+def _pi_is_variable(tokens: list[str]) -> bool:
+    """`\\pi` is a variable where the problem uses it as one (the authors' engine draws it as a
+    plain symbol): a differential or derivative variable (`d\\pi`, `\\partial \\pi`), or an
+    argument of an undefined function (`F_x{(\\pi)}`; nobody defines a function at the constant)."""
+    words = [t for t in tokens if not t.isspace()]
+    for k, t in enumerate(words):
+        if t != "\\pi" or k == 0:
+            continue
+        if words[k - 1] in ("d", "\\partial"):
+            return True
+        if words[k - 1] in ("(", ",") and k + 1 < len(words) and words[k + 1] in (")", ","):
+            depth, j = 0, k - 1
+            while j >= 0:  # back to the '(' that opens this argument list
+                depth += {")": 1, "(": -1}.get(words[j], 0)
+                if depth < 0:
+                    break
+                j -= 1
+            before = words[j - 1] if j >= 1 else ""
+            if before == "{" and j >= 2:
+                before = words[j - 2]
+            if before and before != "}" and not (before.startswith("\\") and before[1:] in FUNCTIONS) \
+                    and (before.startswith("\\") or re.fullmatch(r"[A-Za-z]", before)):
+                return True
+            if before == "}":  # \operatorname{F_{x}}{(\pi)}, \mathbf{v}{(\pi)}: a decorated name
+                return True
+    return False
+
+
+def constants_used_as_variables(latex: str) -> frozenset[str]:
+    """Names that are constants elsewhere but variables in this equation (so in its problem)."""
+    try:
+        tokens = tokenize(undo_t5_spacing(latex))
+    except Exception:
+        return frozenset()
+    return frozenset({"\\pi"}) if _pi_is_variable(tokens) else frozenset()
+
+
 class _Rewriter:
-    def __init__(self, tokens: list[str]):
+    def __init__(self, tokens: list[str], variables: frozenset[str] = frozenset()):
         self.tokens = list(tokens)
+        self.pi_variable = "\\pi" in variables or _pi_is_variable(self.tokens)
         self.out: list[str] = []
         self.by_name: dict[tuple[str, str], str] = {}
         self.result = Rewritten(text="")
@@ -170,19 +213,26 @@ class _Rewriter:
             end = i + 1
         elif tok.startswith("\\") and tok[1:] in GREEK:
             end = i + 1
+        elif tok == "\\pi" and (self.pi_variable or self.call_args_at(i + 1) or self.power_then_call_at(i + 1)):
+            end = i + 1  # a variable, or a function named pi: \\pi{(v,\\hat{p})}
         elif tok.startswith("\\") and (tok[1:] in DECORATORS or tok[1:] == "operatorname"):
             end = self.group_end(i + 1)
         else:
             return None
         # subscript, then decorations that are part of the name (dagger, star, prime)
-        j = self.skip_ws(end)
-        if j < len(self.tokens) and self.tokens[j] == "_":
-            end = self.group_end(j + 1)
-        j = self.skip_ws(end)
-        if j < len(self.tokens) and self.tokens[j] == "^":
-            inner, after = self.group_inner(j + 1)
-            if "".join(t for t in inner if not t.isspace()) in ("\\dagger", "*", "\\prime", "\\ast"):
-                end = after
+        # (SymPy writes `g^{\\prime}_{\\varepsilon}` as well as `a_{1}^{\\dagger}`)
+        subscript = decoration = False
+        while True:
+            j = self.skip_ws(end)
+            if j < len(self.tokens) and self.tokens[j] == "_" and not subscript:
+                end, subscript = self.group_end(j + 1), True
+                continue
+            if j < len(self.tokens) and self.tokens[j] == "^" and not decoration:
+                inner, after = self.group_inner(j + 1)
+                if "".join(t for t in inner if not t.isspace()) in ("\\dagger", "*", "\\prime", "\\ast"):
+                    end, decoration = after, True
+                    continue
+            break
         while end < len(self.tokens) and self.tokens[end] == "'":
             end += 1
         raw = "".join(self.tokens[i:end]).strip()
@@ -251,7 +301,7 @@ class _Rewriter:
             start, close = k + 1, None
             if den[start] == "(":  # d (f^{\\prime})^{2}: SymPy brackets decorated variables
                 start, close = k + 2, True
-            sub = _Rewriter(den[start:])
+            sub = _Rewriter(den[start:], frozenset({"\\pi"}) if self.pi_variable else frozenset())
             found = sub.atom_at(0) if start < len(den) else None
             if not found:
                 raise NormalizeError("a derivative's variable cannot be read")
@@ -305,6 +355,19 @@ class _Rewriter:
                         # derivatives as `\\frac{d}{d x} f \\frac{d}{d y} g`); the grammar would take
                         # the whole product, so the operator and its operand are braced
                         operand_end = self.operand_end(end)
+                        k = self.skip_ws(end)
+                        if operand_end <= k:  # only spaces: no operand
+                            operand_end = end
+                        if operand_end == end and k < len(tokens) and tokens[k] == "-":
+                            # the printer writes d/dx(-f) as `\\frac{d}{d x} - f`: the minus is the
+                            # operand's (read as a difference, the operator had nothing to act on)
+                            operand_end = self.operand_end(k + 1)
+                            if operand_end > self.skip_ws(k + 1):
+                                out += ["{", *operators, "{", "-", *self.rewrite(tokens[k + 1:operand_end]), "}", "}"]
+                                self.tokens = tokens
+                                i = operand_end
+                                continue
+                            raise NormalizeError("a derivative operator has nothing to act on")
                         if operand_end > end:
                             out += ["{", *operators, "{", *self.rewrite(tokens[end:operand_end]), "}", "}"]
                             self.tokens = tokens
@@ -465,21 +528,15 @@ class _Rewriter:
         return j
 
     def operand_end(self, j: int) -> int:
-        """A run of factors; it stops at another derivative operator once it holds more than
-        coefficients (`\\frac{d}{d x} f{(x)} \\frac{d}{d y} g` is a product of two derivatives,
-        `\\frac{d}{d x} x \\frac{d}{d y} g` the derivative of a product: SymPy prints both so)."""
+        """A run of factors, later derivative operators and integrals included. SymPy prints
+        d/dx (f · d/dx g) and (d/dx f)(d/dx g) alike (`\\frac{d}{d x} f \\frac{d}{d x} g`); on the
+        authors' corpus the derivative of the product is the common reading (differentiate
+        acts on a whole side; a product of two derivatives needs a rarer substitution)."""
         end = self.factor_end(j)
         while end > j:
             k = self.skip_ws(end)
             if k >= len(self.tokens) or self.tokens[k] in ("+", "-", "=", ",", ")", "}", "\\cdot", "\\times"):
                 break
-            if self.tokens[k] in ("\\frac", "\\dfrac", "\\tfrac"):
-                num, _ = self.group_inner(k + 1)
-                run = [t for t in self.tokens[j:end] if not t.isspace()]
-                coefficients_only = "(" not in run and not any(
-                    t.startswith("\\") and t[1:] in (FUNCTIONS | INTEGRALS.keys() | {"frac"}) for t in run)
-                if [t for t in num if not t.isspace()][:1] in (["d"], ["\\partial"]) and not coefficients_only:
-                    break
             nxt = self.factor_end(k)
             if nxt <= k:
                 break
@@ -548,6 +605,7 @@ def _balanced(tokens: list[str]) -> bool:
     return depth == 0
 
 
-def rewrite(latex: str) -> Rewritten:
-    """Model LaTeX -> placeholder LaTeX that parse_latex reads, plus the name maps back."""
-    return _Rewriter(tokenize(undo_t5_spacing(latex))).run()
+def rewrite(latex: str, variables: frozenset[str] = frozenset()) -> Rewritten:
+    """Model LaTeX -> placeholder LaTeX that parse_latex reads, plus the name maps back.
+    `variables`: names the problem uses as variables though they are constants elsewhere (\\pi)."""
+    return _Rewriter(tokenize(undo_t5_spacing(latex)), variables).run()

@@ -168,8 +168,9 @@ def propose_step(k: int, model_latex: str, model: Eq, known: list[tuple[int, Eq]
 def proposals(premises: list[str], steps: list[str], result: DerivationCheck,
               reference: list[str] | None = None) -> list[Proposal]:
     """A proposal (or none) for every step the check says is incorrect."""
-    premise_eqs = [eq for eq in (_parse(p) for p in premises) if eq is not None]
-    step_eqs = [_parse(s) for s in steps]
+    variables = checker.problem_variables(premises)
+    premise_eqs = [eq for eq in (_parse(p, variables) for p in premises) if eq is not None]
+    step_eqs = [_parse(s, variables) for s in steps]
     ctx = checker._Context(premise_eqs, step_eqs, None)
     known: list[tuple[int, Eq]] = [(0, p) for p in premise_eqs]
     out = []

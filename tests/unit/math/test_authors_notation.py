@@ -1,0 +1,69 @@
+"""Notation of the authors' printer (SymPy 1.5.1) that the parser misread: each test fails on
+the parser before this change. Equations are taken from ../shared/data/authors_engine_a.jsonl."""
+
+import sympy
+from sympy import Derivative, Function, Integral, Symbol
+from sympy.core.function import AppliedUndef
+
+from app.math.checker import problem_variables
+from app.math.latex import parse_equation
+from app.math.normalize import canonical_names
+
+
+def S(name):
+    return Symbol(name)
+
+
+def test_an_operator_before_an_unbracketed_minus_acts_on_the_negated_term():
+    eq = parse_equation(r"\frac{\partial}{\partial \mathbf{B}} - \frac{\operatorname{F_{N}}{(\mathbf{B},n_{1})}}{n_{1}}"
+                        r" = \frac{\partial}{\partial \mathbf{B}} - \frac{\mathbf{B} - n_{1}}{n_{1}}")
+    B, n = S(r"\mathbf{B}"), S("n_{1}")
+    assert eq.lhs == Derivative(-Function("F_{N}")(B, n) / n, B)
+    assert isinstance(eq.rhs, Derivative) and eq.rhs.variables == (B,)
+    assert sympy.expand(eq.rhs.expr - (n - B) / n) == 0
+
+
+def test_pi_as_a_function_name():
+    eq = canonical_names(parse_equation(r"\pi{(v,\hat{p})} = \cos{(\hat{p} + v)}"))
+    assert isinstance(eq.lhs, AppliedUndef) and eq.lhs.func.__name__ == r"\pi"
+
+
+def test_pi_as_the_integration_variable():
+    eq = parse_equation(r"\int F_x{(\pi)} d\pi = \int e^{e^{\pi}} d\pi")
+    pi = S(r"\pi")
+    assert eq.rhs == Integral(sympy.exp(sympy.exp(pi)), pi)
+    assert not eq.has(sympy.pi)
+
+
+def test_pi_is_a_variable_in_every_step_of_a_problem_whose_premise_makes_it_one():
+    premise = r"\operatorname{z^{*}}{(\pi)} = e^{\cos{(\pi)}}"
+    variables = problem_variables([premise])
+    assert variables == {r"\pi"}
+    step = parse_equation(r"F = e^{e^{\pi}}", variables)
+    assert step.rhs == sympy.exp(sympy.exp(S(r"\pi")))
+    # and where nothing makes it a variable, it stays the constant
+    assert parse_equation(r"y = \cos{(\pi)}").rhs == -1
+    assert problem_variables([r"y = \cos{(\pi)} x"]) == frozenset()
+
+
+def test_a_subscript_after_a_prime_is_one_name():
+    eq = parse_equation(r"T{(A_{y},g^{\prime}_{\varepsilon})} = A_{y} - g^{\prime}_{\varepsilon}")
+    names = {s.name for s in eq.free_symbols}
+    assert names == {"A_{y}", r"g^{\prime}_{\varepsilon}"}
+
+
+def test_a_derivative_acts_on_the_whole_product_that_follows_it_derivatives_included():
+    eq = parse_equation(r"\frac{d}{d J} \mu_{0}{(J)} \frac{d}{d J} \cos{(J)} = \frac{d}{d J} (\frac{d}{d J} \cos{(J)})^{2}")
+    J = S("J")
+    mu = Function(r"\mu_{0}")(J)
+    assert canonical_names(eq).lhs == Derivative(mu * Derivative(sympy.cos(J), J), J)
+
+
+def test_hbar_as_the_old_printer_wrote_a_function_named_hbar():
+    eq = canonical_names(parse_equation(r"\bar{\h}{(L_{\varepsilon},x)} = \frac{L_{\varepsilon}}{x}"))
+    assert eq.lhs.func.__name__ == r"\hbar"
+
+
+def test_complex_infinity_as_printed():
+    eq = parse_equation(r"\tilde{\infty} x = \tilde{\infty} \sin{(x)}")
+    assert eq.lhs.has(sympy.zoo)
