@@ -22,6 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_TIMEOUT = 2.0
+# Address space per worker (RLIMIT_AS): a hostile expression (10^{10^{10}}, a huge factorial)
+# gets a MemoryError, reported as that call's error, instead of taking the machine's memory.
+# A warm worker maps about 220 MB; one step was seen to reach 487 MB.
+MEMORY_BYTES = int(os.environ.get("DERIVLAB_SANDBOX_MEMORY_MB", "1536")) * 1024 * 1024
 START_SECONDS = 120.0  # a fresh worker's start-up (the forkserver's first SymPy import on a loaded machine)
 
 
@@ -41,7 +45,17 @@ def _warm() -> None:
     parse_equation("x = 1")
 
 
+def _limit_memory() -> None:
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+    except (ImportError, ValueError, OSError):  # not on this platform: the time limit still holds
+        pass
+
+
 def _serve(conn) -> None:  # runs in the child
+    _limit_memory()
     _warm()
     conn.send(("ready", None))
     while True:
@@ -51,6 +65,8 @@ def _serve(conn) -> None:  # runs in the child
             return
         try:
             conn.send(("ok", fn(*args)))
+        except MemoryError:  # the allocation failed and was freed: the worker lives on
+            conn.send(("error", f"MemoryError: more than {MEMORY_BYTES // 2**20} MB"))
         except Exception as exc:  # reported to the caller, the worker lives on
             try:
                 conn.send(("error", f"{type(exc).__name__}: {exc}"))

@@ -43,3 +43,13 @@ def test_the_time_limit_excludes_a_cold_start():
             "o = Sandbox(workers=1).call(parse_equation, 'y = 2', timeout=0.3); print(o.ok, o.error)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["True", "None"], out.stderr
+
+
+def _allocate(megabytes):
+    return len(bytearray(megabytes * 1024 * 1024))
+
+
+def test_memory_is_bounded_and_the_worker_lives_on(sandbox):
+    outcome = sandbox.call(_allocate, 4096, timeout=30)
+    assert not outcome.ok and "MemoryError" in outcome.error
+    assert sandbox.call(_allocate, 10, timeout=30).value == 10 * 1024 * 1024
