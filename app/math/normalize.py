@@ -287,6 +287,10 @@ class _Rewriter:
         if len(num) > 1:
             m = re.fullmatch(r"\^\{?(\d+)\}?", "".join(num[1:]))
             if not m:
+                if num[1] == "^" and den[:1] == [op]:
+                    # a derivative of symbolic order (`\\frac{\\partial^{n}}{\\partial x^{n}}`, as the
+                    # authors' engine can make): not readable, and never a fraction of symbols
+                    raise NormalizeError("a derivative whose order is not a number")
                 return None
             order = int(m.group(1))
         if not den or den[0] != op:

@@ -67,3 +67,13 @@ def test_hbar_as_the_old_printer_wrote_a_function_named_hbar():
 def test_complex_infinity_as_printed():
     eq = parse_equation(r"\tilde{\infty} x = \tilde{\infty} \sin{(x)}")
     assert eq.lhs.has(sympy.zoo)
+
+
+def test_a_derivative_of_symbolic_order_is_refused_not_read_as_a_fraction():
+    import pytest
+
+    from app.math.latex import ParseError
+
+    with pytest.raises(ParseError, match="order"):
+        parse_equation(r"\frac{\partial^{- \frac{\partial}{\partial a} (Q - a)}}{\partial a^{- \frac{\partial}{\partial a} (Q - a)}}"
+                       r" W{(a,Q)} = \frac{\partial}{\partial a} (Q - a)")
