@@ -143,8 +143,17 @@ def _pi_is_variable(tokens: list[str]) -> bool:
             if before and before != "}" and not (before.startswith("\\") and before[1:] in FUNCTIONS) \
                     and (before.startswith("\\") or re.fullmatch(r"[A-Za-z]", before)):
                 return True
-            if before == "}":  # \operatorname{F_{x}}{(\pi)}, \mathbf{v}{(\pi)}: a decorated name
-                return True
+            if before == "}":  # \operatorname{F_{x}}{(\pi)}, \mathbf{v}{(\pi)}, F_{x}{(\pi)}: a name
+                close = j - 1 if words[j - 1] == "}" else j - 2
+                depth, m = 0, close
+                while m >= 0:  # back to the group's '{'
+                    depth += {"}": 1, "{": -1}.get(words[m], 0)
+                    if depth == 0:
+                        break
+                    m -= 1
+                opener = words[m - 1] if m >= 1 else ""
+                if opener == "_" or (opener.startswith("\\") and (opener[1:] in DECORATORS or opener == "\\operatorname")):
+                    return True
     return False
 
 

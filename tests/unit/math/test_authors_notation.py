@@ -44,6 +44,7 @@ def test_pi_is_a_variable_in_every_step_of_a_problem_whose_premise_makes_it_one(
     # and where nothing makes it a variable, it stays the constant
     assert parse_equation(r"y = \cos{(\pi)}").rhs == -1
     assert problem_variables([r"y = \cos{(\pi)} x"]) == frozenset()
+    assert problem_variables([r"y = \frac{1}{2}(\pi)"]) == frozenset()  # a product, not an argument
 
 
 def test_a_subscript_after_a_prime_is_one_name():
