@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -231,5 +230,3 @@ def evaluate(refs: list[Reference], *, variants: tuple[str, ...] = VARIANTS, sty
                 report.unfaithful.append(f"{ref.id} eq {k + 1}: {ref.latex[k]} -> "
                                          f"{outcome.value if outcome.ok else outcome.error}")
     return report
-
-_WS = re.compile(r"\s+")
