@@ -46,12 +46,7 @@ def main() -> None:
           f"'incorrect' unknown on {report.unknown_incorrect}; false 'irrelevant' {len(report.irrelevant_yes)}")
     for line in report.false_incorrect[:10]:
         print(f"    {line}")
-    ok, total = report.faithful
-    print(f"  reference equations parsed faithfully: {100 * ok / total:.2f}% ({ok}/{total})")
-    for style, (ok, total) in report.parsed.items():
-        print(f"  {style:6s} steps parsed: {100 * ok / total:.2f}% ({ok}/{total})")
-    print(f"  out of time: {len(report.timeouts)} of {report.derivations}; seconds per derivation: "
-          f"p50 {report.percentile(0.5):.2f}, p95 {report.percentile(0.95):.2f}")
+    print_parsing_and_time(report)
 
     for seed in (int(s) for s in args.mutant_seeds.split(",")):
         result = evaluate(args.mutants, seed)
@@ -62,6 +57,16 @@ def main() -> None:
               f"{100 * (skipped.recall or 0):.1f}%; false 'incorrect' on references "
               f"{result.false_incorrect_on_references}/{result.references}; out of time {result.timeouts}; "
               f"errors {len(result.errors)}; p95 {xs[int(0.95 * (len(xs) - 1))]:.2f} s")
+
+
+def print_parsing_and_time(report) -> None:
+    """What both corpora's reports share: faithful parses, parse rates, time."""
+    ok, total = report.faithful
+    print(f"  reference equations parsed faithfully: {100 * ok / total:.2f}% ({ok}/{total})")
+    for style, (ok, total) in report.parsed.items():
+        print(f"  {style:6s} steps parsed: {100 * ok / total:.2f}% ({ok}/{total})")
+    print(f"  out of time: {len(report.timeouts)} of {report.derivations}; seconds per derivation: "
+          f"p50 {report.percentile(0.5):.2f}, p95 {report.percentile(0.95):.2f}")
 
 
 def authors_report(every: int) -> None:
@@ -77,12 +82,7 @@ def authors_report(every: int) -> None:
           f"({100 * len(report.false_irrelevant) / report.steps:.2f}%)")
     for line in report.false_incorrect[:10]:
         print(f"    {line}")
-    ok, total = report.faithful
-    print(f"  reference equations parsed faithfully: {100 * ok / total:.2f}% ({ok}/{total})")
-    for style, (ok, total) in report.parsed.items():
-        print(f"  {style:6s} steps parsed: {100 * ok / total:.2f}% ({ok}/{total})")
-    print(f"  out of time: {len(report.timeouts)} of {report.derivations}; seconds per derivation: "
-          f"p50 {report.percentile(0.5):.2f}, p95 {report.percentile(0.95):.2f}")
+    print_parsing_and_time(report)
 
 
 if __name__ == "__main__":
