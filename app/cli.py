@@ -205,11 +205,15 @@ def import_cmd(
     split: Annotated[str, typer.Option(
         help="How a derivation's text is cut into steps: and (' and ', the paper's), newline, blank-line, "
              "backslash (\\\\), numbered ('Step 1:'). Records with a 'steps' list keep theirs.")] = "and",
+    labels: Annotated[Optional[str], typer.Option(
+        help="ProcessBench/PRM800K: the source's labels onto the project's where they differ, e.g. "
+             "'neutral=irrelevant' (default: the label of the same name, else the one of the same rating).")] = None,
 ) -> None:
     """Import derivations (the paper's *_results.json, JSONL or CSV). All or nothing."""
     from app.db import transaction
     from app.services.import_formats import read_records
     from app.services.importing import check_size, file_hash, import_records
+    from app.services.source_labels import parse_map
 
     try:
         check_size(file.name, file.stat().st_size, get_settings().import_max_mb)
@@ -218,12 +222,13 @@ def import_cmd(
     data = file.read_bytes()
     sessions = _sessions()
     try:
+        label_map = parse_map(labels) or None
         fmt, records = read_records(file.name, data, format, split, model)
         with typer.progressbar(length=len(records), label=f"importing {file.name}", file=sys.stderr) as bar:
             with transaction(sessions) as session:
                 result = import_records(session, project_name=project, filename=file.name,
-                                        sha256=file_hash(data, split, model), fmt=fmt, records=records,
-                                        progress=bar.update)
+                                        sha256=file_hash(data, split, model, label_map), fmt=fmt,
+                                        records=records, progress=bar.update, label_map=label_map)
     except DomainError as exc:
         _fail(exc.message, exc.details)
     except DBAPIError as exc:  # rolled back: nothing of the file was written
@@ -240,7 +245,7 @@ def import_cmd(
 def training(
     project: Annotated[str, typer.Option(help="Project name.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write into (made if missing).")],
-    kind: Annotated[str, typer.Option(help="step-rewards, preference-pairs, corrections, or all")] = "all",
+    kind: Annotated[str, typer.Option(help="step-rewards, stepwise, preference-pairs, corrections, or all")] = "all",
     fmt: Annotated[str, typer.Option("--format", help="jsonl or parquet")] = "jsonl",
     model: Annotated[Optional[str], typer.Option(help="Only this model's derivations.")] = None,
     perturbation: Annotated[Optional[str], typer.Option(help="Only this perturbation (static, VR, EE, AG, SR).")] = None,
@@ -268,14 +273,8 @@ def training(
                      for k in kinds]
     except DomainError as exc:
         _fail(exc.message, exc.details)
-    output.mkdir(parents=True, exist_ok=True)
-    cards = []
-    for export_ in built:
-        path = output / f"{export_.kind}.{fmt}"
-        path.write_bytes(export_.parquet() if fmt == "parquet" else b"".join(export_.jsonl()))
-        cards.append(export_.card)
-        typer.echo(f"wrote {path} ({len(export_.records):,} records)", err=True)
-    (output / "README.md").write_text("\n\n".join(cards), encoding="utf-8")
+    for line in training_service.write_folder(built, project.strip(), output, fmt):
+        typer.echo(line, err=True)
 
 
 @cli.command()

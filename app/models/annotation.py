@@ -57,6 +57,9 @@ class StepNote(Base):
     step_id: Mapped[int] = mapped_column(ForeignKey("steps.id", ondelete="CASCADE"), primary_key=True)
     note: Mapped[str] = mapped_column(Text, default="", server_default="")
     unsure: Mapped[bool] = mapped_column(default=False, server_default="false")
+    # The source left the step without a label (ProcessBench after the first error, PRM800K
+    # unrated): not the same as no error label, which means the step is right.
+    unlabelled: Mapped[bool] = mapped_column(default=False, server_default="false")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now())
 

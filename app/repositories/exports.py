@@ -45,7 +45,9 @@ SELECT jsonb_build_object('type', 'annotation', 'id', a.id, 'derivation_id', a.d
        'status', a.status::text, 'goal_reached', a.goal_reached, 'comment', a.comment, 'version', a.version,
        'submitted_at', to_char(a.submitted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'active_seconds', a.active_seconds,
        'labels', coalesce((SELECT jsonb_agg(jsonb_build_object('step_id', sl.step_id, 'label', sl.label)
-                  ORDER BY sl.step_id, sl.label) FROM step_labels sl WHERE sl.annotation_id = a.id), '[]'))
+                  ORDER BY sl.step_id, sl.label) FROM step_labels sl WHERE sl.annotation_id = a.id), '[]'),
+       'unlabelled_step_ids', coalesce((SELECT jsonb_agg(sn.step_id ORDER BY sn.step_id) FROM step_notes sn
+                  WHERE sn.annotation_id = a.id AND sn.unlabelled), '[]'))
 FROM annotations a JOIN users u ON u.id = a.annotator_id
 WHERE a.derivation_id IN ({_JSONL_SCOPE}) ORDER BY a.id"""),
     text(f"""
@@ -98,8 +100,11 @@ def step_copy(project_id: int, labels: list[str], safe: bool = False):
         sql.SQL(f"{t('pj.name')} AS project, {t('p.key')} AS problem, p.perturbation::text AS perturbation, "
                 f"{t('m.name')} AS model, d.id AS derivation_id, s.index AS step_index, {t('s.latex')} AS latex, "
                 "(a.id IS NOT NULL)::int AS annotated"),
-        *_label_columns(labels, "(EXISTS (SELECT 1 FROM step_labels sl "
-                                "WHERE sl.annotation_id = a.id AND sl.step_id = s.id AND sl.label = {label}))::int"),
+        # empty where the annotation's source left the step unlabelled (unknown, not 0)
+        *_label_columns(labels, "CASE WHEN EXISTS (SELECT 1 FROM step_notes sn WHERE sn.annotation_id = a.id "
+                                "AND sn.step_id = s.id AND sn.unlabelled) THEN NULL ELSE "
+                                "(EXISTS (SELECT 1 FROM step_labels sl "
+                                "WHERE sl.annotation_id = a.id AND sl.step_id = s.id AND sl.label = {label}))::int END"),
         sql.SQL(f"{t('u.username')} AS annotator, {ISO.format('a.submitted_at')} AS submitted_at"),
         *_label_columns(labels, "(SELECT ac.verdict FROM auto_checks ac WHERE ac.derivation_id = d.id "
                                 "AND ac.step_index = s.index AND ac.label = {label})", "sympy_"),

@@ -111,9 +111,10 @@ def insert_steps(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def insert_source_labels(session: Session, annotator_id: int,
-                         items: Sequence[tuple[int, bool | None, dict[int, list[str]]]]) -> int:
+                         items: Sequence[tuple[int, bool | None, dict[int, list[str]], list[int]]]) -> int:
     """Labels a file already held, as one submitted annotation per derivation by the source's
-    annotator: (derivation id, goal reached, 1-based step index -> labels). Returns labels written."""
+    annotator: (derivation id, goal reached, 1-based step index -> labels, 1-based steps the
+    source left unlabelled). Returns labels written."""
     if not items:
         return 0
     ids = session.execute(text("""
@@ -122,15 +123,20 @@ def insert_source_labels(session: Session, annotator_id: int,
         SELECT d, :annotator, 'submitted', g, 'imported with the file', 1, now(), 1
         FROM unnest(CAST(:derivations AS int[]), CAST(:goals AS boolean[])) AS t(d, g)
         ON CONFLICT (derivation_id, annotator_id) DO NOTHING
-        RETURNING id, derivation_id"""), {"annotator": annotator_id, "derivations": [d for d, _, _ in items],
-                                          "goals": [g for _, g, _ in items]}).all()
+        RETURNING id, derivation_id"""), {"annotator": annotator_id, "derivations": [item[0] for item in items],
+                                          "goals": [item[1] for item in items]}).all()
     annotation = {derivation_id: a_id for a_id, derivation_id in ids}
     steps = {(d, i): s for s, d, i in session.execute(text(
         "SELECT id, derivation_id, index FROM steps WHERE derivation_id = ANY(:ids)"), {"ids": list(annotation)})}
     rows = [{"annotation_id": annotation[d], "step_id": steps[(d, index)], "label": label}
-            for d, _, labels in items if d in annotation
+            for d, _, labels, _ in items if d in annotation
             for index, names in labels.items() if (d, index) in steps for label in names]
     if rows:
         session.execute(text("INSERT INTO step_labels (annotation_id, step_id, label) "
                              "VALUES (:annotation_id, :step_id, :label) ON CONFLICT DO NOTHING"), rows)
+    unlabelled = [{"annotation_id": annotation[d], "step_id": steps[(d, index)]}
+                  for d, _, _, indices in items if d in annotation for index in indices if (d, index) in steps]
+    if unlabelled:
+        session.execute(text("INSERT INTO step_notes (annotation_id, step_id, unlabelled) "
+                             "VALUES (:annotation_id, :step_id, true) ON CONFLICT DO NOTHING"), unlabelled)
     return len(rows)

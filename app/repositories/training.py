@@ -20,7 +20,8 @@ def derivations(session: Session, params: dict) -> list[dict]:
     rows = session.execute(text(f"""
         SELECT d.id, p.id AS problem_id, p.key AS problem_key, p.perturbation::text AS perturbation,
                p.prompt, p.reference, m.name AS model,
-               adj.decided_at IS NOT NULL AS settled, adj.goal_reached AS final_goal
+               adj.decided_at IS NOT NULL AS settled, adj.goal_reached AS final_goal, d.raw_text,
+               (SELECT pj.overlap FROM projects pj WHERE pj.id = d.project_id) AS overlap
         {_JOINS} LEFT JOIN adjudications adj ON adj.derivation_id = d.id {_FILTER}
         ORDER BY d.id"""), params).mappings().all()
     return [dict(r) for r in rows]
@@ -46,8 +47,9 @@ def final_labels(session: Session, params: dict) -> dict[int, dict[int, set[str]
     return out
 
 
-def submitted(session: Session, params: dict) -> dict[int, list[tuple[str, bool | None, dict[int, set[str]]]]]:
-    """derivation -> [(annotator, goal reached, step id -> labels)] of submitted annotations."""
+def submitted(session: Session, params: dict) -> dict[int, list[tuple[str, bool | None, dict[int, set[str]], set[int]]]]:
+    """derivation -> [(annotator, goal reached, step id -> labels, step ids left unlabelled)] of
+    submitted annotations."""
     annotations: dict[int, tuple[int, str, bool | None]] = {}
     for a_id, derivation_id, name, goal in session.execute(text(f"""
             SELECT a.id, a.derivation_id, u.username, a.goal_reached FROM annotations a
@@ -55,14 +57,19 @@ def submitted(session: Session, params: dict) -> dict[int, list[tuple[str, bool 
             WHERE a.status = 'submitted' AND a.derivation_id IN (SELECT d.id {_SCOPE}) ORDER BY a.id"""), params):
         annotations[a_id] = (derivation_id, name, goal)
     labels: dict[int, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
+    unlabelled: dict[int, set[int]] = defaultdict(set)
     if annotations:
         for a_id, step_id, label in session.execute(text(
                 "SELECT annotation_id, step_id, label FROM step_labels WHERE annotation_id = ANY(:ids)"),
                 {"ids": list(annotations)}):
             labels[a_id][step_id].add(label)
+        for a_id, step_id in session.execute(text(
+                "SELECT annotation_id, step_id FROM step_notes WHERE unlabelled AND annotation_id = ANY(:ids)"),
+                {"ids": list(annotations)}):
+            unlabelled[a_id].add(step_id)
     out: dict[int, list] = defaultdict(list)
     for a_id, (derivation_id, name, goal) in annotations.items():
-        out[derivation_id].append((name, goal, labels.get(a_id, {})))
+        out[derivation_id].append((name, goal, labels.get(a_id, {}), unlabelled.get(a_id, set())))
     return out
 
 

@@ -67,6 +67,8 @@ class DerivationIn(BaseModel):
     # by an annotator named after the source: 1-based step -> labels
     labeler: str | None = None
     labels: dict[int, list[str]] | None = None
+    # 1-based steps the source left without a label (not the same as "no error": see step_notes)
+    unlabelled: list[int] | None = None
     goal_reached: bool | None = None
 
     @model_validator(mode="after")

@@ -14,11 +14,12 @@ from app.errors import TooLarge
 from app.math.latex import split_steps
 from app.math.prompt import parse_prompt
 from app.repositories import imports as imports_repo
-from app.models import Role
+from app.models import DEFAULT_TAXONOMY, Role
 from app.repositories import projects as projects_repo
 from app.repositories import users as users_repo
 from app.schemas.importing import DerivationIn, ImportResult
 from app.services.auth import hash_password
+from app.services import source_labels, taxonomy
 from app.services.import_formats import read_records
 
 BATCH = 5000  # records written per round (COPY: the size only paces the progress bar)
@@ -68,13 +69,15 @@ def import_file(
     progress: Progress | None = None,
     split: str | None = None,
     model: str | None = None,
+    label_map: dict[str, str] | None = None,
 ) -> ImportResult:
     """`split`: how a derivation's text is cut into steps (app.services.step_split; records
-    that carry a `steps` list keep theirs); `model`: the model's name for lm-eval samples."""
+    that carry a `steps` list keep theirs); `model`: the model's name for lm-eval samples;
+    `label_map`: the source's labels -> the project's (app.services.source_labels)."""
     fmt, records = read_records(filename, data, fmt, split, model)  # raises InvalidInput before any write
     return import_records(
-        session, project_name=project_name, filename=filename, sha256=file_hash(data, split, model),
-        fmt=fmt, records=records, user_id=user_id, progress=progress,
+        session, project_name=project_name, filename=filename, sha256=file_hash(data, split, model, label_map),
+        fmt=fmt, records=records, user_id=user_id, progress=progress, label_map=label_map,
     )
 
 
@@ -83,7 +86,8 @@ def _source_labels(session: Session, labelled: list[tuple[int, DerivationIn]]) -
     named after the source, made when first needed (a random password: nobody logs in as it)."""
     by_source: dict[str, list] = {}
     for derivation_id, rec in labelled:
-        by_source.setdefault(rec.labeler, []).append((derivation_id, rec.goal_reached, rec.labels))
+        by_source.setdefault(rec.labeler, []).append(
+            (derivation_id, rec.goal_reached, rec.labels, rec.unlabelled or []))
     for source, items in by_source.items():
         user = users_repo.get_by_username(session, source)
         if user is None:
@@ -92,13 +96,16 @@ def _source_labels(session: Session, labelled: list[tuple[int, DerivationIn]]) -
         imports_repo.insert_source_labels(session, user.id, items)
 
 
-def file_hash(data: bytes, split: str | None, model: str | None = None) -> str:
-    """The import batch's identity: the file, and the split rule and model name when given."""
+def file_hash(data: bytes, split: str | None, model: str | None = None,
+              label_map: dict[str, str] | None = None) -> str:
+    """The import batch's identity: the file, and the split rule, model name and label mapping when given."""
     digest = hashlib.sha256(data)
     if split and split != "and":
         digest.update(f"\x00split={split}".encode())
     if model:
         digest.update(f"\x00model={model}".encode())
+    if label_map:
+        digest.update(f"\x00labels={sorted(label_map.items())}".encode())
     return digest.hexdigest()
 
 
@@ -112,9 +119,18 @@ def import_records(
     records: list[DerivationIn],
     user_id: int | None = None,
     progress: Progress | None = None,
+    label_map: dict[str, str] | None = None,
 ) -> ImportResult:
-    """Write records already read and checked (read_records) from a file whose hash is sha256."""
-    project, _ = projects_repo.get_or_create(session, project_name.strip())
+    """Write records already read and checked (read_records) from a file whose hash is sha256.
+    A new project made by importing a labelled source starts from that source's preset."""
+    existing = projects_repo.get_by_name(session, project_name.strip())
+    preset = source_labels.PRESET_OF_FORMAT.get(fmt) if existing is None else None
+    labels = (taxonomy.items(existing) if existing is not None
+              else taxonomy.items_of(taxonomy.PRESETS[preset][1] if preset else DEFAULT_TAXONOMY))
+    records = source_labels.map_records(records, labels, label_map)  # refuses a label the project lacks
+    project, created = projects_repo.get_or_create(session, project_name.strip())
+    if created and preset:
+        taxonomy.apply_preset(session, project_id=project.id, preset=preset)
     if imports_repo.find_batch(session, project.id, sha256):
         return ImportResult(
             project=project.name, format=fmt, records=len(records), added=0, problems_added=0, already_imported=True

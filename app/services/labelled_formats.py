@@ -9,10 +9,12 @@
 - lm-evaluation-harness `--log_samples` files (`samples_<task>_<date>.jsonl`): `{"doc_id",
   "doc", "arguments", "resps", "filtered_resps", ...}`, one model output per sample.
 
-Labels map to the paper's taxonomy: a -1 step, or ProcessBench's first wrong step, is
-"incorrect"; PRM800K's 0 ("neither helps nor hurts") carries no error label. They are
-imported as a submitted annotation by an annotator named after the source ("processbench",
-"prm800k"). Same rules as every reader: all or nothing, errors name line and field.
+The readers name each label in the source's own words (SOURCE_LABELS: ProcessBench's
+`first_error`, PRM800K's `negative` -1 and `neutral` 0) and list the steps the source left
+unlabelled (ProcessBench's steps after the first error, PRM800K's unrated steps); the import
+maps those names onto the project's labels (app.services.source_labels). They arrive as a
+submitted annotation by an annotator named after the source ("processbench", "prm800k").
+Same rules as every reader: all or nothing, errors name line and field.
 """
 
 from __future__ import annotations
@@ -27,6 +29,13 @@ from app.schemas.importing import DerivationIn
 from app.services import import_formats as base
 
 PROCESSBENCH, PRM800K, LM_EVAL = "processbench", "prm800k", "lm-eval"
+
+# A source's labels, in its own words: rating, and what it means there.
+SOURCE_LABELS: dict[str, tuple[int, str]] = {
+    "first_error": (-1, "ProcessBench's first wrong step"),
+    "negative": (-1, "PRM800K's rating -1"),
+    "neutral": (0, "PRM800K's rating 0 (reasonable, but no progress)"),
+}
 
 
 def _lines(filename: str, data: bytes, convert: Callable[[str, dict], dict]) -> list[DerivationIn]:
@@ -60,7 +69,9 @@ def _processbench(where: str, raw: dict) -> dict:
     goal = raw.get("final_answer_correct")
     return {"problem_id": raw.get("id", _key("pb", problem)), "prompt": problem,
             "model": raw.get("generator") or PROCESSBENCH, "steps": steps, "labeler": PROCESSBENCH,
-            "labels": {label + 1: ["incorrect"]} if label >= 0 else {},
+            "labels": {label + 1: ["first_error"]} if label >= 0 else {},
+            # ProcessBench judges only up to the first wrong step: the rest were never labelled
+            "unlabelled": list(range(label + 2, len(steps) + 1)) if label >= 0 else [],
             "goal_reached": goal if isinstance(goal, bool) else None}
 
 
@@ -72,14 +83,15 @@ def _prm800k(where: str, raw: dict) -> dict:
     label = raw.get("label")
     if not isinstance(label, dict) or not isinstance(label.get("steps"), list) or not label["steps"]:
         raise _Bad("field 'label.steps' must be a non-empty list")
-    steps, labels = [], {}
+    steps, labels, unlabelled = [], {}, []
     for i, step in enumerate(label["steps"], start=1):
         field = f"label.steps.{i - 1}"
         if not isinstance(step, dict):
             raise _Bad(f"field '{field}' must be an object")
         human, chosen, completions = step.get("human_completion"), step.get("chosen_completion"), step.get("completions")
         if isinstance(human, dict) and isinstance(human.get("text"), str):
-            text, rating = human["text"], 1  # a labeler's own step: right by construction
+            # a labeler's own step: the source gives it no rating (not +1: nobody rated it)
+            text, rating = human["text"], human.get("rating")
         elif isinstance(completions, list) and completions:
             pick = chosen if isinstance(chosen, int) and 0 <= chosen < len(completions) else 0
             completion = completions[pick]
@@ -88,14 +100,18 @@ def _prm800k(where: str, raw: dict) -> dict:
             text, rating = completion["text"], completion.get("rating")
         else:
             raise _Bad(f"field '{field}': no completion and no human_completion")
-        if rating not in (-1, 0, 1, None):
+        if isinstance(rating, bool) or rating not in (-1, 0, 1, None):
             raise _Bad(f"field '{field}': rating {rating!r} is not -1, 0 or 1")
         steps.append(text)
         if rating == -1:
-            labels[i] = ["incorrect"]
+            labels[i] = ["negative"]
+        elif rating == 0:
+            labels[i] = ["neutral"]
+        elif rating is None:
+            unlabelled.append(i)
     finish = label.get("finish_reason")
     return {"problem_id": _key("prm", problem), "prompt": problem, "model": raw.get("model") or PRM800K,
-            "steps": steps, "labeler": PRM800K, "labels": labels,
+            "steps": steps, "labeler": PRM800K, "labels": labels, "unlabelled": unlabelled,
             "goal_reached": True if finish == "solution" else False if finish == "found_error" else None}
 
 

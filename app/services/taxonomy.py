@@ -51,9 +51,13 @@ PRESETS: dict[str, tuple[str, list[dict]]] = {
 
 def items(project: Project) -> list[dict]:
     """The taxonomy with every field filled (projects made before ratings and retiring have neither)."""
+    return items_of(project.taxonomy)
+
+
+def items_of(taxonomy: list[dict]) -> list[dict]:
     return [{"key": i["key"], "name": i.get("name") or i["key"], "help": i.get("help", ""),
              "rating": i.get("rating", PAPER_RATINGS.get(i["key"], 0)), "retired": bool(i.get("retired", False))}
-            for i in project.taxonomy]
+            for i in taxonomy]
 
 
 def ratings(project: Project) -> dict[str, int]:

@@ -33,7 +33,7 @@ from app.repositories import training as training_repo
 from app.services import agreement, taxonomy
 from app.services.projects import get_project
 
-KINDS = ("step-rewards", "preference-pairs", "corrections")
+KINDS = ("step-rewards", "stepwise", "preference-pairs", "corrections")
 FORMATS = ("jsonl", "parquet")
 CORRECT = 1
 
@@ -50,8 +50,11 @@ class Judged:
     steps: list[tuple[int, int, str]]  # (step id, index, LaTeX)
     labels: dict[int, set[str]]  # step id -> labels
     goal_reached: bool | None
+    raw_text: str  # the derivation as the model wrote it (steps re-joined would alter it)
+    reference_text: str | None
     judged_by: str  # "final" (a settled adjudication) | "agreed" (every annotator gave the same)
     annotators: list[str] = field(default_factory=list)
+    unlabelled: set[int] = field(default_factory=set)  # step ids the source left unlabelled: no rating
 
 
 def parse_ratings(text: str | None) -> dict[str, int]:
@@ -82,28 +85,38 @@ def judged(session: Session, *, project_id: int, model: str | None = None, pertu
         base = dict(id=d_id, problem_id=row["problem_id"], problem_key=row["problem_key"],
                     perturbation=row["perturbation"], prompt=row["prompt"],
                     reference=split_steps(row["reference"]) if row["reference"] else None, model=row["model"],
-                    steps=steps.get(d_id, []))
+                    steps=steps.get(d_id, []), raw_text=row["raw_text"], reference_text=row["reference"])
         sides = submitted.get(d_id, [])
-        names = [name for name, _, _ in sides]
+        names = [name for name, _, _, _ in sides]
         if row["settled"]:
             out.append(Judged(**base, labels=dict(final.get(d_id, {})), goal_reached=row["final_goal"],
                               judged_by="final", annotators=names))
-        elif sides and not final_only:
-            per_step = {sid: {frozenset(labels.get(sid, set())) for _, _, labels in sides} for sid, _, _ in base["steps"]}
-            goals = {goal for _, goal, _ in sides}
+        elif len(sides) >= row["overlap"] and not final_only:  # all k annotators of the project submitted
+            # a step someone left unlabelled (None) agrees only with others who left it so
+            per_step = {sid: {None if sid in unlabelled else frozenset(labels.get(sid, set()))
+                              for _, _, labels, unlabelled in sides} for sid, _, _ in base["steps"]}
+            goals = {goal for _, goal, _, _ in sides}
             if all(len(v) == 1 for v in per_step.values()) and len(goals) == 1:
-                out.append(Judged(**base, labels={sid: set(next(iter(v))) for sid, v in per_step.items()},
-                                  goal_reached=goals.pop(), judged_by="agreed", annotators=names))
+                agreed = {sid: next(iter(v)) for sid, v in per_step.items()}
+                out.append(Judged(**base, labels={sid: set(v) for sid, v in agreed.items() if v is not None},
+                                  goal_reached=goals.pop(), judged_by="agreed", annotators=names,
+                                  unlabelled={sid for sid, v in agreed.items() if v is None}))
     return out
 
 
-def _ratings(d: Judged, ratings: dict[str, int]) -> list[int]:
-    return [min((ratings.get(label, 0) for label in d.labels.get(sid, ())), default=CORRECT)
+def _ratings(d: Judged, ratings: dict[str, int]) -> list[int | None]:
+    """Each step's rating: its labels' lowest, +1 with no label, None where the source gave none."""
+    return [None if sid in d.unlabelled
+            else min((ratings.get(label, 0) for label in d.labels.get(sid, ())), default=CORRECT)
             for sid, _, _ in d.steps]
 
 
-def _first_error(values: list[int]) -> int:
+def _first_error(values: list[int | None]) -> int:
     return next((i for i, v in enumerate(values) if v == -1), -1)
+
+
+def _fully_right(values: list[int | None]) -> bool:
+    return all(v is not None and v >= 0 for v in values)
 
 
 def step_rewards(items: list[Judged], ratings: dict[str, int]) -> Iterator[dict]:
@@ -111,8 +124,26 @@ def step_rewards(items: list[Judged], ratings: dict[str, int]) -> Iterator[dict]
         values = _ratings(d, ratings)
         yield {"derivation_id": d.id, "problem_id": d.problem_key, "perturbation": d.perturbation, "model": d.model,
                "prompt": d.prompt, "steps": [latex for _, _, latex in d.steps],
-               "labels": [sorted(d.labels.get(sid, ())) for sid, _, _ in d.steps], "ratings": values,
-               "first_error": _first_error(values), "goal_reached": d.goal_reached, "judged_by": d.judged_by}
+               "labels": [None if sid in d.unlabelled else sorted(d.labels.get(sid, ())) for sid, _, _ in d.steps],
+               "ratings": values, "first_error": _first_error(values), "goal_reached": d.goal_reached,
+               "judged_by": d.judged_by}
+
+
+def stepwise(items: list[Judged], ratings: dict[str, int]) -> Iterator[dict]:
+    """TRL's stepwise-supervision format: `labels[i]` is True for a step that is not wrong
+    (rating 0 or +1). The completions stop at the first wrong step, and before a step the
+    source left unlabelled: TRL's labels cannot say "unknown", and a guess would be a label."""
+    for d in items:
+        values = _ratings(d, ratings)
+        steps = [latex for _, _, latex in d.steps]
+        end = next((i for i, v in enumerate(values) if v is None), len(values))
+        first = _first_error(values)
+        if 0 <= first < end:
+            end = first + 1
+        if end == 0:
+            continue  # not one step with a label
+        yield {"prompt": d.prompt, "completions": steps[:end], "labels": [v >= 0 for v in values[:end]],
+               "derivation_id": d.id, "problem_id": d.problem_key, "model": d.model, "perturbation": d.perturbation}
 
 
 def preference_pairs(items: list[Judged], ratings: dict[str, int], corrections: dict[int, tuple[str, bool]]) -> Iterator[dict]:
@@ -121,7 +152,7 @@ def preference_pairs(items: list[Judged], ratings: dict[str, int], corrections: 
         by_problem[d.problem_id].append(d)
     for group in by_problem.values():
         scored = [(d, _ratings(d, ratings)) for d in group]
-        good = [d for d, values in scored if -1 not in values and d.goal_reached is True]
+        good = [d for d, values in scored if _fully_right(values) and d.goal_reached is True]
         for d, values in scored:
             first = _first_error(values)
             if first < 0:
@@ -130,11 +161,12 @@ def preference_pairs(items: list[Judged], ratings: dict[str, int], corrections: 
             common = {"problem_id": d.problem_key, "perturbation": d.perturbation, "prompt": d.prompt,
                       "rejected_model": d.model, "rejected_derivation_id": d.id}
             chosen = good[0] if good else None
-            if chosen is not None or d.reference:
+            if chosen is not None or d.reference_text:
+                # the texts as written (steps re-joined with another separator would alter them)
                 yield {**common, "level": "derivation", "prefix": [],
-                       "chosen": " and ".join(latex for _, _, latex in chosen.steps) if chosen else " and ".join(d.reference),
+                       "chosen": chosen.raw_text if chosen else d.reference_text,
                        "chosen_from": f"model {chosen.model}" if chosen else "reference",
-                       "rejected": " and ".join(steps)}
+                       "rejected": d.raw_text}
             fix = corrections.get(d.steps[first][0])
             if fix is not None:
                 yield {**common, "level": "step", "prefix": steps[:first], "chosen": fix[0],
@@ -162,23 +194,63 @@ def correction_records(items: list[Judged], ratings: dict[str, int],
                "continuation": [fix[0], *rest]}
 
 
+# One typed schema per kind, shared by the Parquet files and the dataset card's `features`
+# (which `load_dataset(<folder>, <kind>)` applies to the JSONL too): a field is (name, type);
+# a type is a dtype name or a one-element list for a list of that type. Integers are int64,
+# what JSON readers infer, so JSONL and Parquet load the same.
+FIELDS: dict[str, list[tuple[str, object]]] = {
+    "step-rewards": [("derivation_id", "int64"), ("problem_id", "string"), ("perturbation", "string"),
+                     ("model", "string"), ("prompt", "string"), ("steps", ["string"]), ("labels", [["string"]]),
+                     ("ratings", ["int64"]), ("first_error", "int64"), ("goal_reached", "bool"),
+                     ("judged_by", "string")],
+    "stepwise": [("prompt", "string"), ("completions", ["string"]), ("labels", ["bool"]),
+                 ("derivation_id", "int64"), ("problem_id", "string"), ("model", "string"),
+                 ("perturbation", "string")],
+    "preference-pairs": [("problem_id", "string"), ("perturbation", "string"), ("prompt", "string"),
+                         ("rejected_model", "string"), ("rejected_derivation_id", "int64"), ("level", "string"),
+                         ("prefix", ["string"]), ("chosen", "string"), ("chosen_from", "string"),
+                         ("rejected", "string")],
+    "corrections": [("derivation_id", "int64"), ("problem_id", "string"), ("perturbation", "string"),
+                    ("model", "string"), ("prompt", "string"), ("steps_to_error", ["string"]),
+                    ("error_step", "int64"), ("error_labels", ["string"]), ("correction", "string"),
+                    ("correction_from", "string"), ("continuation", ["string"])],
+}
+
+
+def _arrow_type(kind: object):
+    import pyarrow as pa
+
+    if isinstance(kind, list):
+        return pa.list_(_arrow_type(kind[0]))
+    return {"int64": pa.int64(), "string": pa.string(), "bool": pa.bool_()}[kind]
+
+
 def _schema(kind: str):
     import pyarrow as pa
 
-    text, texts = pa.string(), pa.list_(pa.string())
-    if kind == "step-rewards":
-        return pa.schema([("derivation_id", pa.int64()), ("problem_id", text), ("perturbation", text), ("model", text),
-                          ("prompt", text), ("steps", texts), ("labels", pa.list_(texts)),
-                          ("ratings", pa.list_(pa.int8())), ("first_error", pa.int32()), ("goal_reached", pa.bool_()),
-                          ("judged_by", text)])
-    if kind == "preference-pairs":
-        return pa.schema([("problem_id", text), ("perturbation", text), ("prompt", text), ("rejected_model", text),
-                          ("rejected_derivation_id", pa.int64()), ("level", text), ("prefix", texts),
-                          ("chosen", text), ("chosen_from", text), ("rejected", text)])
-    return pa.schema([("derivation_id", pa.int64()), ("problem_id", text), ("perturbation", text), ("model", text),
-                      ("prompt", text), ("steps_to_error", texts), ("error_step", pa.int32()),
-                      ("error_labels", texts), ("correction", text), ("correction_from", text),
-                      ("continuation", texts)])
+    return pa.schema([(name, _arrow_type(t)) for name, t in FIELDS[kind]])
+
+
+def _yaml_feature(kind: object, indent: str) -> list[str]:
+    if isinstance(kind, list):
+        inner = kind[0]
+        if isinstance(inner, list):
+            return [f"{indent}list:", *_yaml_feature(inner, indent + "  ")]
+        return [f"{indent}list: {inner}"]
+    return [f"{indent}dtype: {kind}"]
+
+
+def card_metadata(kinds: list[str], fmt: str) -> str:
+    """The card's YAML block: one config per kind (its file) with its features."""
+    lines = ["---", "configs:"]
+    for kind in kinds:
+        lines += [f"- config_name: {kind}", f"  data_files: {kind}.{fmt}"]
+    lines.append("dataset_info:")
+    for kind in kinds:
+        lines += [f"- config_name: {kind}", "  features:"]
+        for name, t in FIELDS[kind]:
+            lines += [f"  - name: {name}", *_yaml_feature(t, "    ")]
+    return "\n".join([*lines, "---", ""])
 
 
 @dataclass
@@ -207,9 +279,11 @@ def build(session: Session, *, project_id: int, kind: str, model: str | None = N
     ratings = {**taxonomy.ratings(get_project(session, project_id)), **(ratings or {})}
     items = judged(session, project_id=project_id, model=model, perturbation=perturbation, final_only=final_only)
     params = {"project_id": project_id, "model": model, "perturbation": perturbation}
-    fixes = training_repo.corrections(session, params) if kind != "step-rewards" else {}
+    fixes = training_repo.corrections(session, params) if kind in ("preference-pairs", "corrections") else {}
     if kind == "step-rewards":
         records = list(step_rewards(items, ratings))
+    elif kind == "stepwise":
+        records = list(stepwise(items, ratings))
     elif kind == "preference-pairs":
         records = list(preference_pairs(items, ratings, fixes))
     else:
@@ -226,40 +300,83 @@ def _counts(values: Iterable[str]) -> str:
     return ", ".join(f"{k} {n:,}" for k, n in sorted(tally.items())) or "none"
 
 
+WHY_EMPTY = {
+    "step-rewards": "no derivation is judged yet (all of the project's annotators submitted and agree, "
+                    "or a reviewer settled it)",
+    "stepwise": "no derivation is judged yet, or none has a labelled first step",
+    "preference-pairs": "no judged derivation has a wrong step with a right derivation, the reference or a "
+                        "settled correction to pair it with",
+    "corrections": "no reviewer has settled a correction of a wrong step",
+}
+
+
 def dataset_card(session: Session, *, project_id: int, kind: str, records: list[dict], items: list[Judged],
                  ratings: dict[str, int], filters: dict) -> str:
-    """A short README for the export: what it holds, how it was labelled, where it came from."""
+    """A short README section for one export: what it holds, how it was labelled, where it came from."""
     project = get_project(session, project_id)
     report = agreement.compute(session, project_id=project_id)
     alphas = ", ".join(f"{f.name} {f.alpha:.3f}" for f in report.figures if f.alpha is not None) or "not enough overlap"
     annotators = sorted({name for d in items for name in d.annotators})
     chosen = {k: v for k, v in filters.items() if v}
     lines = [
-        f"# {project.name}: {kind}", "",
+        f"## {kind}", "",
         f"Exported by Derivation Lab from project \"{project.name}\"" + (f", filtered by {chosen}" if chosen else "") + ".",
-        "", "## Contents", "",
-        f"- records: {len(records):,}",
+        "", "### Contents", "",
+        f"- records: {len(records):,}" + ("" if records else f" — {WHY_EMPTY[kind]}; no file is written"),
         f"- judged derivations it was made from: {len(items):,} ({_counts(d.judged_by for d in items)}; "
-        "final = a reviewer's settled labels, agreed = every annotator gave the same labels and goal)",
+        "final = a reviewer's settled labels, agreed = all of the project's annotators submitted the same labels "
+        "and goal)",
         f"- models: {_counts(d.model for d in items)}",
         f"- perturbations: {_counts(d.perturbation for d in items)}",
     ]
     if kind == "preference-pairs":
         lines.append(f"- levels: {_counts(r['level'] for r in records)}")
     lines += [
-        "", "## Labels", "",
+        "", "### Labels", "",
         "Step ratings: " + ", ".join(f"{label} {value:+d}" for label, value in sorted(ratings.items()))
-        + f"; a step with no error label +{CORRECT}; a step with several labels takes the lowest.",
+        + f"; a step with no error label +{CORRECT}; a step with several labels takes the lowest. A step its "
+        "source left unlabelled (ProcessBench after the first error, PRM800K unrated) has rating and labels "
+        "null: unknown, not right.",
         "`first_error` is 0-based (ProcessBench); -1 when no step is rated -1. `error_step` is 1-based.",
-        "", "## Provenance", "",
+        "`stepwise` is TRL's stepwise-supervision format: `labels[i]` is true for a step rated 0 or +1; the "
+        "completions stop at the first wrong step and before the first unlabelled one.",
+        "`preference-pairs` is TRL's preference format (`prompt`, `chosen`, `rejected`): derivation-level texts "
+        "as the model wrote them (the reference as the problem gives it).",
+        "", "### Provenance", "",
         f"- annotators: {', '.join(annotators) or 'none'}",
         f"- inter-annotator agreement (Krippendorff's alpha, whole project): {alphas}",
         "- corrections: a reviewer's settled correct step (SymPy's proposal accepted, or typed); "
         "continuations follow with the reference's remaining steps",
-        "", "## Loading", "",
+        "", "### Loading", "",
         "```python",
         "from datasets import load_dataset",
-        f'ds = load_dataset("json", data_files="{kind}.jsonl")  # or ("parquet", data_files="{kind}.parquet")',
+        f'ds = load_dataset("<this folder>", "{kind}")  # the card\'s configs say which file and its types',
         "```", "",
     ]
     return "\n".join(lines)
+
+
+def folder_card(project_name: str, exports: list[TrainingExport], fmt: str) -> str:
+    """The README.md of a folder of exports: YAML metadata (a config per kind that has records,
+    so `load_dataset(<folder>, <kind>)` works), then each kind's section."""
+    kinds = [e.kind for e in exports if e.records]
+    head = card_metadata(kinds, fmt) if kinds else ""
+    return head + f"# {project_name}: training data\n\n" + "\n".join(e.card for e in exports)
+
+
+def write_folder(exports: list[TrainingExport], project_name: str, output, fmt: str) -> list[str]:
+    """Each export with records as <kind>.<fmt> in `output` (a Path), and the card as README.md;
+    an empty kind gets no file (an empty file loads nowhere), the card says 0 and why. Returns
+    a line per kind saying what was written."""
+    output.mkdir(parents=True, exist_ok=True)
+    said = []
+    for export_ in exports:
+        path = output / f"{export_.kind}.{fmt}"
+        if not export_.records:
+            path.unlink(missing_ok=True)
+            said.append(f"{export_.kind}: 0 records, no file written ({WHY_EMPTY[export_.kind]})")
+            continue
+        path.write_bytes(export_.parquet() if fmt == "parquet" else b"".join(export_.jsonl()))
+        said.append(f"wrote {path} ({len(export_.records):,} records)")
+    (output / "README.md").write_text(folder_card(project_name, exports, fmt), encoding="utf-8")
+    return said

@@ -131,10 +131,11 @@ def test_training_export_writes_each_kind_and_a_card(run, tmp_path):
     out = tmp_path / "train"
     result = run("training", "--project", "paper", "-o", str(out), "--format", "parquet")
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "corrections.parquet", "preference-pairs.parquet",
-                                                     "step-rewards.parquet"]
-    assert "wrote" in result.output and "(0 records)" in result.output  # nothing judged yet
-    assert "# paper: step-rewards" in (out / "README.md").read_text()
+    # nothing judged yet: an empty file loads nowhere, so none is written and the card says why
+    assert sorted(p.name for p in out.iterdir()) == ["README.md"]
+    assert "step-rewards: 0 records, no file written (no derivation is judged yet" in result.output
+    card = (out / "README.md").read_text()
+    assert "# paper: training data" in card and "## step-rewards" in card and "- records: 0 — " in card
     bad = run("training", "--project", "nope", "-o", str(out))
     assert bad.exit_code != 0 and "project 'nope' does not exist" in bad.output
     bad = run("training", "--project", "paper", "-o", str(out), "--ratings", "skipped=5")

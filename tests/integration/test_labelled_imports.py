@@ -90,7 +90,8 @@ def test_processbench_steps_and_first_error_become_an_annotation(db):
     annotations = db.scalars(select(Annotation).order_by(Annotation.derivation_id)).all()
     assert [(a.status.value, a.goal_reached) for a in annotations] == [("submitted", False), ("submitted", True)]
     assert db.get(User, annotations[0].annotator_id).username == "processbench"
-    assert list(_labels(db, "processbench").values()) == [{2: {"incorrect"}}]  # step 2 (0-based 1)
+    # a new project made by the import takes ProcessBench's preset: its label is the source's own
+    assert list(_labels(db, "processbench").values()) == [{2: {"first_error"}}]  # step 2 (0-based 1)
     again = import_file(db, project_name="pb", filename="gsm8k.jsonl", data=PROCESSBENCH)
     assert again.already_imported and db.query(Annotation).count() == 2
 
@@ -102,7 +103,8 @@ def test_prm800k_ratings_become_labels(db):
     # the chosen completion; where none was chosen (an error found), the first one; a human step as written
     assert steps == [["We need $\\sqrt{16}$.", "It is $16 / 2 = 8$."], ["Add: $1 + 1 = 2$.", "So the answer is $2$."]]
     labels = _labels(db, "prm800k")
-    assert list(labels.values()) == [{2: {"incorrect"}}]  # -1 -> incorrect; 0 and +1 carry no error label
+    # the prm800k preset's labels: -1 negative, 0 neutral; +1 carries none
+    assert list(labels.values()) == [{2: {"negative"}}, {1: {"neutral"}}]
     goals = [a.goal_reached for a in db.scalars(select(Annotation).order_by(Annotation.derivation_id))]
     assert goals == [False, True]
 

@@ -143,7 +143,8 @@ def test_the_training_exports_over_http(client, db, project):
     parquet = client.get(f"/projects/{pid}/training/corrections.parquet?final_only=true")
     assert parquet.status_code == 200 and parquet.content[:4] == b"PAR1" and parquet.headers["x-records"] == "1"
     card = client.get(f"/projects/{pid}/training/README.md?kind=preference-pairs")
-    assert card.status_code == 200 and card.text.startswith(f"# {PROJECT}: preference-pairs")
+    assert card.status_code == 200 and card.text.startswith("---\nconfigs:\n- config_name: preference-pairs")
+    assert f"# {PROJECT}: training data" in card.text and "## preference-pairs" in card.text
     assert "Krippendorff" in card.text and "load_dataset" in card.text
     bad = client.get(f"/projects/{pid}/training/rewards.csv")
     assert bad.status_code == 422 and "step-rewards" in bad.text
@@ -165,3 +166,91 @@ def test_the_training_exports_through_the_api(client, db, project):
     expected = training.build(db, project_id=pid, kind="preference-pairs").records
     assert [json.loads(line) for line in rows.text.splitlines()] == expected
     assert client.get(f"/api/v1/projects/{pid}/training/preference-pairs.jsonl").status_code == 401
+
+
+def _folder(db, pid, fmt, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    built = [training.build(db, project_id=pid, kind=kind) for kind in training.KINDS]
+    folder = tmp_path / f"export-{fmt}"
+    training.write_folder(built, PROJECT, folder, fmt)
+    return built, folder
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_a_folder_export_loads_by_name_with_datasets_pyarrow_and_polars(db, project, fmt, tmp_path, monkeypatch):
+    from datasets import load_dataset
+    import polars as pl
+    import pyarrow.parquet as pq
+
+    built, folder = _folder(db, project["project_id"], fmt, tmp_path, monkeypatch)
+    card = (folder / "README.md").read_text()
+    assert card.startswith("---\nconfigs:\n") and card.count("# training: training data") == 1
+    for export_ in built:
+        ds = load_dataset(str(folder), export_.kind, split="train", cache_dir=str(tmp_path / "hf"))
+        assert len(ds) == len(export_.records)
+        assert list(ds.features) == [name for name, _ in training.FIELDS[export_.kind]]
+        frame = (pl.read_parquet if fmt == "parquet" else pl.read_ndjson)(folder / f"{export_.kind}.{fmt}")
+        assert frame.height == len(export_.records)
+        if fmt == "parquet":
+            assert pq.read_table(folder / f"{export_.kind}.{fmt}").schema.equals(training._schema(export_.kind))
+    features = {}
+    for kind in ("step-rewards", "preference-pairs"):  # the same types whichever file they come from
+        features[kind] = load_dataset(str(folder), kind, split="train", cache_dir=str(tmp_path / "hf")).features
+    assert str(features["step-rewards"]["ratings"]).count("int64") == 1
+    assert "string" in str(features["preference-pairs"]["prefix"])  # not List(null) when every prefix is []
+
+
+def test_an_empty_kind_is_not_written_and_the_card_says_why(db, project, tmp_path, monkeypatch):
+    from datasets import load_dataset
+
+    built, folder = _folder(db, project["project_id"], "jsonl", tmp_path, monkeypatch)
+    empty = training.build(db, project_id=project["project_id"], kind="corrections", model="nobody")
+    training.write_folder([*built[:-1], empty], PROJECT, folder, "jsonl")
+    assert not (folder / "corrections.jsonl").exists()
+    card = (folder / "README.md").read_text()
+    assert "config_name: corrections" not in card
+    assert f"- records: 0 — {training.WHY_EMPTY['corrections']}" in card
+    assert len(load_dataset(str(folder), "step-rewards", split="train", cache_dir=str(tmp_path / "hf"))) > 0
+
+
+def _tiny_causal_lm(folder, texts: list[str]) -> str:
+    """A one-layer GPT-2 and a word-level tokenizer built from the texts (nothing downloaded)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    words = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    words.pre_tokenizer = pre_tokenizers.Whitespace()
+    words.train_from_iterator(texts, trainers.WordLevelTrainer(special_tokens=["[UNK]", "[PAD]", "[EOS]"]))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=words, unk_token="[UNK]", pad_token="[PAD]", eos_token="[EOS]")
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_positions=1024, n_embd=16, n_layer=1, n_head=2))
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+def test_dpo_trains_a_step_on_the_preference_pairs_as_exported(db, project, tmp_path, monkeypatch):
+    """TRL's DPOTrainer reads the preference-pairs file straight from the folder export."""
+    pytest.importorskip("trl")
+    from datasets import load_dataset
+    from trl import DPOConfig, DPOTrainer
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    _, folder = _folder(db, project["project_id"], "jsonl", tmp_path, monkeypatch)
+    pairs = load_dataset(str(folder), "preference-pairs", split="train", cache_dir=str(tmp_path / "hf"))
+    assert len(pairs) > 0
+    model = _tiny_causal_lm(tmp_path / "tiny-lm", [r[k] for r in pairs for k in ("prompt", "chosen", "rejected")])
+    args = DPOConfig(output_dir=str(tmp_path / "dpo"), max_steps=1, per_device_train_batch_size=2, report_to=[],
+                     use_cpu=True, save_strategy="no", max_length=512)
+    from transformers import AutoTokenizer
+
+    trainer = DPOTrainer(model=model, args=args, train_dataset=pairs, processing_class=AutoTokenizer.from_pretrained(model))
+    result = trainer.train()
+    assert result.global_step == 1 and result.training_loss > 0
+
+
+def test_the_stepwise_export_is_trls_stepwise_supervision_shape(db, project):
+    rows = training.build(db, project_id=project["project_id"], kind="stepwise").records
+    assert rows
+    for r in rows:
+        assert isinstance(r["prompt"], str) and len(r["completions"]) == len(r["labels"]) > 0
+        assert all(isinstance(v, bool) for v in r["labels"]) and all(r["labels"][:-1])  # stops at the first error

@@ -3,7 +3,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from app.deps import AdminUser, SessionDep
 from app.errors import InvalidInput
 from app.repositories import projects as projects_repo
-from app.services import step_split
+from app.services import source_labels, step_split
 from app.services.importing import check_size, import_file
 from app.web.templating import render
 
@@ -25,6 +25,7 @@ def import_page(request: Request, session: SessionDep, user: AdminUser, project:
 def import_upload(
     request: Request, session: SessionDep, user: AdminUser,
     project: str = Form(""), file: UploadFile = File(...), split: str = Form("and"), model: str = Form(""),
+    labels: str = Form(""),
 ):
     if not project.strip():
         raise InvalidInput("project: give the name of a project (a new name creates it)")
@@ -32,7 +33,7 @@ def import_upload(
     data = file.file.read(limit_mb * 2**20 + 1)  # no more than the limit is ever held in memory
     check_size(file.filename or "upload", len(data), limit_mb)
     result = import_file(session, project_name=project, filename=file.filename or "upload", data=data, user_id=user.id,
-                         split=split, model=model.strip() or None)
+                         split=split, model=model.strip() or None, label_map=source_labels.parse_map(labels) or None)
     project_id = projects_repo.get_by_name(session, result.project).id
     return render(request, "pages/import.html", {"result": result, "project_id": project_id,
                                                   "project_name": result.project, **_choices()}, block="result")

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from app.deps import SessionDep, StaffUser
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
 from app.services import training
 from app.services.projects import get_project
 
@@ -35,13 +35,19 @@ def respond(request: Request, session, project_id: int, name: str, model: str | 
     """The file (or card) asked for; the API's route answers with the same."""
     if name == "README.md":
         kind = request.query_params.get("kind", "step-rewards")
-        card = _build(session, project_id, kind, model, perturbation, final_only, ratings).card
+        fmt = request.query_params.get("format", "jsonl")
+        if fmt not in training.FORMATS:
+            raise InvalidInput(f"format '{fmt}': use {' or '.join(training.FORMATS)}")
+        built = _build(session, project_id, kind, model, perturbation, final_only, ratings)
+        card = training.folder_card(get_project(session, project_id).name, [built], fmt)
         return PlainTextResponse(card, media_type="text/markdown; charset=utf-8")
     kind, _, fmt = name.rpartition(".")
     if kind not in training.KINDS or fmt not in training.FORMATS:
         raise InvalidInput(f"'{name}': ask for <kind>.<format> with kind {', '.join(training.KINDS)} "
                            f"and format {', '.join(training.FORMATS)}, or README.md")
     built = _build(session, project_id, kind, model, perturbation, final_only, ratings)
+    if not built.records and fmt == "jsonl":  # an empty JSONL file loads nowhere: say why instead
+        raise NotFound(f"{kind}: 0 records — {training.WHY_EMPTY[kind]}")
     filename = f"{get_project(session, project_id).name}-{name}"
     headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
                "X-Records": str(len(built.records))}
