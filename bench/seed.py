@@ -97,6 +97,16 @@ def seed(sessions, *, project: str, labels: int, engine_problems: int = 40, deri
             WHERE (s.index + a.annotator_id) % 2 = 0
         """), params)
         session.execute(text("""
+            INSERT INTO submitted_step_labels (annotation_id, step_id, label)
+            SELECT sl.annotation_id, sl.step_id, sl.label FROM step_labels sl
+            JOIN annotations a ON a.id = sl.annotation_id JOIN derivations d ON d.id = a.derivation_id
+            WHERE d.project_id = :pid
+        """), params)
+        session.execute(text("""
+            UPDATE annotations a SET submitted_goal_reached = a.goal_reached, submitted_comment = a.comment
+            FROM derivations d WHERE d.id = a.derivation_id AND d.project_id = :pid
+        """), params)
+        session.execute(text("""
             INSERT INTO auto_checks (derivation_id, step_index, label, verdict, reason)
             SELECT s.derivation_id, s.index, 'incorrect', CASE WHEN s.id % 3 = 0 THEN 'yes' ELSE 'no' END, ''
             FROM steps s JOIN derivations d ON d.id = s.derivation_id AND d.project_id = :pid

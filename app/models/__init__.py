@@ -1,7 +1,7 @@
 """All tables; importing this module registers them on Base.metadata."""
 
 from app.models.annotation import (
-    Adjudication, Annotation, AnnotationEvent, AnnotationStatus, FinalLabel, StepLabel, StepNote,
+    Adjudication, Annotation, AnnotationEvent, AnnotationStatus, FinalLabel, StepLabel, StepNote, SubmittedStepLabel,
 )
 from app.models.base import Base
 from app.models.check import AutoCheck, Prediction, StepCorrection, StepProposal
@@ -16,5 +16,5 @@ from app.models.user import Role, User
 __all__ = [
     "ExportChunk", "ExportFile", "ApiToken", "Adjudication", "FinalLabel", "ProjectMember", "SampleItem", "Annotation", "AnnotationEvent", "AnnotationStatus", "AutoCheck", "Base", "DEFAULT_TAXONOMY", "Derivation", "GenerationRun", "Job", "JobState",
     "ImportBatch", "LLMModel", "ParseStatus", "Perturbation", "Problem", "Project", "Role", "Step",
-    "Prediction", "StepCorrection", "StepLabel", "StepNote", "StepProposal", "User",
+    "Prediction", "StepCorrection", "StepLabel", "StepNote", "SubmittedStepLabel", "StepProposal", "User",
 ]

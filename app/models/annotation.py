@@ -42,6 +42,9 @@ class Annotation(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The version that was submitted: when `version` has moved on, the change needs submitting again.
     submitted_version: Mapped[int | None]
+    # The goal and comment as last submitted (with submitted_step_labels): what exports read.
+    submitted_goal_reached: Mapped[bool | None]
+    submitted_comment: Mapped[str | None] = mapped_column(Text)
     # Set by Next on unfinished work: the queue serves it again only after everything new.
     skipped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Time with the page visible and the annotator active (the browser reports it), not wall time.
@@ -73,6 +76,19 @@ class StepLabel(Base):
     step_id: Mapped[int] = mapped_column(ForeignKey("steps.id", ondelete="CASCADE"), primary_key=True, index=True)
     label: Mapped[str] = mapped_column(String(40), primary_key=True)
     created_at: Mapped[datetime] = created_at_column()
+
+
+class SubmittedStepLabel(Base):
+    """A step label as it stood when the annotation was last submitted: exports read these, so a
+    reopened change nobody submitted yet never reaches them."""
+
+    __tablename__ = "submitted_step_labels"
+
+    annotation_id: Mapped[int] = mapped_column(
+        ForeignKey("annotations.id", ondelete="CASCADE"), primary_key=True
+    )
+    step_id: Mapped[int] = mapped_column(ForeignKey("steps.id", ondelete="CASCADE"), primary_key=True, index=True)
+    label: Mapped[str] = mapped_column(String(40), primary_key=True)
 
 
 class AnnotationEvent(Base):

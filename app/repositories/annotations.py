@@ -1,6 +1,6 @@
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -154,6 +154,17 @@ def touch(session: Session, annotation_id: int, **values: Any) -> None:
         .values(version=Annotation.version + 1, **values)
         .execution_options(synchronize_session="fetch")  # RETURNING on PostgreSQL: no extra query
     )
+
+
+def snapshot_submitted(session: Session, annotation_ids: list[int]) -> None:
+    """Record the annotations' labels, goal and comment as their submitted version."""
+    params = {"ids": annotation_ids}
+    session.execute(text("DELETE FROM submitted_step_labels WHERE annotation_id = ANY(:ids)"), params)
+    session.execute(text("""INSERT INTO submitted_step_labels (annotation_id, step_id, label)
+                            SELECT annotation_id, step_id, label FROM step_labels WHERE annotation_id = ANY(:ids)"""),
+                    params)
+    session.execute(text("""UPDATE annotations SET submitted_goal_reached = goal_reached, submitted_comment = comment
+                            WHERE id = ANY(:ids)"""), params)
 
 
 def add_event(session: Session, *, derivation_id: int, actor_id: int, kind: str, annotation_id: int | None = None,

@@ -31,9 +31,10 @@ ORDER BY d.id LIMIT :limit OFFSET :offset
 """)
 
 _ANNOTATIONS = text("""
-SELECT a.id, a.derivation_id, u.username AS annotator, a.goal_reached, a.comment, a.submitted_at, a.active_seconds,
+SELECT a.id, a.derivation_id, u.username AS annotator, a.submitted_goal_reached AS goal_reached,
+       a.submitted_comment AS comment, a.submitted_at, a.active_seconds,
        coalesce((SELECT jsonb_object_agg(x.index, x.labels) FROM
-                   (SELECT s.index, jsonb_agg(sl.label ORDER BY sl.label) AS labels FROM step_labels sl
+                   (SELECT s.index, jsonb_agg(sl.label ORDER BY sl.label) AS labels FROM submitted_step_labels sl
                     JOIN steps s ON s.id = sl.step_id WHERE sl.annotation_id = a.id GROUP BY s.index) x), '{}') AS labels
 FROM annotations a JOIN derivations d ON d.id = a.derivation_id JOIN users u ON u.id = a.annotator_id
 WHERE d.project_id = :project_id AND a.status = 'submitted'

@@ -46,6 +46,10 @@ SELECT jsonb_build_object('type', 'annotation', 'id', a.id, 'derivation_id', a.d
        'submitted_at', to_char(a.submitted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'active_seconds', a.active_seconds,
        'labels', coalesce((SELECT jsonb_agg(jsonb_build_object('step_id', sl.step_id, 'label', sl.label)
                   ORDER BY sl.step_id, sl.label) FROM step_labels sl WHERE sl.annotation_id = a.id), '[]'),
+       'submitted_version', a.submitted_version, 'submitted_goal_reached', a.submitted_goal_reached,
+       'submitted_comment', a.submitted_comment,
+       'submitted_labels', coalesce((SELECT jsonb_agg(jsonb_build_object('step_id', sl.step_id, 'label', sl.label)
+                  ORDER BY sl.step_id, sl.label) FROM submitted_step_labels sl WHERE sl.annotation_id = a.id), '[]'),
        'unlabelled_step_ids', coalesce((SELECT jsonb_agg(sn.step_id ORDER BY sn.step_id) FROM step_notes sn
                   WHERE sn.annotation_id = a.id AND sn.unlabelled), '[]'))
 FROM annotations a JOIN users u ON u.id = a.annotator_id
@@ -103,7 +107,7 @@ def step_copy(project_id: int, labels: list[str], safe: bool = False):
         # empty where the annotation's source left the step unlabelled (unknown, not 0)
         *_label_columns(labels, "CASE WHEN EXISTS (SELECT 1 FROM step_notes sn WHERE sn.annotation_id = a.id "
                                 "AND sn.step_id = s.id AND sn.unlabelled) THEN NULL ELSE "
-                                "(EXISTS (SELECT 1 FROM step_labels sl "
+                                "(EXISTS (SELECT 1 FROM submitted_step_labels sl "
                                 "WHERE sl.annotation_id = a.id AND sl.step_id = s.id AND sl.label = {label}))::int END"),
         sql.SQL(f"{t('u.username')} AS annotator, {ISO.format('a.submitted_at')} AS submitted_at"),
         *_label_columns(labels, "(SELECT ac.verdict FROM auto_checks ac WHERE ac.derivation_id = d.id "
@@ -138,10 +142,10 @@ def derivation_copy(project_id: int, labels: list[str], metrics: tuple[str, ...]
                 f"{t('m.name')} AS model, d.id AS derivation_id, "
                 "(SELECT count(*) FROM steps s WHERE s.derivation_id = d.id) AS steps, "
                 "(a.id IS NOT NULL)::int AS annotated"),
-        *_label_columns(labels, "(SELECT count(*) FROM step_labels sl "
+        *_label_columns(labels, "(SELECT count(*) FROM submitted_step_labels sl "
                                 "WHERE sl.annotation_id = a.id AND sl.label = {label})"),
-        sql.SQL("CASE a.goal_reached WHEN true THEN 'yes' WHEN false THEN 'no' END AS goal_reached, "
-                f"{t('a.comment')} AS comment, {t('u.username')} AS annotator, "
+        sql.SQL("CASE a.submitted_goal_reached WHEN true THEN 'yes' WHEN false THEN 'no' END AS goal_reached, "
+                f"{t('a.submitted_comment')} AS comment, {t('u.username')} AS annotator, "
                 f"{ISO.format('a.submitted_at')} AS submitted_at"),
         *[sql.SQL("d.metrics ->> {name} AS ").format(name=sql.Literal(name)) + sql.Identifier(name) for name in metrics],
         sql.SQL("(SELECT ac.verdict FROM auto_checks ac WHERE ac.derivation_id = d.id AND ac.step_index = 0 "

@@ -10,6 +10,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from app.repositories import annotations as annotations_repo
+
 from app.models import ImportBatch, Problem
 
 
@@ -139,4 +141,5 @@ def insert_source_labels(session: Session, annotator_id: int,
     if unlabelled:
         session.execute(text("INSERT INTO step_notes (annotation_id, step_id, unlabelled) "
                              "VALUES (:annotation_id, :step_id, true) ON CONFLICT DO NOTHING"), unlabelled)
+    annotations_repo.snapshot_submitted(session, list(annotation.values()))  # submitted as they come
     return len(rows)

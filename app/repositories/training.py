@@ -49,10 +49,10 @@ def final_labels(session: Session, params: dict) -> dict[int, dict[int, set[str]
 
 def submitted(session: Session, params: dict) -> dict[int, list[tuple[str, bool | None, dict[int, set[str]], set[int]]]]:
     """derivation -> [(annotator, goal reached, step id -> labels, step ids left unlabelled)] of
-    submitted annotations."""
+    submitted annotations, as last submitted (a reopened change waits for its submit)."""
     annotations: dict[int, tuple[int, str, bool | None]] = {}
     for a_id, derivation_id, name, goal in session.execute(text(f"""
-            SELECT a.id, a.derivation_id, u.username, a.goal_reached FROM annotations a
+            SELECT a.id, a.derivation_id, u.username, a.submitted_goal_reached FROM annotations a
             JOIN users u ON u.id = a.annotator_id
             WHERE a.status = 'submitted' AND a.derivation_id IN (SELECT d.id {_SCOPE}) ORDER BY a.id"""), params):
         annotations[a_id] = (derivation_id, name, goal)
@@ -60,7 +60,7 @@ def submitted(session: Session, params: dict) -> dict[int, list[tuple[str, bool 
     unlabelled: dict[int, set[int]] = defaultdict(set)
     if annotations:
         for a_id, step_id, label in session.execute(text(
-                "SELECT annotation_id, step_id, label FROM step_labels WHERE annotation_id = ANY(:ids)"),
+                "SELECT annotation_id, step_id, label FROM submitted_step_labels WHERE annotation_id = ANY(:ids)"),
                 {"ids": list(annotations)}):
             labels[a_id][step_id].add(label)
         for a_id, step_id in session.execute(text(

@@ -369,6 +369,7 @@ def submit(
         session, annotation.id, status=AnnotationStatus.submitted, submitted_at=datetime.now(timezone.utc),
         submitted_version=Annotation.version + 1, skipped_at=None, last_tab=seen.tab if seen else None,
     )
+    annotations_repo.snapshot_submitted(session, [annotation.id])  # what exports read until the next submit
     annotations_repo.add_event(session, annotation_id=annotation.id, derivation_id=derivation_id, actor_id=user.id,
                                kind="submit")
     return project_id
