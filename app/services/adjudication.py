@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput, NotFound
 from app.models import Adjudication, Annotation, Derivation, Project, User
+from app.services import taxonomy
 from app.services.taxonomy import check_label
 from app.repositories import adjudication as adjudication_repo
 from app.repositories import annotations as annotations_repo
@@ -122,8 +123,11 @@ def set_final_label(session: Session, *, derivation_id: int, step_id: int, label
 
 def settle(session: Session, *, derivation_id: int, reviewer: User, goal_reached: bool | None,
            comment: str) -> Adjudication:
-    """Record the final goal and comment and mark the derivation decided (again, after a change)."""
+    """Record the final goal and comment and mark the derivation decided (again, after a change).
+    A corrected step must carry an error label: a correction of a step the final labels call
+    right would reach no corrections export, silently."""
     adjudication = _start(session, derivation_id=derivation_id, reviewer=reviewer)
+    _corrected_steps_are_wrong(session, derivation_id)
     old = {"goal_reached": adjudication.goal_reached, "comment": adjudication.comment}
     adjudication_repo.update_adjudication(session, derivation_id, reviewer_id=reviewer.id, goal_reached=goal_reached,
                                           comment=comment[:10_000], decided_at=adjudication_repo.now())
@@ -131,6 +135,22 @@ def settle(session: Session, *, derivation_id: int, reviewer: User, goal_reached
                                detail={"goal_reached": goal_reached, "comment": comment[:10_000], "old": old})
     session.flush()
     return adjudication_repo.get(session, derivation_id)
+
+
+def _corrected_steps_are_wrong(session: Session, derivation_id: int) -> None:
+    corrected = corrections_repo.latest_for(session, derivation_id)
+    if not corrected:
+        return
+    project = projects_repo.get(session, derivations_repo.get_project_id(session, derivation_id))
+    ratings = taxonomy.ratings(project)
+    final = adjudication_repo.final_labels(session, derivation_id)
+    index = {step.id: step.index for step in derivations_repo.get_full(session, derivation_id).steps}
+    unmarked = sorted(index[step_id] for step_id in corrected
+                      if not any(ratings.get(label, 0) == -1 for label in final.get(step_id, ())))
+    if unmarked:
+        errors = ", ".join(k for k, v in ratings.items() if v == -1) or "an error label"
+        raise InvalidInput(f"step {', '.join(map(str, unmarked))} has a correction but no error label: mark it "
+                           f"({errors}) or clear the correction, then settle")
 
 
 def disagreements(session: Session, *, project_id: int, model_id: int | None = None,

@@ -59,3 +59,28 @@ def test_agreed_means_all_k_annotators_submitted(db):
         assert len(records) == (1 if n == 3 else 0), f"{n} of 3 submitted"
     assert records[0]["judged_by"] == "agreed"
     assert db.scalar(select(Project.overlap).where(Project.id == project.id)) == 3
+
+
+def test_a_correction_without_an_error_label_cannot_be_settled_silently(db):
+    import pytest
+
+    from app.errors import InvalidInput
+    from app.models import Role
+    from app.services import adjudication, corrections
+
+    project = make_project(db, overlap=2)
+    d = make_derivation(db, project=project)
+    rita = make_user(db, username="rita", role=Role.reviewer)
+    step = steps_of(db, d)[1]
+    for name in ("a1", "a2"):
+        user = make_user(db, username=name)
+        assign(db, user, d)
+        annotating.submit(db, derivation_id=d.id, user=user, goal_reached=name == "a1", comment="")
+    corrections.set_correction(db, derivation_id=d.id, step_id=step.id, latex=r"\frac{d}{d x} f{(x)} = 2 x",
+                               accept_proposal=False, reviewer=rita)
+    with pytest.raises(InvalidInput, match="step 2 has a correction but no error label: mark it \\(incorrect\\)"):
+        adjudication.settle(db, derivation_id=d.id, reviewer=rita, goal_reached=True, comment="")
+    adjudication.set_final_label(db, derivation_id=d.id, step_id=step.id, label="incorrect", on=True, reviewer=rita)
+    adjudication.settle(db, derivation_id=d.id, reviewer=rita, goal_reached=True, comment="")
+    [record] = training.build(db, project_id=project.id, kind="corrections").records
+    assert record["error_step"] == 2 and record["correction"] == r"\frac{d}{d x} f{(x)} = 2 x"
