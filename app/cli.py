@@ -205,6 +205,8 @@ def import_cmd(
     split: Annotated[str, typer.Option(
         help="How a derivation's text is cut into steps: and (' and ', the paper's), newline, blank-line, "
              "backslash (\\\\), numbered ('Step 1:'). Records with a 'steps' list keep theirs.")] = "and",
+    results: Annotated[Optional[Path], typer.Option(
+        help="lm-evaluation-harness: the run's results_*.json, which names the model and its settings.")] = None,
     labels: Annotated[Optional[str], typer.Option(
         help="ProcessBench/PRM800K: the source's labels onto the project's where they differ, e.g. "
              "'neutral=irrelevant' (default: the label of the same name, else the one of the same rating).")] = None,
@@ -213,6 +215,7 @@ def import_cmd(
     from app.db import transaction
     from app.services.import_formats import read_records
     from app.services.importing import check_size, file_hash, import_records
+    from app.services.labelled_formats import lm_eval_results
     from app.services.source_labels import parse_map
 
     try:
@@ -223,11 +226,13 @@ def import_cmd(
     sessions = _sessions()
     try:
         label_map = parse_map(labels) or None
-        fmt, records = read_records(file.name, data, format, split, model)
+        run = (results.name, results.read_bytes()) if results else None
+        fmt, records = read_records(file.name, data, format, split, model, lm_eval_results(*run) if run else None)
         with typer.progressbar(length=len(records), label=f"importing {file.name}", file=sys.stderr) as bar:
             with transaction(sessions) as session:
                 result = import_records(session, project_name=project, filename=file.name,
-                                        sha256=file_hash(data, split, model, label_map), fmt=fmt,
+                                        sha256=file_hash(data, split, model, label_map, run[1] if run else None),
+                                        fmt=fmt,
                                         records=records, progress=bar.update, label_map=label_map)
     except DomainError as exc:
         _fail(exc.message, exc.details)

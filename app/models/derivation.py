@@ -60,6 +60,8 @@ class Derivation(Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("generation_runs.id", ondelete="SET NULL"), index=True)
     # Scores carried by the source (the paper's ROUGE/BLEU/GLEU/BLEURT), by name.
     metrics: Mapped[dict[str, float]] = mapped_column(JSONB, default=dict)
+    # What the source said about this output beyond its text (lm-eval: task, doc, target, ...).
+    source_record: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
     # a gold item's known answer: {"labels": {step index: [labels]}, "goal_reached": bool, "kind": mutant kind}
     gold_truth: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
     # Next's order (migration 0011): a hash of (project, id), interleaving models and problems.

@@ -169,3 +169,21 @@ def add_metrics(session: Session, values: list[tuple[int, dict]]) -> None:
             FROM unnest(CAST(:ids AS int[]), CAST(:ms AS jsonb[])) AS v(id, m)
             WHERE d.id = v.id
         """), {"ids": [i for i, _ in values], "ms": [json.dumps(m) for _, m in values]})
+
+
+def step_counts_in_project(session: Session, project_id: int, derivation_ids: list[int]) -> dict[int, int]:
+    """derivation id -> its number of steps, for those of the ids that are the project's."""
+    return dict(session.execute(
+        select(Derivation.id, func.count(Step.id)).outerjoin(Step, Step.derivation_id == Derivation.id)
+        .where(Derivation.id.in_(derivation_ids), Derivation.project_id == project_id).group_by(Derivation.id)).all())
+
+
+def stored_prompts(session: Session, project_id: int, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(problem key, perturbation) -> the stored prompt, for those of the keys the project has."""
+    if not keys:
+        return {}
+    wanted = {k for k, _ in keys}
+    rows = session.execute(select(Problem.key, Problem.perturbation, Problem.prompt)
+                           .where(Problem.project_id == project_id, Problem.key.in_(wanted)))
+    asked = set(keys)
+    return {(k, p.value): prompt for k, p, prompt in rows if (k, p.value) in asked}

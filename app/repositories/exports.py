@@ -31,7 +31,7 @@ FROM problems p WHERE p.project_id = :project_id
 ORDER BY p.id"""),
     text(f"""
 SELECT jsonb_build_object('type', 'derivation', 'id', d.id, 'problem_id', d.problem_id, 'model', m.name,
-       'source', d.source, 'run_id', d.run_id, 'raw_text', d.raw_text, 'metrics', d.metrics,
+       'source', d.source, 'run_id', d.run_id, 'raw_text', d.raw_text, 'metrics', d.metrics, 'source_record', d.source_record,
        'steps', coalesce((SELECT jsonb_agg(jsonb_build_object('id', s.id, 'index', s.index, 'latex', s.latex,
                   'parse_status', s.parse_status::text, 'canonical', s.canonical) ORDER BY s.index)
                   FROM steps s WHERE s.derivation_id = d.id), '[]'),

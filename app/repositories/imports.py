@@ -92,7 +92,7 @@ def link_parents(session: Session, project_id: int) -> None:
 
 
 _DERIVATION_COLUMNS = ("project_id", "problem_id", "model_id", "raw_text", "source", "content_hash", "import_id",
-                       "run_id", "metrics")
+                       "run_id", "metrics", "source_record")
 
 
 def insert_derivations(session: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, str]]:
@@ -100,7 +100,8 @@ def insert_derivations(session: Session, rows: Sequence[dict[str, Any]]) -> list
     if not rows:
         return []
     _stage(session, "import_derivations", "derivations", _DERIVATION_COLUMNS, (
-        [json.dumps(r.get(c) or {}) if c == "metrics" else r.get(c) for c in _DERIVATION_COLUMNS] for r in rows))
+        [json.dumps(r.get(c) or {}) if c == "metrics" else None if c == "source_record" and r.get(c) is None
+         else json.dumps(r[c]) if c == "source_record" else r.get(c) for c in _DERIVATION_COLUMNS] for r in rows))
     columns = ", ".join(_DERIVATION_COLUMNS)
     return [tuple(r) for r in session.execute(text(f"""
         INSERT INTO derivations ({columns}) SELECT {columns} FROM import_derivations ORDER BY n

@@ -167,7 +167,7 @@ class PredictionIn(BaseModel):
     step_index: int = Field(ge=0, description="1-based step; 0 for the derivation (label goal_reached)")
     label: str = Field(min_length=1, max_length=40)
     verdict: Literal["yes", "no", "unknown"]
-    score: float | None = None
+    score: float | None = Field(None, allow_inf_nan=False, description="a finite number, or null")
     reason: str = Field("", max_length=2000)
 
 

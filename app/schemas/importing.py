@@ -70,6 +70,9 @@ class DerivationIn(BaseModel):
     # 1-based steps the source left without a label (not the same as "no error": see step_notes)
     unlabelled: list[int] | None = None
     goal_reached: bool | None = None
+    # what the source said about this output beyond its text (lm-eval: task, doc, target,
+    # filtered_resps, per-sample metrics, generation settings), kept and exported whole
+    source_record: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _text_or_steps(self) -> "DerivationIn":

@@ -10,16 +10,17 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from app import jobs
-from app.errors import TooLarge
+from app.errors import InvalidInput, TooLarge
 from app.math.latex import split_steps
 from app.math.prompt import parse_prompt
+from app.repositories import derivations as derivations_repo
 from app.repositories import imports as imports_repo
 from app.models import DEFAULT_TAXONOMY, Role
 from app.repositories import projects as projects_repo
 from app.repositories import users as users_repo
 from app.schemas.importing import DerivationIn, ImportResult
 from app.services.auth import hash_password
-from app.services import source_labels, taxonomy
+from app.services import labelled_formats, source_labels, taxonomy
 from app.services.import_formats import read_records
 
 BATCH = 5000  # records written per round (COPY: the size only paces the progress bar)
@@ -70,13 +71,17 @@ def import_file(
     split: str | None = None,
     model: str | None = None,
     label_map: dict[str, str] | None = None,
+    results: tuple[str, bytes] | None = None,
 ) -> ImportResult:
     """`split`: how a derivation's text is cut into steps (app.services.step_split; records
     that carry a `steps` list keep theirs); `model`: the model's name for lm-eval samples;
-    `label_map`: the source's labels -> the project's (app.services.source_labels)."""
-    fmt, records = read_records(filename, data, fmt, split, model)  # raises InvalidInput before any write
+    `label_map`: the source's labels -> the project's (app.services.source_labels);
+    `results`: (name, bytes) of the lm-eval run's results_*.json, which names the model."""
+    run = labelled_formats.lm_eval_results(*results) if results else None
+    fmt, records = read_records(filename, data, fmt, split, model, run)  # raises InvalidInput before any write
+    sha256 = file_hash(data, split, model, label_map, results[1] if results else None)
     return import_records(
-        session, project_name=project_name, filename=filename, sha256=file_hash(data, split, model, label_map),
+        session, project_name=project_name, filename=filename, sha256=sha256,
         fmt=fmt, records=records, user_id=user_id, progress=progress, label_map=label_map,
     )
 
@@ -97,9 +102,12 @@ def _source_labels(session: Session, labelled: list[tuple[int, DerivationIn]]) -
 
 
 def file_hash(data: bytes, split: str | None, model: str | None = None,
-              label_map: dict[str, str] | None = None) -> str:
-    """The import batch's identity: the file, and the split rule, model name and label mapping when given."""
+              label_map: dict[str, str] | None = None, results: bytes | None = None) -> str:
+    """The import batch's identity: the file, and the split rule, model name, label mapping and
+    results file when given."""
     digest = hashlib.sha256(data)
+    if results:
+        digest.update(b"\x00results=" + hashlib.sha256(results).digest())
     if split and split != "and":
         digest.update(f"\x00split={split}".encode())
     if model:
@@ -107,6 +115,35 @@ def file_hash(data: bytes, split: str | None, model: str | None = None,
     if label_map:
         digest.update(f"\x00labels={sorted(label_map.items())}".encode())
     return digest.hexdigest()
+
+
+def prompt_clashes(session: Session, project_id: int, records: list[DerivationIn]) -> set[tuple[str, str]]:
+    """(problem id, perturbation) of the records that give a problem the project has another prompt."""
+    stored = derivations_repo.stored_prompts(session, project_id,
+                                             sorted({(r.problem_id, r.perturbation.value) for r in records}))
+    return {key for r in records if (key := (r.problem_id, r.perturbation.value)) in stored
+            and _problem_of(stored[key]) != _problem_of(r.prompt)}
+
+
+def _problem_of(prompt: str) -> tuple:
+    """What a prompt asks: its premises, intermediates and goal where it has that form (the
+    paper's GPT files wrap the same problem in a few-shot prompt, FLAN-T5's give it bare), else
+    the whole text."""
+    parsed = parse_prompt(prompt)
+    if parsed.goal:
+        return tuple(parsed.premises), tuple(parsed.intermediates), parsed.goal
+    return (prompt,)
+
+
+def _same_prompts(session: Session, project_id: int, records: list[DerivationIn]) -> None:
+    """A problem the project has keeps its prompt: a record that says otherwise is refused,
+    never dropped in silence (its derivation would be filed under the other prompt)."""
+    clashes = prompt_clashes(session, project_id, records)
+    if clashes:
+        raise InvalidInput(
+            f"{len(clashes)} problem(s) of the file are in the project with another prompt; nothing was imported",
+            details=[f"problem '{k}' ({p}): the prompt differs from the one stored; give it another problem id"
+                     for k, p in sorted(clashes)][:20])
 
 
 def import_records(
@@ -128,6 +165,8 @@ def import_records(
     labels = (taxonomy.items(existing) if existing is not None
               else taxonomy.items_of(taxonomy.PRESETS[preset][1] if preset else DEFAULT_TAXONOMY))
     records = source_labels.map_records(records, labels, label_map)  # refuses a label the project lacks
+    if existing is not None:
+        _same_prompts(session, existing.id, records)
     project, created = projects_repo.get_or_create(session, project_name.strip())
     if created and preset:
         taxonomy.apply_preset(session, project_id=project.id, preset=preset)
@@ -168,6 +207,7 @@ def import_records(
                     "content_hash": digest,
                     "import_id": batch.id,
                     "metrics": rec.metrics,  # the authors' stored scores; ours follow in a metrics job
+                    "source_record": rec.source_record,
                 }
             )
         new = imports_repo.insert_derivations(session, rows)

@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from app.errors import InvalidInput
 from app.schemas.importing import DerivationIn
 from app.services import import_formats as base
 
@@ -127,23 +128,69 @@ def _lm_eval_prompt(arguments: Any) -> str | None:
     return None
 
 
-def lm_eval_reader(model: str | None) -> Callable[[str, bytes], list[DerivationIn]]:
-    def convert(where: str, raw: dict) -> dict:
-        prompt = _lm_eval_prompt(raw.get("arguments"))
-        if prompt is None:
-            raise _Bad("field 'arguments' holds no prompt (expected gen_args_0.arg_0, or [[prompt, ...]])")
-        resps = raw.get("resps")
-        if not (isinstance(resps, list) and resps and isinstance(resps[0], list) and resps[0]
-                and isinstance(resps[0][0], str)):
-            raise _Bad("field 'resps' holds no model output (expected [[text]])")
-        doc_id = raw.get("doc_id")
-        if isinstance(doc_id, bool) or not isinstance(doc_id, (int, str)):
-            raise _Bad("field 'doc_id' is missing")
-        target = raw.get("target")
-        return {"problem_id": doc_id, "prompt": prompt, "model": model or LM_EVAL, "derivation": resps[0][0],
-                "reference": target if isinstance(target, str) and target.strip() else None}
+def _harness_task(filename: str) -> str | None:
+    """The task of a `samples_<task>_<date>.jsonl` file (0.4.x names them so)."""
+    match = re.search(r"samples_(.+?)_\d{4}-\d{2}-\d{2}T[\d\-.:]+\.jsonl$", filename.rsplit("/", 1)[-1])
+    return match.group(1) if match else None
 
-    return lambda filename, data: _lines(filename, data, convert)
+
+def lm_eval_results(filename: str, data: bytes) -> dict:
+    """What a run's `results_<date>.json` says about it: the model, each task's few-shot count
+    and generation settings, the harness version."""
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InvalidInput(f"{filename}: not a JSON results file of lm-evaluation-harness ({exc})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("configs"), dict):
+        raise InvalidInput(f"{filename}: no 'configs' object: not a results_*.json of lm-evaluation-harness")
+    config = raw.get("config") if isinstance(raw.get("config"), dict) else {}
+    args = config.get("model_args")
+    model = raw.get("model_name") or (args.get("pretrained") if isinstance(args, dict) else None)
+    return {"model": model if isinstance(model, str) and model.strip() else None,
+            "model_args": args, "lm_eval_version": raw.get("lm_eval_version"),
+            "tasks": {name: {"num_fewshot": c.get("num_fewshot"), "generation_kwargs": c.get("generation_kwargs")}
+                      for name, c in raw["configs"].items() if isinstance(c, dict)}}
+
+
+def lm_eval_reader(model: str | None, results: dict | None = None) -> Callable[[str, bytes], list[DerivationIn]]:
+    """A problem is the task, the document and the exact prompt (few-shot examples included):
+    two runs of one task with other few-shot settings are two prompts, not one."""
+    results = results or {}
+
+    def read(filename: str, data: bytes) -> list[DerivationIn]:
+        tasks = results.get("tasks") or {}
+        task = _harness_task(filename) or (next(iter(tasks)) if len(tasks) == 1 else None) or "lm-eval"
+        run = {"task": task, **(tasks.get(task) or {}), "model_args": results.get("model_args"),
+               "lm_eval_version": results.get("lm_eval_version")}
+
+        def convert(where: str, raw: dict) -> dict:
+            prompt = _lm_eval_prompt(raw.get("arguments"))
+            if prompt is None:
+                raise _Bad("field 'arguments' holds no prompt (expected gen_args_0.arg_0, or [[prompt, ...]])")
+            resps = raw.get("resps")
+            if not (isinstance(resps, list) and resps and isinstance(resps[0], list) and resps[0]
+                    and isinstance(resps[0][0], str)):
+                raise _Bad("field 'resps' holds no model output (expected [[text]])")
+            doc_id = raw.get("doc_id")
+            if isinstance(doc_id, bool) or not isinstance(doc_id, (int, str)):
+                raise _Bad("field 'doc_id' is missing")
+            target = raw.get("target")
+            names = raw.get("metrics") if isinstance(raw.get("metrics"), list) else []
+            first = raw.get("arguments", {}).get("gen_args_0") if isinstance(raw.get("arguments"), dict) else None
+            record = {**run, "doc_id": doc_id, "doc": raw.get("doc"), "target": target,
+                      "filtered_resps": raw.get("filtered_resps"), "filter": raw.get("filter"),
+                      "metrics": {name: raw[name] for name in names if name in raw},
+                      "generation": first.get("arg_1") if isinstance(first, dict) else None,
+                      "doc_hash": raw.get("doc_hash"), "prompt_hash": raw.get("prompt_hash")}
+            return {"problem_id": f"{task}/{doc_id}/{hashlib.sha256(prompt.encode()).hexdigest()[:12]}",
+                    "prompt": prompt, "model": model or results.get("model") or LM_EVAL,
+                    "derivation": resps[0][0],
+                    "reference": target if isinstance(target, str) and target.strip() else None,
+                    "source_record": record}
+
+        return _lines(filename, data, convert)
+
+    return read
 
 
 def read_processbench(filename: str, data: bytes) -> list[DerivationIn]:

@@ -1,7 +1,8 @@
 """Steps a source left without a label (ProcessBench's steps after the first error, PRM800K's
 unrated steps): kept apart from "no error label", which means correct. And the submitted
 version of each annotation (its labels, goal and comment when last submitted), which exports
-read, so a reopened change nobody submitted never reaches them.
+read, so a reopened change nobody submitted never reaches them. And what a source said about
+each output beyond its text.
 
 Revision ID: 0013
 Revises: 0012
@@ -9,6 +10,7 @@ Create Date: 2026-12-06 02:00:00
 """
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 revision = '0013'
 down_revision = '0012'
@@ -26,6 +28,8 @@ def upgrade() -> None:
                   index=True),
         sa.Column('label', sa.String(40), primary_key=True),
     )
+    # what a source said about an output beyond its text (lm-eval's task, doc, target, metrics, ...)
+    op.add_column('derivations', sa.Column('source_record', postgresql.JSONB(), nullable=True))
     op.add_column('annotations', sa.Column('submitted_goal_reached', sa.Boolean(), nullable=True))
     op.add_column('annotations', sa.Column('submitted_comment', sa.Text(), nullable=True))
     # what was submitted before this is the best record there is of it: the labels now
@@ -40,4 +44,5 @@ def downgrade() -> None:
     op.drop_column('annotations', 'submitted_comment')
     op.drop_column('annotations', 'submitted_goal_reached')
     op.drop_table('submitted_step_labels')
+    op.drop_column('derivations', 'source_record')
     op.drop_column('step_notes', 'unlabelled')
