@@ -19,7 +19,7 @@ install: $(STAMP)
 # torch + transformers for the generation worker (tests need them; the web app does not).
 $(WORKER_STAMP): $(STAMP)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q --disable-pip-version-check '$(TORCH)'
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,worker,trainers]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,worker,interop]'
 	touch $(WORKER_STAMP)
 
 worker-deps: $(WORKER_STAMP)

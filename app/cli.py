@@ -504,6 +504,17 @@ def run_create(
     top_p: Annotated[float, typer.Option()] = 1.0,
     batch_size: Annotated[int, typer.Option()] = 16,
     job_size: Annotated[Optional[int], typer.Option(help="Problems per job (default: 4 batches).")] = None,
+    endpoint: Annotated[Optional[str], typer.Option(
+        help="openai backend: the server's base URL, e.g. http://gpu-box:8000/v1 (default: the worker's "
+             "OPENAI_BASE_URL).")] = None,
+    key_name: Annotated[Optional[str], typer.Option(
+        help="openai backend: the environment variable that holds the key on the workers (not the key).")] = None,
+    template: Annotated[str, typer.Option(
+        help="What the model is shown: auto (the paper's: T5 bare, others few-shot), bare, paper-few-shot, chat.")] = "auto",
+    system_prompt: Annotated[str, typer.Option(help="With --template chat: the system message.")] = "",
+    stop: Annotated[Optional[list[str]], typer.Option(help="Cut the completion before this (repeatable).")] = None,
+    split: Annotated[str, typer.Option(help="How an output is cut into steps: and, newline, blank-line, backslash, "
+                                            "numbered.")] = "and",
 ) -> None:
     """Create a generation run: its jobs are queued for the workers."""
     from app.db import transaction
@@ -511,7 +522,9 @@ def run_create(
     from app.services.runs import create_run, parse_perturbations
 
     decoding = Decoding(max_new_tokens=max_new_tokens, num_beams=num_beams, do_sample=sample,
-                        temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size)
+                        temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size, endpoint=endpoint,
+                        key_name=key_name, template=template, system_prompt=system_prompt, stop=tuple(stop or ()),
+                        split=split)
     try:
         with transaction(_sessions()) as session:
             run = create_run(session, project_name=project, model_path=model, backend=backend, decoding=decoding,

@@ -111,6 +111,13 @@ class RunIn(BaseModel):
     temperature: float = Decoding.temperature
     top_p: float = Decoding.top_p
     batch_size: int = Decoding.batch_size
+    endpoint: str | None = Field(None, description="openai backend: the server's base URL, e.g. http://gpu-box:8000/v1")
+    key_name: str | None = Field(None, description="openai backend: the environment variable holding the key on "
+                                                    "the workers (never the key itself)")
+    template: str = Field(Decoding.template, description="auto, bare, paper-few-shot or chat")
+    system_prompt: str = Decoding.system_prompt
+    stop: list[str] = Field(default_factory=list, description="the completion ends before the first of these")
+    split: str = Field(Decoding.split, description="how an output is cut into steps: and, newline, blank-line, ...")
 
 
 class RunOut(BaseModel):

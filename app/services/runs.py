@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 
 from app import jobs
 from app.errors import InvalidInput, NotFound
-from app.math.latex import split_steps
 from app.models import GenerationRun, Perturbation
 from app.repositories import imports as imports_repo
 from app.repositories import jobs as jobs_repo
 from app.repositories import projects as projects_repo
 from app.repositories import runs as runs_repo
 from app.schemas.runs import BACKENDS, Decoding
+from app.services import step_split
 from app.services.problems import generate_problems
 
 ALL_PERTURBATIONS = tuple(p.value for p in Perturbation)
@@ -61,7 +61,7 @@ def create_run(session: Session, *, project_name: str, model_path: str, backend:
         raise InvalidInput(f"unknown backend '{backend}'", details=[f"use one of {', '.join(BACKENDS)}"])
     if not model_path:
         raise InvalidInput("give the model: a local folder, a hub id, or the served model's name")
-    decoding.check()
+    decoding.check().for_backend(backend)
     if job_size is not None and not 1 <= job_size <= MAX_JOB_SIZE:
         raise InvalidInput(f"job size: 1..{MAX_JOB_SIZE} problems per job (got {job_size})")
     if fresh:
@@ -108,10 +108,11 @@ def store_outputs(session: Session, *, run: GenerationRun, outputs: list[tuple[i
     } for problem_id, text in outputs]
     new = imports_repo.insert_derivations(session, rows)
     texts = {output_hash(run.id, p): t for p, t in outputs}
+    rule = Decoding.from_dict(run.decoding).split
     imports_repo.insert_steps(session, [
         {"derivation_id": derivation_id, "index": i, "latex": latex, "parse_status": "pending"}
         for derivation_id, digest in new
-        for i, latex in enumerate(split_steps(texts[digest]), start=1)
+        for i, latex in enumerate(step_split.split(texts[digest], rule), start=1)
     ])
     ids = [derivation_id for derivation_id, _ in new]
     jobs.enqueue_metrics(session, ids)

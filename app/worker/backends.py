@@ -6,6 +6,7 @@ run that names the same model (see `BackendCache`)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ from typing import Any, Protocol
 
 from app.errors import InvalidInput
 from app.schemas.runs import BACKENDS, Decoding
-from app.worker.prompts import cut_completion, few_shot_prompt, seq2seq_prompt
+from app.worker.prompts import chat_messages, effective_template, finish, text_prompt
 
 
 class Backend(Protocol):
@@ -64,15 +65,23 @@ class _HuggingFace:
         self._lock = threading.Lock()
         self.tokens_generated = 0  # new tokens (not padding) since loading, for benchmarks
 
-    def _prompt(self, prompt: str) -> str:
-        return few_shot_prompt(prompt) if self.causal else seq2seq_prompt(prompt)
+    def _prompt(self, prompt: str, decoding: Decoding) -> str:
+        template = effective_template(decoding.template, "hf-causal" if self.causal else "hf-seq2seq")
+        if template != "chat":
+            return text_prompt(prompt, template)
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise InvalidInput("the chat template was asked for, but this model's tokenizer has none: "
+                               "use the bare or paper-few-shot template")
+        return self.tokenizer.apply_chat_template(chat_messages(prompt, decoding.system_prompt),
+                                                  add_generation_prompt=True, tokenize=False)
 
-    def _finish(self, text: str) -> str:
-        return cut_completion(text) if self.causal else text.strip()
+    def _finish(self, text: str, decoding: Decoding) -> str:
+        return finish(text, effective_template(decoding.template, "hf-causal" if self.causal else "hf-seq2seq"),
+                      decoding.stop)
 
     def generate(self, prompts: list[str], decoding: Decoding) -> list[str]:
         torch = self.torch
-        texts = [self._prompt(p) for p in prompts]
+        texts = [self._prompt(p, decoding) for p in prompts]
         lengths = [len(ids) for ids in self.tokenizer(texts).input_ids]
         order = sorted(range(len(texts)), key=lambda i: lengths[i])
         outputs: list[str] = [""] * len(texts)
@@ -92,7 +101,7 @@ class _HuggingFace:
                     out = out[:, 1:]  # the decoder's start token
                 self.tokens_generated += int((out != self.tokenizer.pad_token_id).sum())
                 for i, text in zip(batch, self.tokenizer.batch_decode(out, skip_special_tokens=True)):
-                    outputs[i] = self._finish(text)
+                    outputs[i] = self._finish(text, decoding)
         return outputs
 
 
@@ -105,32 +114,38 @@ class HFCausal(_HuggingFace):
 
 
 class OpenAICompatible:
-    """Chat completions over HTTP: the paper's GPT runs, or a vLLM/TGI server at scale
-    (the server batches; we keep `batch_size` requests in flight)."""
+    """Chat completions over HTTP: the paper's GPT runs, or a vLLM/TGI/`transformers serve`
+    server at scale (the server batches; we keep `batch_size` requests in flight)."""
 
     def __init__(self, model: str, base_url: str | None, api_key: str | None, timeout: float = 120.0):
         import httpx
 
         if not base_url:
-            raise InvalidInput("The openai backend needs OPENAI_BASE_URL (e.g. http://gpu-box:8000/v1).")
+            raise InvalidInput("The openai backend needs an endpoint: give the run one (e.g. http://gpu-box:8000/v1), "
+                               "or set OPENAI_BASE_URL for the worker.")
         self.model = model
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
 
     def _one(self, prompt: str, decoding: Decoding) -> str:
+        template = effective_template(decoding.template, "openai")
+        messages = (chat_messages(prompt, decoding.system_prompt) if template == "chat"
+                    else [{"role": "user", "content": text_prompt(prompt, template)}])
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": [{"role": "user", "content": few_shot_prompt(prompt)}],
+            "messages": messages,
             "max_tokens": decoding.max_new_tokens,
             "temperature": decoding.temperature if decoding.do_sample else 0.0,
             "top_p": decoding.top_p,
             "seed": decoding.seed,
         }
+        if decoding.stop and len(decoding.stop) <= 4:  # OpenAI's API takes at most 4; we cut again below
+            body["stop"] = list(decoding.stop)
         response = self.client.post("/chat/completions", json=body)
         if response.status_code != 200:
             raise RuntimeError(f"{self.client.base_url}/chat/completions answered {response.status_code}: "
                                f"{response.text[:300]}")
-        return cut_completion(response.json()["choices"][0]["message"]["content"] or "")
+        return finish(response.json()["choices"][0]["message"]["content"] or "", template, decoding.stop)
 
     def generate(self, prompts: list[str], decoding: Decoding) -> list[str]:
         with ThreadPoolExecutor(max_workers=min(decoding.batch_size, 64)) as pool:
@@ -157,17 +172,28 @@ def load_backend(backend: str, model_path: str, *, device: str = "auto", base_ur
 
 
 class BackendCache:
-    """One loaded model per (backend, model, device) for the life of the worker process."""
+    """One loaded model per (backend, model, endpoint, key) for the life of the worker process.
+    An openai run's endpoint and key name are the run's; the worker's OPENAI_BASE_URL and
+    OPENAI_API_KEY are only the defaults for runs that give none."""
 
     def __init__(self, device: str, base_url: str | None = None, api_key: str | None = None):
         self.device, self.base_url, self.api_key = device, base_url, api_key
-        self._loaded: dict[tuple[str, str], Backend] = {}
+        self._loaded: dict[tuple, Backend] = {}
         self.loads = 0
 
-    def get(self, backend: str, model_path: str) -> Backend:
-        key = (backend, model_path)
+    def get(self, backend: str, model_path: str, decoding: Decoding | None = None) -> Backend:
+        endpoint = (decoding.endpoint if decoding else None) or self.base_url
+        key_name = decoding.key_name if decoding else None
+        if key_name:
+            api_key = os.environ.get(key_name)
+            if api_key is None:
+                raise InvalidInput(f"the run's key name {key_name} is not set in this worker's environment "
+                                   f"({socket.gethostname()})")
+        else:
+            api_key = self.api_key
+        key = (backend, model_path, endpoint if backend == "openai" else None, key_name)
         if key not in self._loaded:
-            self._loaded[key] = load_backend(backend, model_path, device=self.device, base_url=self.base_url,
-                                             api_key=self.api_key)
+            self._loaded[key] = load_backend(backend, model_path, device=self.device, base_url=endpoint,
+                                             api_key=api_key)
             self.loads += 1
         return self._loaded[key]

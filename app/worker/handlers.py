@@ -46,8 +46,8 @@ def generate(ctx: Context, lease: jobs.Lease) -> str:
     if not todo:
         with lease.finish():
             return "already generated"
-    backend = ctx.backends.get(run.backend, run.model_path)
     decoding = Decoding.from_dict(run.decoding)
+    backend = ctx.backends.get(run.backend, run.model_path, decoding)
     texts = backend.generate([prompt for _, prompt in todo], decoding)
     with lease.finish() as session:
         new = runs.store_outputs(session, run=run, outputs=[(pid, text) for (pid, _), text in zip(todo, texts)])

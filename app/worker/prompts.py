@@ -42,3 +42,30 @@ def cut_completion(text: str) -> str:
     for stop in ("\n\nPrompt:", "\nPrompt:", "\n\n"):
         text = text.split(stop, 1)[0]
     return text.strip()
+
+
+def effective_template(template: str, backend: str) -> str:
+    """"auto" is what the paper showed each kind of model: T5 the bare problem, the rest few-shot."""
+    if template != "auto":
+        return template
+    return "bare" if backend == "hf-seq2seq" else "paper-few-shot"
+
+
+def text_prompt(prompt: str, template: str) -> str:
+    """The text a completion model is shown (bare: the problem without any few-shot wrapping)."""
+    return few_shot_prompt(prompt) if template == "paper-few-shot" else target_prompt(prompt)
+
+
+def chat_messages(prompt: str, system_prompt: str) -> list[dict[str, str]]:
+    system = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    return [*system, {"role": "user", "content": target_prompt(prompt)}]
+
+
+def finish(text: str, template: str, stop: tuple[str, ...] | list[str] = ()) -> str:
+    """The completion as kept: the paper's prompt is cut at its next example or blank line;
+    otherwise only the run's stop sequences cut it (chain of thought keeps its blank lines)."""
+    if template == "paper-few-shot":
+        text = cut_completion(text)
+    for sequence in stop:
+        text = text.split(sequence, 1)[0]
+    return text.strip()

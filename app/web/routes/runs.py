@@ -7,8 +7,8 @@ from app import jobs
 from app.deps import AdminUser, SessionDep
 from app.repositories import jobs as jobs_repo
 from app.repositories import runs as runs_repo
-from app.schemas.runs import BACKENDS, Decoding
-from app.services import runs
+from app.schemas.runs import BACKENDS, TEMPLATES, Decoding
+from app.services import runs, step_split
 from app.services.projects import get_project
 from app.web.templating import is_fragment_request, render
 
@@ -24,6 +24,7 @@ def runs_page(request: Request, project_id: int, session: SessionDep, user: Admi
     listed = [runs.progress(session, run_id=run.id) for run, _ in runs_repo.list_for_project(session, project_id)]
     return render(request, "pages/runs.html", {
         "project": project, "runs": listed, "backends": BACKENDS, "defaults": Decoding(),
+        "templates": TEMPLATES, "split_rules": {k: v[0] for k, v in step_split.RULES.items()},
         "perturbations": runs.ALL_PERTURBATIONS,
     })
 
@@ -34,11 +35,16 @@ def create_run(
     model: str = Form(""), backend: str = Form("hf-seq2seq"), name: str = Form(""),
     perturbations: list[str] = Form([]), fresh: int = Form(0), max_new_tokens: int = Form(256),
     num_beams: int = Form(1), sampling: str = Form(""), temperature: float = Form(1.0), top_p: float = Form(1.0),
-    seed: int = Form(0), batch_size: int = Form(16),
+    seed: int = Form(0), batch_size: int = Form(16), endpoint: str = Form(""), key_name: str = Form(""),
+    template: str = Form("auto"), system_prompt: str = Form(""), stop: str = Form(""), split: str = Form("and"),
 ):
     project = _project(session, project_id)
     decoding = Decoding(max_new_tokens=max_new_tokens, num_beams=num_beams, do_sample=sampling == "on",
-                        temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size)
+                        temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size,
+                        endpoint=endpoint.strip() or None, key_name=key_name.strip() or None, template=template,
+                        system_prompt=system_prompt.strip(),
+                        # one stop sequence per line, written with \n for a line break
+                        stop=tuple(line.replace("\\n", "\n") for line in stop.splitlines() if line), split=split)
     run = runs.create_run(session, project_name=project.name, model_path=model, backend=backend, decoding=decoding,
                           perturbations=runs.parse_perturbations(perturbations), name=name.strip() or None,
                           fresh=fresh, seed=seed, user_id=user.id)

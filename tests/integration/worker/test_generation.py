@@ -154,3 +154,137 @@ def test_a_missing_model_folder_fails_the_job_with_a_clear_error(committed):
         assert job.state == JobState.failed
         assert "model folder '/nowhere/model' does not exist on this worker" in job.error
         assert runs.progress(session, run_id=run_id).state == "failed"
+
+
+class _EchoOpenAI(_FakeOpenAI):
+    """Answers every request with chain of thought: two paragraphs, then an answer line."""
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).seen.append(body)
+        answer = {"choices": [{"message": {"role": "assistant", "content": "First, $a = b$.\n\nThen $b = c$.\n#### c"}}]}
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def test_a_run_carries_its_endpoint_template_and_stops_and_chain_of_thought_keeps_blank_lines(committed, monkeypatch):
+    server = HTTPServer(("127.0.0.1", 0), _EchoOpenAI)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _EchoOpenAI.seen = []
+    monkeypatch.setenv("RUN_KEY", "sk-run")
+    try:
+        _import_sample(committed)
+        with transaction(committed) as session:
+            decoding = Decoding(batch_size=2, endpoint=f"http://127.0.0.1:{server.server_port}/v1", key_name="RUN_KEY",
+                                template="chat", system_prompt="Reason step by step.", stop=("####",), split="newline")
+            run_id = runs.create_run(session, project_name="study", model_path="served", backend="openai",
+                                     perturbations=["static"], decoding=decoding).id
+        # the worker's own environment names no server: the run's endpoint and key are what count
+        worker = Worker(Context(committed, BackendCache("cpu", None, None)), kinds=["generate"])
+        assert worker.run(exit_when_idle=True).failed == 0
+    finally:
+        server.shutdown()
+    request = _EchoOpenAI.seen[0]
+    assert request["messages"][0] == {"role": "system", "content": "Reason step by step."}
+    assert request["messages"][1]["role"] == "user" and "Prompt:" not in request["messages"][1]["content"]
+    assert request["stop"] == ["####"]
+    with transaction(committed) as session:
+        texts = session.scalars(select(Derivation.raw_text).where(Derivation.run_id == run_id)).all()
+        assert texts and set(texts) == {"First, $a = b$.\n\nThen $b = c$."}  # blank line kept, cut at the stop
+        d = session.scalars(select(Derivation.id).where(Derivation.run_id == run_id)).first()
+        steps = session.scalars(select(Step.latex).where(Step.derivation_id == d).order_by(Step.index)).all()
+        assert steps == ["First, $a = b$.", "Then $b = c$."]
+
+
+def test_run_settings_that_do_not_fit_are_refused(committed):
+    from app.errors import InvalidInput
+
+    _import_sample(committed)
+    with transaction(committed) as session:
+        for decoding, message in [
+            (Decoding(endpoint="http://x:1/v1"), "an endpoint and key name are for the openai backend"),
+            (Decoding(template="chat"), "the chat template needs a chat model"),
+            (Decoding(template="jinja"), "template must be one of"),
+            (Decoding(key_name="sk-123 secret"), "not the key itself"),
+            (Decoding(system_prompt="hi"), "a system prompt needs the chat template"),
+        ]:
+            with pytest.raises(InvalidInput) as caught:
+                runs.create_run(session, project_name="study", model_path="m", backend="hf-seq2seq",
+                                perturbations=["static"], decoding=decoding)
+            assert any(message in line for line in caught.value.details), caught.value.details
+
+
+def _tiny_chat_model(folder) -> str:
+    """A one-layer GPT-2 with a word-level tokenizer and a chat template (nothing downloaded)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    words = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    words.pre_tokenizer = pre_tokenizers.Whitespace()
+    words.train_from_iterator(["Given x = 1 , then obtain y = 2 and \\frac { d } { d x } f ( x ) system user assistant"],
+                              trainers.WordLevelTrainer(special_tokens=["[UNK]", "[PAD]", "[EOS]"]))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=words, unk_token="[UNK]", pad_token="[PAD]", eos_token="[EOS]")
+    tokenizer.chat_template = ("{% for m in messages %}{{ m['role'] }} : {{ m['content'] }} {% endfor %}"
+                               "{% if add_generation_prompt %}assistant : {% endif %}")
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_positions=4096, n_embd=16, n_layer=1, n_head=2,
+                                       eos_token_id=2, bos_token_id=2, pad_token_id=1))
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture
+def transformers_serve(tmp_path):
+    """`transformers serve` (a real OpenAI-compatible server) of a tiny local model, on loopback."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    pytest.importorskip("openai", reason="transformers[serving] is not installed")
+    from tests.conftest import free_port
+
+    model = _tiny_chat_model(tmp_path / "tiny-chat")
+    port = free_port()
+    command = shutil.which("transformers", path=str(__import__("pathlib").Path(sys.executable).parent))
+    log = open(tmp_path / "serve.log", "w")
+    process = subprocess.Popen([command, "serve", model, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                               env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):  # bounded: start-up takes seconds, a loaded machine more
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None:
+                    pytest.fail("transformers serve exited: " + (tmp_path / "serve.log").read_text()[-2000:])
+                time.sleep(0.5)
+        else:
+            pytest.fail("transformers serve did not start in 120 s")
+        yield f"{base}/v1", model
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+@pytest.mark.timeout(600)
+def test_a_run_through_a_real_openai_compatible_server_with_a_bare_prompt(committed, transformers_serve):
+    endpoint, model = transformers_serve
+    _import_sample(committed)
+    with transaction(committed) as session:
+        decoding = Decoding(max_new_tokens=8, batch_size=2, endpoint=endpoint, template="bare", split="newline")
+        run_id = runs.create_run(session, project_name="study", model_path=model, backend="openai",
+                                 perturbations=["static"], decoding=decoding, job_size=5).id
+    worker = Worker(Context(committed, BackendCache("cpu", None, None)), kinds=["generate"])
+    assert worker.run(exit_when_idle=True).failed == 0
+    with transaction(committed) as session:
+        assert runs.progress(session, run_id=run_id).state == "done"
+        made = session.scalar(select(func.count()).select_from(Derivation).where(Derivation.run_id == run_id))
+        assert made == 10  # one per static problem of the sample
