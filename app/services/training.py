@@ -243,8 +243,10 @@ def _yaml_feature(kind: object, indent: str) -> list[str]:
 def card_metadata(kinds: list[str], fmt: str) -> str:
     """The card's YAML block: one config per kind (its file) with its features."""
     lines = ["---", "configs:"]
-    for kind in kinds:
+    for n, kind in enumerate(kinds):
         lines += [f"- config_name: {kind}", f"  data_files: {kind}.{fmt}"]
+        if n == 0:
+            lines.append("  default: true")  # load_dataset(<folder>) with no name loads this one
     lines.append("dataset_info:")
     for kind in kinds:
         lines += [f"- config_name: {kind}", "  features:"]

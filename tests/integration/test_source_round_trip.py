@@ -60,6 +60,27 @@ def _exported(db, project_name: str) -> list[tuple[list[str], list[int | None]]]
     return [(r["steps"], r["ratings"]) for r in records]
 
 
+def _from_jsonl(db, sessions, pid) -> list[tuple[list[str], list[int | None]]]:
+    """(steps, ratings) rebuilt from the JSONL export alone, with the project's label ratings."""
+    from app.services import taxonomy
+
+    db.flush()
+    ratings = taxonomy.ratings(db.get(Project, pid))
+    lines = [json.loads(line) for line in exporting.stream_jsonl(
+        sessions, filters=type("F", (), {"project_id": pid, "model_id": None, "perturbation": None})())]
+    annotations = {r["derivation_id"]: r for r in lines if r["type"] == "annotation"}
+    out = []
+    for d in (r for r in lines if r["type"] == "derivation"):
+        a = annotations[d["id"]]
+        labels: dict[int, list[str]] = {}
+        for item in a["submitted_labels"]:
+            labels.setdefault(item["step_id"], []).append(item["label"])
+        out.append(([s["latex"] for s in d["steps"]],
+                    [None if s["id"] in a["unlabelled_step_ids"]
+                     else min((ratings[x] for x in labels.get(s["id"], [])), default=1) for s in d["steps"]]))
+    return out
+
+
 CASES = [  # (file, expected, preset of the project made beforehand or None for none made, label mapping)
     (PB_FILE, processbench_expected, "paper", None),  # the default labels: first_error -> incorrect (-1)
     (PB_FILE, processbench_expected, "processbench", None),
@@ -72,7 +93,7 @@ CASES = [  # (file, expected, preset of the project made beforehand or None for 
 
 @pytest.mark.parametrize("path,expected,preset,label_map", CASES,
                          ids=[f"{c[0].stem}-{c[2] or 'new'}" for c in CASES])
-def test_labels_and_text_come_back_as_the_source_wrote_them(db, path, expected, preset, label_map):
+def test_labels_and_text_come_back_as_the_source_wrote_them(db, sessions, path, expected, preset, label_map):
     if preset:
         pushing.create_project(db, name="round trip", preset=None if preset == "paper" else preset)
     result = import_file(db, project_name="round trip", filename=path.name, data=path.read_bytes(),
@@ -83,6 +104,12 @@ def test_labels_and_text_come_back_as_the_source_wrote_them(db, path, expected, 
     assert [steps for steps, _ in got] == [steps for steps, _ in want]  # text as written, step by step
     mismatched = [(n, g, w) for n, ((_, g), (_, w)) in enumerate(zip(got, want)) if g != w]
     assert not mismatched, mismatched[:3]
+    pid = db.scalar(select(Project.id).where(Project.name == "round trip"))
+    assert _from_jsonl(db, sessions, pid) == want  # the JSONL of everything says the same
+    for row, (steps, ratings) in zip(training.build(db, project_id=pid, kind="stepwise").records, want):
+        end = next((i for i, r in enumerate(ratings) if r is None or r == -1), len(ratings))
+        end = end + 1 if end < len(ratings) and ratings[end] == -1 else end
+        assert row["completions"] == steps[:end] and row["labels"] == [r >= 0 for r in ratings[:end]]
     if path == PB_FILE:
         pb = _records(PB_FILE)
         first = [r["first_error"] for r in training.build(

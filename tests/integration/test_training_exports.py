@@ -185,6 +185,8 @@ def test_a_folder_export_loads_by_name_with_datasets_pyarrow_and_polars(db, proj
     built, folder = _folder(db, project["project_id"], fmt, tmp_path, monkeypatch)
     card = (folder / "README.md").read_text()
     assert card.startswith("---\nconfigs:\n") and card.count("# training: training data") == 1
+    default = load_dataset(str(folder), split="train", cache_dir=str(tmp_path / "hf"))  # no name: the first kind
+    assert len(default) == len(built[0].records)
     for export_ in built:
         ds = load_dataset(str(folder), export_.kind, split="train", cache_dir=str(tmp_path / "hf"))
         assert len(ds) == len(export_.records)

@@ -122,3 +122,26 @@ def test_chain_of_thought_split_by_lines_and_a_steps_list(client, db):
                       files={"file": ("cot.jsonl", data, "application/octet-stream")}, headers=htmx(token))
     assert bad.status_code == 422 and "step split 'sentences'" in html.unescape(bad.text)
     assert db.scalar(select(func.count()).select_from(Derivation)) == 2
+
+
+def test_lm_eval_samples_upload_with_their_results_file(client, db):
+    from app.models import LLMModel
+    from tests.conftest import SHARED_DATA
+
+    folder = SHARED_DATA / "formats" / "lm-eval" / "one-shot"
+    if not folder.exists():
+        import pytest
+        pytest.skip("../shared/data/formats is not beside the project")
+    samples, results = next(folder.glob("samples_*.jsonl")), next(folder.glob("results_*.json"))
+    make_user(db, role=Role.admin, username="boss")
+    token = login(client, "boss")
+    done = client.post("/import", data={"project": "harness", "split": "newline"}, headers=htmx(token), files={
+        "file": (samples.name, samples.read_bytes(), "application/octet-stream"),
+        "results": (results.name, results.read_bytes(), "application/json")})
+    assert done.status_code == 200 and "Imported <b>10</b> new derivation(s)" in done.text
+    assert db.scalars(select(LLMModel.name).join(Derivation, Derivation.model_id == LLMModel.id)).all() == \
+        ["models/tiny-gpt2"] * 10
+    bad = client.post("/import", data={"project": "harness"}, headers=htmx(token), files={
+        "file": (samples.name, samples.read_bytes(), "application/octet-stream"),
+        "results": ("results.json", b"{not json", "application/json")})
+    assert bad.status_code == 422 and "not a JSON results file of lm-evaluation-harness" in html.unescape(bad.text)

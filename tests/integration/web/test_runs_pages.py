@@ -130,3 +130,20 @@ def test_infinite_or_unreadable_numbers_get_a_message_naming_the_field(client, d
                              headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"})
         assert answer.status_code == 422, (body, answer.text)
         assert "seed" in answer.text or "temperature" in answer.text
+
+
+def test_the_run_page_configures_the_backend_of_the_run(client, db):
+    admin, project_id = _setup(db)
+    token = login(client, admin.username)
+    page = client.get(f"/projects/{project_id}/runs").text
+    assert 'name="endpoint"' in page and 'name="template"' in page and 'name="stop"' in page
+    response = client.post(f"/projects/{project_id}/runs", data={
+        **FORM, "backend": "openai", "model": "served", "endpoint": "http://127.0.0.1:9/v1", "key_name": "LAB_KEY",
+        "template": "bare", "stop": "####\nQuestion:\\n", "split": "newline", "csrf_token": token})
+    assert response.status_code == 303
+    run = db.scalars(select(GenerationRun)).one()
+    assert {k: run.decoding[k] for k in ("endpoint", "key_name", "template", "stop", "split")} == {
+        "endpoint": "http://127.0.0.1:9/v1", "key_name": "LAB_KEY", "template": "bare",
+        "stop": ["####", "Question:\n"], "split": "newline"}
+    shown = client.get(f"/runs/{run.id}").text
+    assert "http://127.0.0.1:9/v1" in shown and "LAB_KEY" in shown
