@@ -30,11 +30,12 @@ import math
 import random
 from dataclasses import dataclass, field
 
+import numpy
 import sympy
 from sympy import Derivative, Eq, Integral, Symbol
 from sympy.core.function import AppliedUndef
 
-from app.math.engine import UNARY, evaluate_derivatives, evaluate_integrals
+from app.math.engine import UNARY, has_undefined, evaluate_derivatives, evaluate_integrals
 from app.math.latex import ParseError, is_mixed, math_spans, parse_equation, sorted_partials
 from app.math.limits import TooSlow, time_limit
 from app.math.normalize import constants_used_as_variables
@@ -231,6 +232,10 @@ class _Context:
             if candidate.free_symbols and candidate.free_symbols <= self.integration_constants \
                     and not candidate.has(Integral, Derivative):
                 return "true", "holds given the premises, up to constants of integration"
+        # constants of integration are arbitrary: an equation that holds for some choice of
+        # them (`(τ + e^β) e^β = (ζ + e^β) e^β`: τ = ζ; `0 = F_g - P_g`) is not a slip
+        if self.integration_constants and self._holds_for_some_constants(first):
+            return "true", "holds given the premises, for some choice of the constants of integration"
         numeric = [self._numerically_zero(c) for c in candidates]
         for candidate, zero in zip(candidates, numeric):
             if zero:
@@ -238,8 +243,67 @@ class _Context:
                     return "true", "holds given the premises"
                 return "true", "holds at 3 random points (not proved symbolically)"
         if numeric and all(z is False for z in numeric):
-            return "false", "does not hold given the premises (the sides differ at random points)"
+            evidence = self._evidence(eq, first, has_integrals)
+            if evidence is None:  # no evidence, no "incorrect"
+                return "unknown", "the sides differ at random points, but their values could not be shown"
+            return "false", f"does not hold given the premises: {evidence}"
         return "unknown", "SymPy could not decide"
+
+    def _evidence(self, eq: Eq, residual, has_integrals: bool) -> str | None:
+        """Where the sides differ, in numbers an annotator can check: at the first random point,
+        each side's value (the difference, where integrals carry a constant), and the
+        difference itself when it simplifies to something short."""
+        try:
+            with time_limit(OP_SECONDS * 2):
+                sides = [] if has_integrals else [self.substitute(side).doit(integrals=False)
+                                                  for side in (eq.lhs, eq.rhs)]
+                symbols = sorted(set().union(residual.free_symbols, *(x.free_symbols for x in sides)), key=str)
+                rng = random.Random(0)
+                point = {s: sympy.Float(rng.uniform(0.5, 1.7)) for s in symbols}
+                where = ", ".join(f"{s} = {_number(v)}" for s, v in point.items())
+                if has_integrals:
+                    text = f"left − right = {_number(residual.subs(point).evalf(15))} for every constant of " \
+                           "integration tried"
+                else:
+                    values = [side.subs(point).evalf(15) for side in sides]
+                    text = f"the left side is {_number(values[0])}, the right side {_number(values[1])}"
+                short = sympy.simplify(residual)
+                if short.count_ops() <= 12 and not short.has(Integral, Derivative):
+                    text += f" (left − right = {sympy.sstr(short)})"
+        except (TooSlow, RecursionError, TypeError, ValueError, ZeroDivisionError, OverflowError):
+            return None
+        return f"at {where}, {text}" if where else text
+
+    def _holds_for_some_constants(self, expr) -> bool:
+        """Whether numbers for the constants of integration in `expr` make it zero for every
+        value of the other symbols. Only where `expr` is linear in the constants (what adding
+        constants and combining equations gives): its coefficients at random points make a
+        linear system, solved by least squares and checked at points it was not solved on."""
+        constants = sorted(expr.free_symbols & self.integration_constants, key=str)
+        if not constants or expr.has(Integral, Derivative):
+            return False
+        try:
+            with time_limit(OP_SECONDS * 2):
+                slopes = [sympy.diff(expr, k) for k in constants]
+                if any(slope.free_symbols & set(constants) for slope in slopes):
+                    return False  # not linear in the constants: undecided here
+                rest = expr.xreplace({k: 0 for k in constants})
+                others = sorted(expr.free_symbols - set(constants), key=str)
+                rng = random.Random(1)
+                rows, rhs = [], []
+                for _ in range(len(constants) + 4):
+                    point = {s: sympy.Float(rng.uniform(0.5, 1.7)) for s in others}
+                    rows.append([complex(slope.xreplace(point).evalf(15)) for slope in slopes])
+                    rhs.append(-complex(rest.xreplace(point).evalf(15)))
+        except (TooSlow, TypeError, ValueError, ZeroDivisionError, OverflowError, RecursionError):
+            return False
+        values = [v for row in rows for v in row] + rhs
+        if not all(math.isfinite(abs(v)) for v in values) or all(abs(v) < 1e-12 for row in rows for v in row):
+            return False  # a point says nothing, or the constants have vanished
+        a, b = numpy.array(rows), numpy.array(rhs)
+        solution, *_ = numpy.linalg.lstsq(a, b, rcond=None)
+        scale = max(1.0, float(numpy.abs(b).max()), float(numpy.abs(a).max()))
+        return bool(numpy.abs(a @ solution - b).max() < 1e-9 * scale)
 
     @staticmethod
     def _numerically_zero(expr) -> bool | None:
@@ -256,6 +320,14 @@ class _Context:
         if not all(math.isfinite(v) for v in values):
             return None  # 0/0, log(0), ...: a point says nothing either way
         return all(v < 1e-9 for v in values)
+
+
+def _number(value) -> str:
+    """4 significant figures; a complex value's imaginary part only when it is not ~0."""
+    z = complex(value)
+    if abs(z.imag) < 1e-12 * max(1.0, abs(z.real)):
+        return f"{z.real:.4g}"
+    return f"{z.real:.4g} {'+' if z.imag >= 0 else '−'} {abs(z.imag):.4g}i"
 
 
 def _solved_for(residual, integral, t):
@@ -319,6 +391,21 @@ def _peel(expr, kind):
         return Derivative(expr.expr, *variables[:-1]) if len(variables) > 1 else expr.expr
     limits = list(expr.limits)
     return Integral(expr.function, *limits[:-1]) if len(limits) > 1 else expr.function
+
+
+@functools.lru_cache(maxsize=64)
+def _integrals_with(constant):
+    """evaluate_integrals, each evaluated integral plus `constant` (one function per constant,
+    so _bounded remembers its results)."""
+    def evaluate(expr):
+        return expr.replace(lambda e: isinstance(e, Integral) and not has_undefined(e.function),
+                            lambda e: _with_constant(e, constant))
+    return evaluate
+
+
+def _with_constant(integral, constant):
+    done = evaluate_integrals(integral)
+    return integral if done == integral else done + constant
 
 
 def _derivatives_done(expr):
@@ -400,6 +487,12 @@ def _one_operation_sides(src: Eq, c, d, others: list[Eq]) -> tuple[str, Eq | Non
                 variables = {lim[0] for i in src.atoms(Integral) for lim in i.limits}
                 if rest == 0 or not (rest.free_symbols & variables) and _constant_terms(rest):
                     return "evaluate_integrals", None
+                # the authors' engine gives each evaluated integral its own constant, where the
+                # integral stood (`x ∫ e^x dx` -> `x (e^x + C)`): try the step's new symbols there
+                for k in sorted(dst.free_symbols - src.free_symbols, key=str)[:3]:
+                    ka, kb = _bounded(_integrals_with(k), a), _bounded(_integrals_with(k), b)
+                    if ka is not None and kb is not None and _is_zero((c - d) - (ka - kb), 0.2):
+                        return "evaluate_integrals", None
         for other in others:
             for p, q in ((other.lhs, other.rhs), (other.rhs, other.lhs)):
                 if p.is_Atom or p == q:

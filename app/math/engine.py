@@ -94,7 +94,7 @@ def _size(eq: Eq) -> int:
     return sympy.count_ops(eq.lhs) + sympy.count_ops(eq.rhs)
 
 
-def _has_undefined(expr) -> bool:
+def has_undefined(expr) -> bool:
     return bool(expr.atoms(sympy.core.function.AppliedUndef))
 
 
@@ -108,7 +108,7 @@ def _easy_integral(e) -> bool:
     """Small integrands with numeric powers: SymPy integrates these in milliseconds
     (others can take minutes, and a time limit would make the engine depend on the clock)."""
     f = e.function
-    return (not _has_undefined(f) and not f.has(Integral, Derivative) and sympy.count_ops(f) <= 8
+    return (not has_undefined(f) and not f.has(Integral, Derivative) and sympy.count_ops(f) <= 8
             and all(p.exp.is_Number for p in f.atoms(sympy.Pow)))
 
 
@@ -127,7 +127,7 @@ def _integrate(e):
 
 def evaluate_integrals(expr):
     """Integrals of known functions evaluated; integrals of undefined functions kept."""
-    return expr.replace(lambda e: isinstance(e, Integral) and not _has_undefined(e.function), _integrate)
+    return expr.replace(lambda e: isinstance(e, Integral) and not has_undefined(e.function), _integrate)
 
 
 class Engine:
@@ -203,7 +203,7 @@ class Engine:
         elif op == "evaluate_derivatives":
             result = Eq(evaluate_derivatives(lhs), evaluate_derivatives(rhs), evaluate=False)
         elif op == "evaluate_integrals":
-            if not all(_easy_integral(i) for i in eq.atoms(Integral) if not _has_undefined(i.function)):
+            if not all(_easy_integral(i) for i in eq.atoms(Integral) if not has_undefined(i.function)):
                 return None
             if any(d.expr.has(Integral) for d in eq.atoms(Derivative)):
                 return None  # the constant would land outside the derivative
