@@ -314,12 +314,23 @@ class _Context:
             point = {s: sympy.Float(rng.uniform(0.5, 1.7)) for s in symbols}
             try:
                 with time_limit(OP_SECONDS):
-                    values.append(abs(complex(expr.subs(point).evalf(15))))
+                    value = complex(expr.subs(point).evalf(15))
             except (TooSlow, TypeError, ValueError, ZeroDivisionError, OverflowError, RecursionError):
                 return None
+            if abs(value.imag) > 1e-9 * max(1.0, abs(value.real)) and _branch_dependent(expr):
+                # a power of a negative base with a non-integer exponent: (ab)^p and a^p b^p
+                # differ by the branch taken, so a difference here says nothing
+                return None
+            values.append(abs(value))
         if not all(math.isfinite(v) for v in values):
             return None  # 0/0, log(0), ...: a point says nothing either way
         return all(v < 1e-9 for v in values)
+
+
+def _branch_dependent(expr) -> bool:
+    """Whether expr raises something to a power that is not an integer (or takes a log): its
+    complex values then depend on the branch, not only on the equation."""
+    return any(not p.exp.is_integer for p in expr.atoms(sympy.Pow)) or expr.has(sympy.log)
 
 
 def _number(value) -> str:
@@ -640,7 +651,7 @@ def check_derivation(premises: list[str], goal: str | None, steps: list[str]) ->
         check.verdicts = {"incorrect": incorrect, "redundant": redundant, "skipped": skipped}
         known.append((index, eq))
 
-    _irrelevance(checks, step_eqs, goal_eq)
+    _irrelevance(checks, step_eqs, goal_eq, known)
     stated = _goal_verdict(step_eqs, goal_eq)
     return DerivationCheck(steps=checks, goal_reached=_reached(stated, checks), goal_stated=stated)
 
@@ -659,7 +670,34 @@ def _reached(stated: Verdict, checks: list[StepCheck]) -> Verdict:
     return Verdict(YES, "the last step is the goal and no step on the way is incorrect")
 
 
-def _irrelevance(checks: list[StepCheck], step_eqs: list[Eq | None], goal: Eq | None) -> None:
+def _made_from(c: StepCheck, checks: list[StepCheck], known: list[tuple[int, Eq]]) -> int | None:
+    """A later step one operation makes from step c, or with c as the equation substituted in:
+    each step's source is the first found, scanning back, and an equation may have come from
+    either of two earlier ones. Asked only of a step about to be called irrelevant."""
+    eqs = dict((k, e) for k, e in known if k > 0)
+    mine = eqs.get(c.index)
+    if mine is None:
+        return None
+    for x in checks:
+        target = eqs.get(x.index)
+        if x.index <= c.index or target is None:
+            continue
+        earlier = [e for k, e in known if k < x.index and k != c.index]
+        try:
+            if _one_operation(mine, target, earlier):
+                return x.index
+            source = eqs.get(x.source) if x.source else None
+            if source is not None and source is not mine:
+                found = _one_operation(source, target, [mine])
+                if found and found[1] is mine:  # c is the equation substituted in
+                    return x.index
+        except (TooSlow, RecursionError):
+            return None
+    return None
+
+
+def _irrelevance(checks: list[StepCheck], step_eqs: list[Eq | None], goal: Eq | None,
+                 known: list[tuple[int, Eq]] = ()) -> None:
     used = {c.source for c in checks if c.source} | {k for c in checks for k in c.uses}
     last = max((c.index for c in checks if c.parsed), default=0)
     for c in checks:
@@ -678,6 +716,8 @@ def _irrelevance(checks: list[StepCheck], step_eqs: list[Eq | None], goal: Eq | 
             c.verdicts["irrelevant"] = Verdict(NO, f"used by step {users[0]}")
         elif c.verdicts["redundant"].value == YES:
             c.verdicts["irrelevant"] = Verdict(NO, "a repeat (see redundant)")
+        elif traced and c.verdicts["incorrect"].value == NO and (user := _made_from(c, checks, known)) is not None:
+            c.verdicts["irrelevant"] = Verdict(NO, f"step {user} can be made from it")
         elif traced and c.verdicts["incorrect"].value == NO:
             c.verdicts["irrelevant"] = Verdict(YES, "no later step is made from it")
         else:

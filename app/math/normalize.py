@@ -618,7 +618,34 @@ def _balanced(tokens: list[str]) -> bool:
     return depth == 0
 
 
+def _lost_function_name(tokens: list[str]) -> str | None:
+    """`{(u)}` where a function's name should stand: the printer writes `f{(u)}`, and a model
+    that lost the name leaves a group SymPy would read as plain `u` (`{ (u) } = e^u`, another
+    equation). A braced group after a command, a name, `^`, `_` or `}` is an argument, and
+    one raised to a power is a base: both are fine."""
+    sig = [t for t in tokens if not t.isspace()]
+    for n, t in enumerate(sig):
+        if t != "{" or n + 1 >= len(sig) or sig[n + 1] != "(":
+            continue
+        prev = sig[n - 1] if n else ""
+        if prev.startswith("\\") or prev in ("^", "_", "}") or prev.isalnum():
+            continue
+        depth, j = 0, n + 1
+        while j < len(sig):
+            depth += {"(": 1, ")": -1}.get(sig[j], 0)
+            if depth == 0:
+                break
+            j += 1
+        if j + 1 < len(sig) and sig[j + 1] == "}" and (j + 2 >= len(sig) or sig[j + 2] != "^"):
+            return "".join(sig[n:j + 2])
+    return None
+
+
 def rewrite(latex: str, variables: frozenset[str] = frozenset()) -> Rewritten:
     """Model LaTeX -> placeholder LaTeX that parse_latex reads, plus the name maps back.
     `variables`: names the problem uses as variables though they are constants elsewhere (\\pi)."""
-    return _Rewriter(tokenize(undo_t5_spacing(latex)), variables).run()
+    tokens = tokenize(undo_t5_spacing(latex))
+    lost = _lost_function_name(tokens)
+    if lost:
+        raise NormalizeError(f"a function's name is missing before {lost} (garbled text: not read as another equation)")
+    return _Rewriter(tokens, variables).run()

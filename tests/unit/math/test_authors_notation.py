@@ -1,12 +1,13 @@
 """Notation of the authors' printer (SymPy 1.5.1) that the parser misread: each test fails on
 the parser before this change. Equations are taken from ../shared/data/authors_engine_a.jsonl."""
 
+import pytest
 import sympy
 from sympy import Derivative, Function, Integral, Symbol
 from sympy.core.function import AppliedUndef
 
 from app.math.checker import problem_variables
-from app.math.latex import parse_equation
+from app.math.latex import ParseError, parse_equation
 from app.math.normalize import canonical_names
 
 
@@ -78,3 +79,17 @@ def test_a_derivative_of_symbolic_order_is_refused_not_read_as_a_fraction():
     with pytest.raises(ParseError, match="order"):
         parse_equation(r"\frac{\partial^{- \frac{\partial}{\partial a} (Q - a)}}{\partial a^{- \frac{\partial}{\partial a} (Q - a)}}"
                        r" W{(a,Q)} = \frac{\partial}{\partial a} (Q - a)")
+
+
+@pytest.mark.parametrize("garbled", [r"{ (u) } = e^u", r"{(u)} = e^{u}", r"g = { (u) } + 1"])
+def test_a_lost_function_name_is_refused_not_read_as_another_equation(garbled):
+    # FLAN-T5 writes `{ (u) } = e^u` for `f{(u)} = e^{u}`: read as `u = e^u`, it was "incorrect"
+    with pytest.raises(ParseError, match="a function's name is missing before"):
+        parse_equation(garbled)
+
+
+@pytest.mark.parametrize("fine,expected", [(r"{(x + 1)}^{2} = y", "Eq((x + 1)**2, y)"),
+                                           (r"\frac{1}{(x)} = y", "Eq(1/x, y)"),
+                                           (r"F_{x}{(u)} = 1", "Eq(F_{x}(u), 1)")])
+def test_braced_parentheses_that_are_a_base_or_an_argument_still_read(fine, expected):
+    assert str(parse_equation(fine)) == expected
