@@ -170,6 +170,7 @@ class _Context:
         for eq in [*steps, goal]:
             if eq is not None:
                 seen |= eq.free_symbols
+        self.premise_symbols = premise_symbols
         self.constants = sorted(seen - premise_symbols, key=str)
         # The engine treats constants of integration as interchangeable (`C + x^2 = x^2 + K`,
         # `0 = F_g - P_g`): once the derivation integrates, a symbol the premises lack may be one
@@ -232,6 +233,12 @@ class _Context:
             if candidate.free_symbols and candidate.free_symbols <= self.integration_constants \
                     and not candidate.has(Integral, Derivative):
                 return "true", "holds given the premises, up to constants of integration"
+        # `i` the premises do not use is the imaginary unit (`\cos J = (e^{iJ} + e^{-iJ})/2`)
+        imaginary = Symbol("i")
+        if imaginary in first.free_symbols and imaginary not in self.premise_symbols:
+            as_unit = first.xreplace({imaginary: sympy.I})
+            if _is_zero(as_unit) or self._numerically_zero(as_unit):
+                return "true", "holds given the premises, reading i as the imaginary unit"
         # constants of integration are arbitrary: an equation that holds for some choice of
         # them (`(τ + e^β) e^β = (ζ + e^β) e^β`: τ = ζ; `0 = F_g - P_g`) is not a slip
         if self.integration_constants and self._holds_for_some_constants(first):
@@ -336,6 +343,7 @@ def _branch_dependent(expr) -> bool:
 def _number(value) -> str:
     """4 significant figures; a complex value's imaginary part only when it is not ~0."""
     z = complex(value)
+    z = complex(z.real + 0.0, z.imag + 0.0)  # never "-0"
     if abs(z.imag) < 1e-12 * max(1.0, abs(z.real)):
         return f"{z.real:.4g}"
     return f"{z.real:.4g} {'+' if z.imag >= 0 else '−'} {abs(z.imag):.4g}i"

@@ -628,7 +628,8 @@ def _lost_function_name(tokens: list[str]) -> str | None:
         if t != "{" or n + 1 >= len(sig) or sig[n + 1] != "(":
             continue
         prev = sig[n - 1] if n else ""
-        if prev.startswith("\\") or prev in ("^", "_", "}") or prev.isalnum():
+        if prev.startswith("\\") or prev in ("^", "_", "}", "'") or prev.isalnum() \
+                or (prev == "*" and n >= 2 and sig[n - 2] == "^"):  # g^*{(x)}: a name with a star
             continue
         depth, j = 0, n + 1
         while j < len(sig):

@@ -3,11 +3,12 @@
 For step k marked incorrect, the known-correct equations are the premises and the
 earlier steps not marked wrong. The proposal is, in this order:
 
-1. the reference's step k, when one engine operation makes it from a known-correct
-   equation (or it holds given the premises): the step the reference takes there;
-2. else the one-operation successor of a known-correct equation closest to the
-   model's step: the same operation with the slip undone (the model differentiated
-   step 3 and got the sign wrong: differentiate step 3).
+1. the one-operation successor of a known-correct equation closest to the model's
+   step: the same operation with the slip undone (the model differentiated step 3 and
+   got the sign wrong: differentiate step 3);
+2. else, as a fallback said as such ("the reference's step here"), the reference's
+   step k, when one engine operation makes it from a known-correct equation (or it
+   holds given the premises).
 
 "No proposal" is a fine answer: when nothing is close enough, none is made. Pure
 functions, meant to run in app.math.sandbox like every check; each SymPy call inside
@@ -86,6 +87,11 @@ def _successors(source: Eq, model: Eq, others: list[tuple[int, Eq]], fresh: list
     for x in free:
         yield Eq(Derivative(lhs, x), Derivative(rhs, x), evaluate=False), f"differentiate both sides w.r.t. {to_latex(x)}", 0
         yield Eq(Integral(lhs, x), Integral(rhs, x), evaluate=False), f"integrate both sides w.r.t. {to_latex(x)}", 0
+        # models differentiate and evaluate in one go: the slip is often in the evaluation
+        done = _bounded(evaluate_derivatives, Derivative(rhs, x))
+        if done is not None and not done.has(Derivative):
+            yield (Eq(Derivative(lhs, x), done, evaluate=False),
+                   f"differentiate both sides w.r.t. {to_latex(x)} and evaluate the right", 0.02)
     for power in (2, 3):  # the engine's usual exponents (a squared side expands: no Pow to read it from)
         p = sympy.Integer(power)
         yield Eq(lhs**p, rhs**p, evaluate=False), f"raise both sides to the power {power}", 0.05
@@ -133,20 +139,8 @@ def _fresh_symbols(model: Eq, known: list[tuple[int, Eq]]) -> list[Symbol]:
     return sorted(model.free_symbols - seen, key=str)
 
 
-def propose_step(k: int, model_latex: str, model: Eq, known: list[tuple[int, Eq]], reference: list[str] | None,
-                 ctx: "checker._Context") -> Proposal | None:
-    """A correction for step k (1-based) from the known-correct equations (position, Eq)."""
-    if reference and k <= len(reference):
-        wanted = _parse(reference[k - 1])
-        if wanted is not None and not _equivalent(wanted, model):
-            for j, e in reversed(known):
-                found = _one_operation(e, wanted, [x for _, x in known if x is not e])
-                if found and found[0] != "restate":
-                    words = OPERATION_WORDS.get(found[0], found[0])
-                    return Proposal(k, reference[k - 1], f"{words} ({_where(j)}), as the reference does", j, True)
-            truth, _ = ctx.truth(wanted)
-            if truth == "true":
-                return Proposal(k, reference[k - 1], f"the reference's step {k} (holds given the premises)", None, True)
+def _undo_the_slip(k: int, model: Eq, known: list[tuple[int, Eq]]) -> Proposal | None:
+    """The one-operation successor of a known-correct equation closest to the model's step."""
     best: tuple[float, Eq, str, int] | None = None
     fresh = _fresh_symbols(model, known)
     for j, source in list(reversed(known))[:MAX_SOURCES]:
@@ -163,6 +157,33 @@ def propose_step(k: int, model_latex: str, model: Eq, known: list[tuple[int, Eq]
     # one engine operation on a checked-correct equation: correct by construction (testing it at
     # random points would refuse a renamed constant of integration)
     return Proposal(k, to_latex(candidate), f"{words} ({_where(j)})", j, False)
+
+
+def _reference_step(k: int, model: Eq, known: list[tuple[int, Eq]], reference: list[str] | None,
+                    ctx: "checker._Context") -> Proposal | None:
+    """The reference's step k, when it follows from a known-correct equation or holds: a
+    fallback, said as such (it may have nothing to do with what went wrong)."""
+    if not reference or k > len(reference):
+        return None
+    wanted = _parse(reference[k - 1])
+    if wanted is None or _equivalent(wanted, model):
+        return None
+    for j, e in reversed(known):
+        found = _one_operation(e, wanted, [x for _, x in known if x is not e])
+        if found and found[0] != "restate":
+            words = OPERATION_WORDS.get(found[0], found[0])
+            return Proposal(k, reference[k - 1], f"the reference's step here: {words} ({_where(j)})", j, True)
+    truth, _ = ctx.truth(wanted)
+    if truth == "true":
+        return Proposal(k, reference[k - 1], "the reference's step here (holds given the premises)", None, True)
+    return None
+
+
+def propose_step(k: int, model_latex: str, model: Eq, known: list[tuple[int, Eq]], reference: list[str] | None,
+                 ctx: "checker._Context") -> Proposal | None:
+    """A correction for step k (1-based) from the known-correct equations (position, Eq): the
+    model's own step with the slip undone, else the reference's step there."""
+    return _undo_the_slip(k, model, known) or _reference_step(k, model, known, reference, ctx)
 
 
 def proposals(premises: list[str], steps: list[str], result: DerivationCheck,

@@ -232,8 +232,8 @@ def test_a_reviewer_accepts_sympys_proposal_or_types_the_correction(client, db):
     token = login(client, "rita")
     page = client.get(f"/derivations/{wrong.id}/review").text
     assert f'id="correction-{s2.id}"' in page and "SymPy proposes" in page and "Accept SymPy's" in page
-    proposal = checks_repo.proposals_for(db, wrong.id)[2]  # the reference's step 2: it holds
-    assert proposal.from_reference and proposal.latex == r"x \frac{d}{d x} f{(x)} = 2 f{(x)}"
+    proposal = checks_repo.proposals_for(db, wrong.id)[2]  # the model's step with the slip undone
+    assert not proposal.from_reference and proposal.latex == r"\frac{d}{d x} f{(x)} = 2 x"
 
     url = f"/derivations/{wrong.id}/steps/{s2.id}/correction"
     accepted = client.post(url, data={"accept": "true", "latex": ""}, headers=htmx(token))

@@ -1,0 +1,48 @@
+"""Constants of integration are arbitrary, as the authors' engine treats them: a step that holds
+for some choice of the constants the derivation introduced is not incorrect, and an evaluated
+integral may carry its own constant where it stood; a slip that no constant explains is still
+caught, with its evidence. Each case but the whole-equation one (kept as a guard) fails on the
+checker before this change."""
+
+from app.math.checker import check_derivation
+
+PREMISE = r"f{(\beta)} = e^{\beta}"
+
+
+def verdicts(steps, premises=(PREMISE,)):
+    return [(s.verdicts["incorrect"].value, s.verdicts["skipped"].value, s.verdicts["incorrect"].reason)
+            for s in check_derivation(list(premises), None, steps).steps]
+
+
+def test_two_constants_from_two_integrations_may_be_set_equal():
+    steps = [PREMISE, r"\int f{(\beta)} d\beta = \int e^{\beta} d\beta", r"\int f{(\beta)} d\beta = \tau + e^{\beta}",
+             r"(\tau + e^{\beta}) e^{\beta} = (\zeta + e^{\beta}) e^{\beta}"]
+    incorrect, _, why = verdicts(steps)[-1]
+    assert incorrect == "no" and "for some choice of the constants of integration" in why
+
+
+def test_constants_equal_as_a_whole_equation():
+    steps = [PREMISE, r"\int f{(\beta)} d\beta = F_{g} + e^{\beta}", r"\int f{(\beta)} d\beta = P_{g} + e^{\beta}",
+             r"0 = F_{g} - P_{g}"]
+    assert verdicts(steps)[-1][0] == "no"
+
+
+def test_a_slip_no_constant_explains_is_still_incorrect_with_its_evidence():
+    steps = [PREMISE, r"\int f{(\beta)} d\beta = \tau + e^{\beta}", r"(\tau + e^{\beta}) e^{\beta} = (\zeta + e^{\beta}) e^{2 \beta}"]
+    incorrect, _, why = verdicts(steps)[-1]
+    assert incorrect == "yes" and why.startswith("does not hold given the premises: at ")
+
+
+def test_an_evaluated_integral_keeps_its_constant_where_it_stood():
+    premise = r"g{(x)} = e^{x}"
+    steps = [premise, r"y{(x)} = x \int g{(x)} dx", r"y{(x)} = x \int e^{x} dx", r"y{(x)} = x (C + e^{x})"]
+    result = check_derivation([premise, r"y{(x)} = x \int e^{x} dx"], None, steps)
+    last = result.steps[-1]
+    assert last.verdicts["skipped"].value == "no" and last.operation == "evaluate_integrals"
+
+
+def test_i_the_premises_do_not_use_is_the_imaginary_unit():
+    premise = r"\mathbf{M}{(J)} = \cos{(J)}"
+    got = verdicts([r"\cos{(J)} = \frac{e^{iJ} + e^{-iJ}}{2}", r"\cos{(J)} = \frac{e^{iJ} - e^{-iJ}}{2}"], (premise,))
+    assert got[0][0] == "no" and "imaginary unit" in got[0][2]
+    assert got[1][0] == "yes"
