@@ -33,6 +33,7 @@ from app.math.checker import check_derivation
 from app.math.corpus import render
 from app.math.engine import to_latex
 from app.math.latex import parsed_sides
+from app.math.limits import CHECK_TIMEOUT, PARSE_TIMEOUT
 from app.math.normalize import canonical_names
 from app.math.sandbox import Sandbox, default_sandbox
 from app.math.srepr import read_srepr
@@ -40,8 +41,6 @@ from app.math.srepr import read_srepr
 PREMISE_KINDS = ("premise", "get_premise", "renaming_premise")
 VARIANTS = ("static", "VR", "EE")
 STYLES = ("paper", "gpt", "t5")
-CHECK_TIMEOUT = 20.0
-PARSE_TIMEOUT = 5.0
 # names no record uses (checked when renaming): what VR renames to
 UNSEEN = ["\\mathcal{Q}", "\\varsigma", "W_{9}", "\\hat{\\mu}", "Z_{k}", "\\breve{b}", "\\mathfrak{u}", "Y_{7}",
           "\\check{n}", "\\tilde{\\omega}", "V_{q}", "\\grave{s}", "X_{8}", "\\bar{\\nu}", "U_{4}", "\\acute{e}"]

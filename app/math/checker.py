@@ -37,12 +37,11 @@ from sympy.core.function import AppliedUndef
 
 from app.math.engine import UNARY, has_undefined, evaluate_derivatives, evaluate_integrals
 from app.math.latex import ParseError, is_mixed, math_spans, parse_equation, sorted_partials
-from app.math.limits import TooSlow, time_limit
+from app.math.limits import OP_SECONDS, TooSlow, budget, time_limit, why_too_slow
 from app.math.normalize import constants_used_as_variables
 
 LABELS = ("incorrect", "irrelevant", "redundant", "skipped")
 YES, NO, UNKNOWN = "yes", "no", "unknown"
-OP_SECONDS = 0.5  # soft limit per SymPy simplification inside the worker
 
 
 @dataclass
@@ -213,7 +212,7 @@ class _Context:
                 # ... or the constant was added to a whole side, after the integral was evaluated
                 candidates += [candidates[0] + shift for shift in shifts[1:]]
         except (TooSlow, RecursionError):
-            return "unknown", "SymPy ran out of time"
+            return "unknown", why_too_slow()
         except Exception as exc:
             return "unknown", f"SymPy could not evaluate it ({type(exc).__name__})"
         first = candidates[0]
@@ -586,6 +585,12 @@ def _relate(ctx: _Context, check: StepCheck, eq: Eq, premise_eqs: list[Eq], know
 
 
 def check_derivation(premises: list[str], goal: str | None, steps: list[str]) -> DerivationCheck:
+    """Within the derivation's time budget (app.math.limits): past it, what is left is "unknown"."""
+    with budget():
+        return _check_derivation(premises, goal, steps)
+
+
+def _check_derivation(premises: list[str], goal: str | None, steps: list[str]) -> DerivationCheck:
     _too_slow.clear()
     variables = problem_variables(premises)
     premise_eqs = [eq for eq in (_parse(p, variables) for p in premises) if eq is not None]

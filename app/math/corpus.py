@@ -21,12 +21,11 @@ from sympy import Eq
 from app.math.checker import check_derivation
 from app.math.engine import Problem, generate, prompt_text, to_latex
 from app.math.latex import parsed_sides
+from app.math.limits import CHECK_TIMEOUT, PARSE_TIMEOUT
 from app.math.normalize import canonical_names
 from app.math.sandbox import Sandbox, default_sandbox
 
 STYLES = ("paper", "gpt", "t5")
-CHECK_TIMEOUT = 20.0
-PARSE_TIMEOUT = 5.0
 
 
 def t5_spacing(latex: str) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import sympy
 from sympy import Derivative, Eq, Function, Integral, Symbol
 
-from app.math.limits import TooSlow, time_limit
+from app.math.limits import ENGINE_OP_SECONDS, TooSlow, time_limit
 
 # Names as the paper wrote them (SymPy symbol names hold LaTeX).
 SYMBOLS = ["x", "y", "z", "a", "b", "c", "r", "s", "t", "u", "v", "w", "J", "L", "\\alpha", "\\beta", "\\gamma",
@@ -38,7 +38,7 @@ OPERATIONS = ["add", "minus", "times", "divide", "power", "differentiate", "inte
               "expand", "evaluate_derivatives", "evaluate_integrals", "substitute_LHS_for_RHS",
               "substitute_RHS_for_LHS"]
 MAX_OPS = 45  # keep equations readable (and SymPy fast)
-OP_SECONDS = 3.0  # a guard only: the filters above keep every operation far below it
+OP_SECONDS = ENGINE_OP_SECONDS  # a guard only: the filters above keep every operation far below it
 
 
 @dataclass

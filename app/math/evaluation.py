@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from app.math.checker import LABELS, YES, check_derivation
+from app.math.limits import CHECK_TIMEOUT
 from app.math.mutants import Mutant, mutants
 from app.math.sandbox import Sandbox, default_sandbox
 
-CHECK_TIMEOUT = 20.0
 
 
 @dataclass

@@ -10,6 +10,7 @@ app.math.sandbox, which runs it in a killable process.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import warnings
 
@@ -142,7 +143,24 @@ def rebuild(expr, symbols: dict | None = None, functions: dict | None = None):
         return Integral(inner.function, *inner.limits, *args[1:])
     if isinstance(expr, AppliedUndef) and expr.func.__name__ in functions:
         return _function(functions[expr.func.__name__])(*args)
+    _not_too_large(expr, args)
     return expr.func(*args)
+
+
+MAX_DIGITS = 10_000  # a number the text asks SymPy to compute exactly, at most (10^{10^{10}} has 10^10)
+
+
+def _not_too_large(expr, args) -> None:
+    """Refuse, before SymPy computes it in C where no soft limit can stop it, an exact power
+    or factorial of numbers with more than MAX_DIGITS digits."""
+    if isinstance(expr, sympy.Pow) and args[0].is_Number and args[1].is_Number:
+        base, exponent = args
+        if abs(base) not in (0, 1) and exponent.is_real and abs(exponent) > 1:
+            digits = float(abs(exponent)) * math.log10(float(abs(base))) if abs(exponent) < 10**300 else math.inf
+            if digits > MAX_DIGITS:
+                raise ParseError(f"a number too large to work with ({digits:.3g} digits)")
+    if isinstance(expr, sympy.factorial) and args[0].is_Number and args[0] > 3000:
+        raise ParseError("a number too large to work with (a factorial of more than 3,000)")
 
 
 def sorted_partials(expr):

@@ -1,7 +1,10 @@
-"""A soft time limit for Python-level SymPy work, via SIGALRM (main thread only).
+"""Every time budget of the math in one place, and a soft time limit for Python-level SymPy
+work, via SIGALRM (main thread only).
 
-It cannot stop C-level work (a huge integer power): untrusted input therefore
-also runs inside app.math.sandbox, whose hard limit kills the process."""
+A soft limit cannot stop C-level work (a huge integer power): untrusted input therefore also
+runs inside app.math.sandbox, whose hard limit kills the process. Within a derivation's
+budget every soft limit is cut to what is left of it, so a hostile derivation costs the
+budget, then "unknown" for what it did not reach, and says so."""
 
 from __future__ import annotations
 
@@ -11,12 +14,51 @@ import time
 from contextlib import contextmanager
 
 
+OP_SECONDS = 0.5  # one SymPy simplification inside a check
+DERIVATION_SECONDS = 2.0  # a derivation's check and proposals, together (soft: what is left is "unknown")
+CHECK_TIMEOUT = 8.0  # the sandbox's hard limit on one derivation (C-level work no soft limit stops)
+PARSE_TIMEOUT = 5.0  # the sandbox's hard limit on parsing one equation (benchmarks)
+ENGINE_OP_SECONDS = 3.0  # a guard on the engine's own operations (its filters keep far below it)
+
+
 class TooSlow(Exception):
     pass
 
 
+_deadline: float | None = None  # the running derivation's budget (monotonic clock)
+
+
+@contextmanager
+def budget(seconds: float = DERIVATION_SECONDS):
+    """A budget for the work inside (nested: the outer, earlier deadline stands)."""
+    global _deadline
+    previous = _deadline
+    mine = time.monotonic() + seconds
+    _deadline = mine if previous is None else min(previous, mine)
+    try:
+        yield
+    finally:
+        _deadline = previous
+
+
+def budget_spent() -> bool:
+    return _deadline is not None and time.monotonic() >= _deadline
+
+
+def why_too_slow() -> str:
+    """The reason a step says when SymPy stopped."""
+    if budget_spent():
+        return f"SymPy stopped: the derivation's time budget ({DERIVATION_SECONDS:g} s) is spent"
+    return "SymPy ran out of time"
+
+
 @contextmanager
 def time_limit(seconds: float):
+    if _deadline is not None:
+        left = _deadline - time.monotonic()
+        if left <= 0:
+            raise TooSlow()
+        seconds = left if seconds <= 0 else min(seconds, left)
     if seconds <= 0 or threading.current_thread() is not threading.main_thread():
         yield  # no signals off the main thread; the sandbox still bounds the work
         return

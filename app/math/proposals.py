@@ -25,6 +25,7 @@ from sympy import Derivative, Eq, Integral, Symbol
 
 from app.math import checker
 from app.math.checker import NO, YES, DerivationCheck, _bounded, _equivalent, _one_operation, _parse
+from app.math.limits import budget
 from app.math.engine import CONSTANTS, UNARY, evaluate_derivatives, evaluate_integrals, to_latex
 
 MIN_SIMILARITY = 0.6  # below this, the closest successor is not "the same step with the slip undone"
@@ -214,8 +215,9 @@ def check_and_propose(premises: list[str], goal: str | None, steps: list[str],
                       reference: list[str] | None = None) -> DerivationCheck:
     """The check, with proposals for its incorrect steps and, given the reference, the symbolic
     metric (app.math.symbolic_metric): one sandbox call for all three."""
-    result = checker.check_derivation(premises, goal, steps)
-    result.proposals = proposals(premises, steps, result, reference)
+    with budget():  # one budget for the check and its proposals
+        result = checker.check_derivation(premises, goal, steps)
+        result.proposals = proposals(premises, steps, result, reference)
     if reference:
         from app.math.symbolic_metric import symbolic_scores
 

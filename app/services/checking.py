@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import transaction
 from app.errors import NotFound
 from app.math.checker import DerivationCheck
+from app.math.limits import CHECK_TIMEOUT
 from app.math.proposals import check_and_propose
 from app.math.sandbox import Sandbox, default_sandbox
 from app import jobs
@@ -24,7 +25,6 @@ from app.repositories import derivations as derivations_repo
 from app.repositories import jobs as jobs_repo
 from app.repositories import projects as projects_repo
 
-CHECK_TIMEOUT = 20.0
 
 
 @dataclass
