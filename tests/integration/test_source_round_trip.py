@@ -85,9 +85,13 @@ CASES = [  # (file, expected, preset of the project made beforehand or None for 
     (PB_FILE, processbench_expected, "paper", None),  # the default labels: first_error -> incorrect (-1)
     (PB_FILE, processbench_expected, "processbench", None),
     (PB_FILE, processbench_expected, None, None),  # a new project takes the source's preset
+    (PB_FILE, processbench_expected, "prm800k", None),  # its one -1 label: negative
+    (PB_FILE, processbench_expected, "lemma", {"first_error": "logic"}),  # six -1 labels: say which
     (PRM_FILE, prm800k_expected, "paper", {"neutral": "irrelevant"}),  # the paper's labels have no neutral 0
     (PRM_FILE, prm800k_expected, "prm800k", None),
     (PRM_FILE, prm800k_expected, None, None),
+    (PRM_FILE, prm800k_expected, "processbench", {"neutral": "neutral0"}),  # with a 0 label added first
+    (PRM_FILE, prm800k_expected, "lemma", {"negative": "calculation", "neutral": "neutral0"}),
 ]
 
 
@@ -95,7 +99,11 @@ CASES = [  # (file, expected, preset of the project made beforehand or None for 
                          ids=[f"{c[0].stem}-{c[2] or 'new'}" for c in CASES])
 def test_labels_and_text_come_back_as_the_source_wrote_them(db, sessions, path, expected, preset, label_map):
     if preset:
-        pushing.create_project(db, name="round trip", preset=None if preset == "paper" else preset)
+        project = pushing.create_project(db, name="round trip", preset=None if preset == "paper" else preset)
+        if label_map and "neutral0" in label_map.values():  # the preset has no label rated 0: add one
+            from app.services import taxonomy
+            taxonomy.update(db, project_id=project.id, rows=[*taxonomy.items(project), {
+                "key": "neutral0", "name": "Neutral", "help": "", "rating": 0}])
     result = import_file(db, project_name="round trip", filename=path.name, data=path.read_bytes(),
                          label_map=label_map)
     want = expected()
@@ -157,6 +165,10 @@ def test_a_label_the_project_lacks_is_refused_by_name_and_nothing_is_written(db)
     message = " ".join(caught.value.details)
     assert "'neutral'" in message and "irrelevant, redundant, skipped" in message and "neutral=" in message
     assert db.query(Derivation).count() == 0
+    pushing.create_project(db, name="first errors only", preset="processbench")  # no label rated 0
+    with pytest.raises(InvalidInput) as caught:
+        import_file(db, project_name="first errors only", filename=PRM_FILE.name, data=PRM_FILE.read_bytes())
+    assert any("'neutral'" in d and "nor any label rated +0" in d for d in caught.value.details)
     pushing.create_project(db, name="lemma labels", preset="lemma")  # six labels rated -1: which one?
     with pytest.raises(InvalidInput, match="do not fit"):
         import_file(db, project_name="lemma labels", filename=PB_FILE.name, data=PB_FILE.read_bytes())
