@@ -19,7 +19,7 @@ only passes numerically is reported as such in the reason.
 
 Pure functions of their input. `check_derivation` is meant to run inside
 app.math.sandbox (hard limit, process killed on overrun); inside it, each SymPy
-simplification also has a soft per-operation limit (SIGALRM) so one slow step
+simplification also has a soft per-operation limit (SIGPROF, CPU time) so one slow step
 costs "unknown" for that step, not the whole derivation.
 """
 

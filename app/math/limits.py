@@ -1,10 +1,14 @@
 """Every time budget of the math in one place, and a soft time limit for Python-level SymPy
-work, via SIGALRM (main thread only).
+work, via SIGPROF (main thread only).
 
 A soft limit cannot stop C-level work (a huge integer power): untrusted input therefore also
 runs inside app.math.sandbox, whose hard limit kills the process. Within a derivation's
 budget every soft limit is cut to what is left of it, so a hostile derivation costs the
-budget, then "unknown" for what it did not reach, and says so."""
+budget, then "unknown" for what it did not reach, and says so.
+
+Soft limits and budgets count this process's CPU time (ITIMER_PROF), not the wall clock: a
+verdict must not depend on what else the machine is doing (a shared CI runner, a second
+worker), only on the work the derivation asks for."""
 
 from __future__ import annotations
 
@@ -25,7 +29,8 @@ class TooSlow(Exception):
     pass
 
 
-_deadline: float | None = None  # the running derivation's budget (monotonic clock)
+_deadline: float | None = None  # the running derivation's budget (this process's CPU clock)
+_clock = time.process_time
 
 
 @contextmanager
@@ -33,7 +38,7 @@ def budget(seconds: float = DERIVATION_SECONDS):
     """A budget for the work inside (nested: the outer, earlier deadline stands)."""
     global _deadline
     previous = _deadline
-    mine = time.monotonic() + seconds
+    mine = _clock() + seconds
     _deadline = mine if previous is None else min(previous, mine)
     try:
         yield
@@ -42,7 +47,7 @@ def budget(seconds: float = DERIVATION_SECONDS):
 
 
 def budget_spent() -> bool:
-    return _deadline is not None and time.monotonic() >= _deadline
+    return _deadline is not None and _clock() >= _deadline
 
 
 def why_too_slow() -> str:
@@ -54,8 +59,9 @@ def why_too_slow() -> str:
 
 @contextmanager
 def time_limit(seconds: float):
+    """At most `seconds` of this process's CPU time for the block (TooSlow past it)."""
     if _deadline is not None:
-        left = _deadline - time.monotonic()
+        left = _deadline - _clock()
         if left <= 0:
             raise TooSlow()
         seconds = left if seconds <= 0 else min(seconds, left)
@@ -66,16 +72,16 @@ def time_limit(seconds: float):
     def _raise(signum, frame):
         # Python swallows an exception raised while it runs a gc callback ("Exception ignored
         # in ..."): fire again shortly, so an overrun still stops; leaving the block disarms it
-        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        signal.setitimer(signal.ITIMER_PROF, 0.05)
         raise TooSlow()
 
-    previous = signal.signal(signal.SIGALRM, _raise)
-    started = time.monotonic()
-    remaining = signal.setitimer(signal.ITIMER_REAL, seconds)[0]
+    previous = signal.signal(signal.SIGPROF, _raise)
+    started = _clock()
+    remaining = signal.setitimer(signal.ITIMER_PROF, seconds)[0]
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
         if remaining:  # an enclosing limit was running: give it back what is left of it
-            signal.setitimer(signal.ITIMER_REAL, max(remaining - (time.monotonic() - started), 0.001))
+            signal.setitimer(signal.ITIMER_PROF, max(remaining - (_clock() - started), 0.001))

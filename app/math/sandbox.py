@@ -1,7 +1,7 @@
 """Run SymPy work under a hard time limit, in warm worker processes that are
 killed when they overrun.
 
-SIGALRM cannot interrupt SymPy in C-level big-integer arithmetic and threads
+A signal cannot interrupt SymPy in C-level big-integer arithmetic and threads
 cannot be killed, so each call goes to a persistent child process over a pipe;
 when the answer does not come within the limit the child is killed and a fresh
 one takes its place, and the caller gets an Outcome saying "timed out" (which
