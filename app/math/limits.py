@@ -69,7 +69,11 @@ def time_limit(seconds: float):
         yield  # no signals off the main thread; the sandbox still bounds the work
         return
 
+    inside = [True]
+
     def _raise(signum, frame):
+        if not inside[0]:
+            return  # the block is over: a late tick must not escape into the caller
         # Python swallows an exception raised while it runs a gc callback ("Exception ignored
         # in ..."): fire again shortly, so an overrun still stops; leaving the block disarms it
         signal.setitimer(signal.ITIMER_PROF, 0.05)
@@ -81,7 +85,14 @@ def time_limit(seconds: float):
     try:
         yield
     finally:
+        inside[0] = False
         signal.setitimer(signal.ITIMER_PROF, 0)
         signal.signal(signal.SIGPROF, previous)
         if remaining:  # an enclosing limit was running: give it back what is left of it
             signal.setitimer(signal.ITIMER_PROF, max(remaining - (_clock() - started), 0.001))
+
+
+def disarm() -> None:
+    """No soft limit left running (a worker between calls: a stray tick must not kill it)."""
+    signal.setitimer(signal.ITIMER_PROF, 0)
+    signal.signal(signal.SIGPROF, signal.SIG_IGN)

@@ -55,10 +55,13 @@ def _limit_memory() -> None:
 
 
 def _serve(conn) -> None:  # runs in the child
+    from app.math.limits import disarm
+
     _limit_memory()
     _warm()
     conn.send(("ready", None))
     while True:
+        disarm()  # between calls no soft limit runs: a stray tick must not kill the worker
         try:
             fn, args = conn.recv()
         except (EOFError, KeyboardInterrupt):
