@@ -38,7 +38,7 @@ from sympy.core.function import AppliedUndef
 from app.math.engine import UNARY, has_undefined, evaluate_derivatives, evaluate_integrals
 from app.math.latex import ParseError, is_mixed, math_spans, parse_equation, sorted_partials
 from app.math.limits import OP_SECONDS, TooSlow, budget, time_limit, why_too_slow
-from app.math.normalize import constants_used_as_variables
+from app.math.normalize import READING_PRODUCT, constants_used_as_variables
 
 LABELS = ("incorrect", "irrelevant", "redundant", "skipped")
 YES, NO, UNKNOWN = "yes", "no", "unknown"
@@ -540,6 +540,12 @@ def _one_operation_sides(src: Eq, c, d, others: list[Eq]) -> tuple[str, Eq | Non
     return None
 
 
+def _other_reading(latex: str, variables: frozenset[str], eq: Eq) -> Eq | None:
+    """The step read with each derivative operator acting on one factor, where that differs."""
+    other = _parse(latex, variables | {READING_PRODUCT})
+    return other if other is not None and other != eq else None
+
+
 def _parse(latex: str | None, variables: frozenset[str] = frozenset()) -> Eq | None:
     """The step's equation: the whole LaTeX, or in prose with delimited math (chain of thought)
     the one equation it holds; None (so "unknown") when there is none, or several."""
@@ -634,6 +640,12 @@ def _check_derivation(premises: list[str], goal: str | None, steps: list[str]) -
             incorrect = Verdict(NO, f"follows from {'the premise' if source == 0 else f'step {source}'} "
                                     f"({check.operation}) exactly; its value at random points differs, as constants of "
                                     "integration make it")
+        elif truth == "false" and (other := _other_reading(steps[index - 1], variables, eq)) is not None \
+                and ctx.truth(other)[0] == "true":
+            # `\frac{d}{d a} f \frac{d}{d a} g`: d/da (f · g') as the authors' printer means it, or
+            # f' · g' as a model may; wrong in one reading, right in the other: not evidence
+            incorrect = Verdict(UNKNOWN, "reads two ways: as a derivative of the whole product it does not hold, "
+                                         "as a product of derivatives it does")
         elif truth == "false":
             incorrect = Verdict(YES, why)
             wrong.add(index)

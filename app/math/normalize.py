@@ -166,10 +166,17 @@ def constants_used_as_variables(latex: str) -> frozenset[str]:
     return frozenset({"\\pi"}) if _pi_is_variable(tokens) else frozenset()
 
 
+READING_PRODUCT = "<a product of derivatives>"  # see _Rewriter.products_of_derivatives
+
+
 class _Rewriter:
     def __init__(self, tokens: list[str], variables: frozenset[str] = frozenset()):
         self.tokens = list(tokens)
         self.pi_variable = "\\pi" in variables or _pi_is_variable(self.tokens)
+        # the other reading of `\\frac{d}{d x} f \\frac{d}{d x} g`: (d/dx f)(d/dx g), asked for by
+        # the checker when the usual one makes a step wrong (READING_PRODUCT travels with the
+        # problem's variables, the one option every parse already carries)
+        self.products_of_derivatives = READING_PRODUCT in variables
         self.out: list[str] = []
         self.by_name: dict[tuple[str, str], str] = {}
         self.result = Rewritten(text="")
@@ -550,6 +557,8 @@ class _Rewriter:
             k = self.skip_ws(end)
             if k >= len(self.tokens) or self.tokens[k] in ("+", "-", "=", ",", ")", "}", "\\cdot", "\\times"):
                 break
+            if self.products_of_derivatives and self.tokens[k] == "\\frac" and self.derivative_at(k):
+                break  # the next derivative starts a factor of its own
             nxt = self.factor_end(k)
             if nxt <= k:
                 break

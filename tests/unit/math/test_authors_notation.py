@@ -93,3 +93,16 @@ def test_a_lost_function_name_is_refused_not_read_as_another_equation(garbled):
                                            (r"F_{x}{(u)} = 1", "Eq(F_{x}(u), 1)")])
 def test_braced_parentheses_that_are_a_base_or_an_argument_still_read(fine, expected):
     assert str(parse_equation(fine)) == expected
+
+
+def test_a_step_wrong_in_one_reading_of_an_operator_product_and_right_in_the_other_is_unknown():
+    """FLAN-T5 on the sample files: (η')² = η (eᵃ)' holds; d/da (η · η') = η (eᵃ)' does not."""
+    from app.math.checker import check_derivation
+
+    steps = [r"\eta{(a)} = e^{a}",
+             r"\frac{d}{d a} \eta{(a)} \frac{d}{d a} \eta{(a)} = \eta{(a)} \frac{d}{d a} e^{a}",
+             r"\frac{d}{d a} \eta{(a)} \frac{d}{d a} \eta{(a)} = 3 \eta{(a)} \frac{d}{d a} e^{a}"]
+    result = check_derivation([steps[0]], None, steps)
+    ambiguous, wrong = result.steps[1].verdicts["incorrect"], result.steps[2].verdicts["incorrect"]
+    assert ambiguous.value == "unknown" and "reads two ways" in ambiguous.reason
+    assert wrong.value == "yes"  # wrong in both readings
