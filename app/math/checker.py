@@ -249,7 +249,8 @@ class _Context:
                     return "true", "holds given the premises"
                 return "true", "holds at 3 random points (not proved symbolically)"
         if numeric and all(z is False for z in numeric):
-            evidence = self._evidence(eq, first, has_integrals)
+            evidence = next((e for e in (self._evidence(eq, c, has_integrals) for c in candidates[:4])
+                             if e is not None), None)
             if evidence is None:  # no evidence, no "incorrect"
                 return "unknown", "the sides differ at random points, but their values could not be shown"
             return "false", f"does not hold given the premises: {evidence}"
@@ -263,13 +264,16 @@ class _Context:
             with time_limit(OP_SECONDS * 2):
                 sides = [] if has_integrals else [self.substitute(side).doit(integrals=False)
                                                   for side in (eq.lhs, eq.rhs)]
+                cancelled = any(side.has(Integral, Derivative) for side in sides)
+                if cancelled:
+                    sides = []  # integrals SymPy cannot evaluate that cancel: show the difference
                 symbols = sorted(set().union(residual.free_symbols, *(x.free_symbols for x in sides)), key=str)
                 rng = random.Random(0)
                 point = {s: sympy.Float(rng.uniform(0.5, 1.7)) for s in symbols}
                 where = ", ".join(f"{s} = {_number(v)}" for s, v in point.items())
-                if has_integrals:
-                    text = f"left − right = {_number(residual.subs(point).evalf(15))} for every constant of " \
-                           "integration tried"
+                if has_integrals or cancelled:
+                    text = f"left − right = {_number(residual.subs(point).evalf(15))}" + (
+                        " for every constant of integration tried" if has_integrals else "")
                 else:
                     values = [side.subs(point).evalf(15) for side in sides]
                     text = f"the left side is {_number(values[0])}, the right side {_number(values[1])}"
@@ -320,6 +324,7 @@ class _Context:
         rng = random.Random(0)
         symbols = sorted(expr.free_symbols, key=str)
         values = []
+        complex_seen = False
         for _ in range(3):
             point = {s: sympy.Float(rng.uniform(0.5, 1.7)) for s in symbols}
             try:
@@ -328,13 +333,33 @@ class _Context:
             except (TooSlow, TypeError, ValueError, ZeroDivisionError, OverflowError, RecursionError):
                 return None
             if abs(value.imag) > 1e-9 * max(1.0, abs(value.real)) and _branch_dependent(expr):
-                # a power of a negative base with a non-integer exponent: (ab)^p and a^p b^p
-                # differ by the branch taken, so a difference here says nothing
-                return None
+                complex_seen = True
             values.append(abs(value))
         if not all(math.isfinite(v) for v in values):
             return None  # 0/0, log(0), ...: a point says nothing either way
-        return all(v < 1e-9 for v in values)
+        zero = all(v < 1e-9 for v in values)
+        if not zero and complex_seen and _zero_on_another_branch(expr):
+            # a power of a negative base with a non-integer exponent: (ab)^p and a^p b^p differ
+            # by the branch taken, and with powers combined formally the two sides agree
+            return None
+        return zero
+
+
+def _zero_on_another_branch(expr) -> bool:
+    """Whether expr vanishes at random points once powers are combined formally ((ab)^p = a^p b^p,
+    (a^p)^q = a^{pq}), as the engine's operations treat them."""
+    try:
+        with time_limit(OP_SECONDS):
+            forced = sympy.expand_power_base(sympy.powdenest(expr, force=True), force=True)
+            rng = random.Random(0)
+            symbols = sorted(forced.free_symbols, key=str)
+            for _ in range(3):
+                point = {s: sympy.Float(rng.uniform(0.5, 1.7)) for s in symbols}
+                if abs(complex(forced.subs(point).evalf(15))) > 1e-9:
+                    return False
+            return True
+    except (TooSlow, TypeError, ValueError, ZeroDivisionError, OverflowError, RecursionError):
+        return False
 
 
 def _branch_dependent(expr) -> bool:
