@@ -541,32 +541,51 @@ def _one_operation_sides(src: Eq, c, d, others: list[Eq]) -> tuple[str, Eq | Non
                     if ka is not None and kb is not None and _is_zero((c - d) - (ka - kb), 0.2):
                         return "evaluate_integrals", None
         for other in others:
-            for p, q in ((other.lhs, other.rhs), (other.rhs, other.lhs)):
-                if p.is_Atom or p == q:
-                    continue
-                if not (a.has(p) or b.has(p)):
-                    continue
-                ca, db = a.subs(p, q), b.subs(p, q)
-                if c == ca and d == db:
-                    return "substitute", other
-                # SymPy may merge or reorder derivatives when substituting inside one
-                if (ca.has(Derivative) or db.has(Derivative)) \
-                        and _is_zero(_bounded(_derivatives_done, c - ca), 0.2) is True \
-                        and _is_zero(_bounded(_derivatives_done, d - db), 0.2) is True:
-                    return "substitute", other
-        # a substitution the printer has folded: the engine replaced `φ c` by `ϑ(c, φ)` inside
-        # `φ c²`, printed `c ϑ(c, φ)`; the earlier step does not contain `φ c` as a term, but the
-        # two are the same once the equation is applied to both (exact equality, no simplification)
+            if _substituted(a, b, c, d, other):
+                return "substitute", other
         for other in others:
-            for p, q in ((other.lhs, other.rhs), (other.rhs, other.lhs)):
-                if p.is_Atom or p == q or not (c.has(p) or d.has(p)) or (c == a and d == b):
-                    continue
-                try:
-                    if c.subs(p, q) == a.subs(p, q) and d.subs(p, q) == b.subs(p, q):
-                        return "substitute", other
-                except Exception:
-                    continue
+            if _substituted_folded(a, b, c, d, other):
+                return "substitute", other
     return None
+
+
+def _substituted(a, b, c, d, other: Eq) -> bool:
+    """c = d is a = b with one side of `other` put for the other."""
+    for p, q in ((other.lhs, other.rhs), (other.rhs, other.lhs)):
+        if p.is_Atom or p == q:
+            continue
+        if not (a.has(p) or b.has(p)):
+            continue
+        ca, db = a.subs(p, q), b.subs(p, q)
+        if c == ca and d == db:
+            return True
+        # SymPy may merge or reorder derivatives when substituting inside one
+        if (ca.has(Derivative) or db.has(Derivative)) \
+                and _is_zero(_bounded(_derivatives_done, c - ca), 0.2) is True \
+                and _is_zero(_bounded(_derivatives_done, d - db), 0.2) is True:
+            return True
+    return False
+
+
+def _substituted_folded(a, b, c, d, other: Eq) -> bool:
+    """A substitution the printer has folded: the engine replaced `φ c` by `ϑ(c, φ)` inside
+    `φ c²`, printed `c ϑ(c, φ)`; the earlier step does not contain `φ c` as a term, but the
+    two are the same once the equation is applied to both (exact equality, no simplification)."""
+    for p, q in ((other.lhs, other.rhs), (other.rhs, other.lhs)):
+        if p.is_Atom or p == q or not (c.has(p) or d.has(p)) or (c == a and d == b):
+            continue
+        try:
+            if c.subs(p, q) == a.subs(p, q) and d.subs(p, q) == b.subs(p, q):
+                return True
+        except Exception:
+            continue
+    return False
+
+
+def substitutes(src: Eq, dst: Eq, other: Eq) -> bool:
+    """dst is src with `other` substituted in (either orientation of either equation)."""
+    return any(f(a, b, c, d, other) for a, b in ((src.lhs, src.rhs), (src.rhs, src.lhs))
+               for c, d in ((dst.lhs, dst.rhs), (dst.rhs, dst.lhs)) for f in (_substituted, _substituted_folded))
 
 
 def _other_reading(latex: str, variables: frozenset[str], eq: Eq) -> Eq | None:
@@ -740,11 +759,8 @@ def _made_from(c: StepCheck, checks: list[StepCheck], known: list[tuple[int, Eq]
         try:
             if _one_operation(mine, target, earlier):
                 return x.index
-            source = eqs.get(x.source) if x.source else None
-            if source is not None and source is not mine:
-                found = _one_operation(source, target, [mine])
-                if found and found[1] is mine:  # c is the equation substituted in
-                    return x.index
+            if any(substitutes(e, target, mine) for e in earlier):
+                return x.index  # c is the equation substituted in
         except (TooSlow, RecursionError):
             return None
     return None
