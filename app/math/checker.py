@@ -26,6 +26,7 @@ costs "unknown" for that step, not the whole derivation.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import random
 from dataclasses import dataclass, field
@@ -450,6 +451,34 @@ def _integrals_with(constant):
     return evaluate
 
 
+def _evaluated(integral):
+    """The integral evaluated as the authors' engine does: known functions, and the integral of
+    a derivative of an undefined function (∫ χ'(x) dx = χ(x)); else unchanged."""
+    if not has_undefined(integral.function):
+        return evaluate_integrals(integral)
+    if integral.function.has(Derivative):
+        done = integral.doit()
+        return integral if done.has(Integral) else done
+    return integral
+
+
+def _evaluable_integrals(expr) -> int:
+    return sum(1 for i in expr.atoms(Integral) if _evaluated(i) != i)
+
+
+@functools.lru_cache(maxsize=256)
+def _integrals_with_each(constants: tuple):
+    """The integrals evaluated, the n-th (in SymPy's order) plus constants[n]."""
+    def evaluate(expr):
+        todo = iter(constants)
+
+        def one(e):
+            done = _evaluated(e)
+            return e if done == e else done + next(todo, 0)
+        return expr.replace(lambda e: isinstance(e, Integral), one)
+    return evaluate
+
+
 def _with_constant(integral, constant):
     done = evaluate_integrals(integral)
     return integral if done == integral else done + constant
@@ -536,10 +565,19 @@ def _one_operation_sides(src: Eq, c, d, others: list[Eq]) -> tuple[str, Eq | Non
                     return "evaluate_integrals", None
                 # the authors' engine gives each evaluated integral its own constant, where the
                 # integral stood (`x ∫ e^x dx` -> `x (e^x + C)`): try the step's new symbols there
-                for k in sorted(dst.free_symbols - src.free_symbols, key=str)[:3]:
+                fresh = sorted(dst.free_symbols - src.free_symbols, key=str)[:3]
+                for k in fresh:
                     ka, kb = _bounded(_integrals_with(k), a), _bounded(_integrals_with(k), b)
                     if ka is not None and kb is not None and _is_zero((c - d) - (ka - kb), 0.2):
                         return "evaluate_integrals", None
+                # ... and each integral a constant of its own (`∫ χ' = ∫ log'` -> `ṙ + χ = Ψ + log`)
+                na, nb = _evaluable_integrals(a), _evaluable_integrals(b)
+                if 2 <= na + nb <= len(fresh):
+                    for order in itertools.permutations(fresh, na + nb):
+                        ka = _bounded(_integrals_with_each(order[:na]), a)
+                        kb = _bounded(_integrals_with_each(order[na:]), b)
+                        if ka is not None and kb is not None and _is_zero((c - d) - (ka - kb), 0.2):
+                            return "evaluate_integrals", None
         for other in others:
             if _substituted(a, b, c, d, other):
                 return "substitute", other

@@ -46,3 +46,14 @@ def test_i_the_premises_do_not_use_is_the_imaginary_unit():
     got = verdicts([r"\cos{(J)} = \frac{e^{iJ} + e^{-iJ}}{2}", r"\cos{(J)} = \frac{e^{iJ} - e^{-iJ}}{2}"], (premise,))
     assert got[0][0] == "no" and "imaginary unit" in got[0][2]
     assert got[1][0] == "yes"
+
+
+def test_each_evaluated_integral_may_bring_a_constant_of_its_own():
+    # the authors' corpus, 1001-0725: ∫ χ' dF = ∫ (log F)' dF evaluated as ṙ + χ = Ψ + log F
+    premise = r"\chi{(F_{H})} = \log{(F_{H})}"
+    steps = [premise, r"\frac{d}{d F_{H}} \chi{(F_{H})} = \frac{d}{d F_{H}} \log{(F_{H})}",
+             r"\int \frac{d}{d F_{H}} \chi{(F_{H})} dF_{H} = \int \frac{d}{d F_{H}} \log{(F_{H})} dF_{H}",
+             r"\dot{\mathbf{r}} + \chi{(F_{H})} = \Psi^{\dagger} + \log{(F_{H})}"]
+    last = check_derivation([premise], None, steps).steps[-1]
+    assert last.verdicts["skipped"].value == "no" and last.operation == "evaluate_integrals"
+    assert last.verdicts["incorrect"].value == "no"
