@@ -173,9 +173,10 @@ class _Rewriter:
     def __init__(self, tokens: list[str], variables: frozenset[str] = frozenset()):
         self.tokens = list(tokens)
         self.pi_variable = "\\pi" in variables or _pi_is_variable(self.tokens)
-        # the other reading of `\\frac{d}{d x} f \\frac{d}{d x} g`: (d/dx f)(d/dx g), asked for by
-        # the checker when the usual one makes a step wrong (READING_PRODUCT travels with the
-        # problem's variables, the one option every parse already carries)
+        # the other reading of `\\frac{d}{d x} f \\frac{d}{d x} g` or `\\frac{d}{d x} f (g)^{2}`: the
+        # operator acts on the one factor after it ((d/dx f)(d/dx g)), asked for by the checker
+        # when the usual reading makes a step wrong (READING_PRODUCT travels with the problem's
+        # variables, the one option every parse already carries)
         self.products_of_derivatives = READING_PRODUCT in variables
         self.out: list[str] = []
         self.by_name: dict[tuple[str, str], str] = {}
@@ -553,12 +554,12 @@ class _Rewriter:
         authors' corpus the derivative of the product is the common reading (differentiate
         acts on a whole side; a product of two derivatives needs a rarer substitution)."""
         end = self.factor_end(j)
+        if self.products_of_derivatives:
+            return end  # the other reading: the operator acts on the one factor after it
         while end > j:
             k = self.skip_ws(end)
             if k >= len(self.tokens) or self.tokens[k] in ("+", "-", "=", ",", ")", "}", "\\cdot", "\\times"):
                 break
-            if self.products_of_derivatives and self.tokens[k] == "\\frac" and self.derivative_at(k):
-                break  # the next derivative starts a factor of its own
             nxt = self.factor_end(k)
             if nxt <= k:
                 break
