@@ -609,6 +609,13 @@ class _Rewriter:
         if needed > 0:
             raise NormalizeError("an integral has no differential (dx)")
         own = differentials[-count:]
+        for _, end in own:
+            k = self.skip_ws(end)
+            after = self.skip_ws(k + 1)
+            if k < len(tokens) and tokens[k] == "{" and after < len(tokens) and tokens[after] == "(":
+                # `d L{(A_y)}`: with respect to a function, which SymPy cannot integrate; read as
+                # `dL` times `A_y` it would be another equation
+                raise NormalizeError("an integral with respect to a function (d of f{(x)}) cannot be read")
         body = tokens[i + 1 : own[0][0]]
         out = ["{", *(["\\int"] * count), *self.rewrite(body)]
         self.tokens = tokens

@@ -106,3 +106,14 @@ def test_a_step_wrong_in_one_reading_of_an_operator_product_and_right_in_the_oth
     ambiguous, wrong = result.steps[1].verdicts["incorrect"], result.steps[2].verdicts["incorrect"]
     assert ambiguous.value == "unknown" and "reads two ways" in ambiguous.reason
     assert wrong.value == "yes"  # wrong in both readings
+
+
+@pytest.mark.parametrize("latex", [
+    r"\int (- A_{y} + \operatorname{f_{\mathbf{v}}}{(A_{y},S,W)})^{A_{y}} dL{(A_{y})} = \int (A_{y} S W - A_{y})^{A_{y}} dL{(A_{y})}",
+    r"\int \mathbf{v}{(C_{2})} d\mathbf{v}{(C_{2})} = x",
+    r"\ int \ mathbf { v } { (C_ { 2 } ) } d \ mathbf { v } { (C_ { 2 } ) } = x",
+])
+def test_an_integral_with_respect_to_a_function_is_refused_not_read_as_a_product(latex):
+    # it was read as A_y · ∫ … dL: another equation, which the checker then judged
+    with pytest.raises(ParseError, match="with respect to a function"):
+        parse_equation(latex)
