@@ -2,18 +2,22 @@
 
 - step rewards (PRM800K style): per derivation, each step's rating (the project's labels
   say theirs: the paper's incorrect -1, irrelevant/redundant/skipped 0; overridable per
-  export; +1 for a step with no label) and the
-  first error's index (ProcessBench style: 0-based, -1 when there is none);
-- preference pairs: per problem, chosen = a derivation judged correct (no error, goal
-  reached) or else the reference, rejected = one with an error; and step-level pairs
+  export; +1 for a step with no label; null where the source left the step unlabelled) and
+  the first error's index (ProcessBench style: 0-based, -1 when there is none);
+- stepwise (TRL's stepwise supervision): prompt, the completions up to the first error (or
+  before the first unlabelled step), labels as booleans;
+- preference pairs (TRL's prompt/chosen/rejected, texts as written): per problem, chosen =
+  a derivation judged correct (no error, goal reached) or else the reference, rejected =
+  one with an error; and step-level pairs
   (the settled correction against the model's wrong step, after the same prefix);
 - corrections (LEMMA style): the model's steps up to and including the first wrong one,
   its error labels, and the corrected continuation (the settled correction, then the
   reference's remaining steps).
 
 Only judged derivations count: a settled adjudication's final labels, or (unless
-final_only) the labels every submitted annotator gave when they all agree on every step
-and on the goal; disagreements wait until a reviewer settles them.
+final_only) the labels all of the project's k annotators submitted when they agree on every
+step and on the goal, each annotation as last submitted; disagreements wait until a reviewer
+settles them.
 """
 
 from __future__ import annotations
