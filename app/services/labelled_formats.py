@@ -208,7 +208,7 @@ def sniff(filename: str, data: bytes) -> str | None:
     first = next((line for line in data[:200_000].splitlines() if line.strip()), b"")
     try:
         raw = json.loads(first)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep: the JSONL reader says where
         return None
     if not isinstance(raw, dict):
         return None

@@ -141,3 +141,12 @@ def test_a_bad_record_names_line_and_field_and_imports_nothing(db, fmt, data, me
 def test_plain_jsonl_is_still_plain():
     fmt, _ = read_records("runs.jsonl", jsonl({"problem_id": 1, "prompt": "p", "model": "m", "derivation": "a = b"}))
     assert fmt == "jsonl"
+
+
+def test_a_first_line_nested_too_deep_is_a_clear_refusal_not_a_crash(db):
+    # format sniffing read the first line with json.loads: a RecursionError became a 500
+    deep = b"[" * 2000 + b"]" * 2000 + b"\n"
+    with pytest.raises(InvalidInput) as caught:
+        import_file(db, project_name="deep", filename="deep.jsonl", data=deep)
+    assert any("line 1" in d for d in caught.value.details), caught.value.details
+    assert db.query(Derivation).count() == 0
