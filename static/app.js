@@ -246,6 +246,9 @@
   // button's last answer: three quick presses are on, off, on whatever the network does.
   const want = new Map(); // "stepId:label" -> wanted on/off
   let pending = 0; // changes not yet answered
+  // Of them, requests that leave the page when answered (Submit, Next): not unsaved work, so
+  // they must not raise the "Leave site?" warning while the page navigates away.
+  let leaving = 0;
   let failed = false; // a change could not be saved: say so, keep the leave warning
   function labelKey(button) {
     return button.closest(".labels").id.slice("labels-".length) + ":" + button.dataset.label;
@@ -280,11 +283,13 @@
       showWanted(document);
     }
     pending += 1;
+    if (ctx.sourceElement.closest?.("[data-leaves]")) leaving += 1;
     setSaving();
   });
   document.addEventListener("htmx:finally:request", (evt) => {
     if (!isChange(evt.detail.ctx)) return;
     pending = Math.max(0, pending - 1);
+    if (evt.detail.ctx.sourceElement?.closest?.("[data-leaves]")) leaving = Math.max(0, leaving - 1);
     setSaving(); // an answer said "Saved" while later changes still wait: say "Saving…" until the last
     showWanted(document);
     if (pending === 0) document.dispatchEvent(new Event("derivlab:saved"));
@@ -307,7 +312,7 @@
     if (form) dirty.delete(form);
   });
   window.addEventListener("beforeunload", (evt) => {
-    if (pending > 0 || failed || dirty.size) {
+    if (pending - leaving > 0 || failed || dirty.size) {
       dirty.forEach((form) => form.dispatchEvent(new Event("change", { bubbles: true }))); // send it now
       evt.preventDefault(); evt.returnValue = "";
     }
