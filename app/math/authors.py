@@ -29,7 +29,7 @@ import sympy
 from sympy import Eq
 from sympy.core.function import AppliedUndef
 
-from app.math.checker import check_derivation
+from app.math.checker import check_derivation, problem_variables
 from app.math.corpus import render
 from app.math.engine import to_latex
 from app.math.latex import parsed_sides
@@ -189,7 +189,9 @@ def evaluate(refs: list[Reference], *, variants: tuple[str, ...] = VARIANTS, sty
 
     def parse(item):
         ref, k = item
-        return item, sandbox.call(parsed_sides, ref.latex[k], timeout=PARSE_TIMEOUT)
+        # as the checker reads it: with the names the problem's premises use as variables
+        variables = problem_variables([ref.latex[p] for p in ref.premises])
+        return item, sandbox.call(parsed_sides, ref.latex[k], variables, timeout=PARSE_TIMEOUT)
 
     with ThreadPoolExecutor(max_workers=sandbox.size) as pool:
         for (ref, v, style, latex, steps), outcome, seconds in pool.map(check, items):

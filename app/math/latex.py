@@ -18,7 +18,7 @@ import sympy
 from sympy import E, Eq, Function, Integral, Symbol
 from sympy.core.function import AppliedUndef
 
-from app.math.normalize import NormalizeError, rewrite, undo_t5_spacing
+from app.math.normalize import NO_LOWER_LIMIT, NormalizeError, rewrite, undo_t5_spacing
 
 # Functions SymPy's printer writes as \\operatorname{name}: integrals of the engine's bodies
 # produce them (Ei, Si, erf, ...), so they are read as the functions, not as undefined ones.
@@ -138,6 +138,10 @@ def rebuild(expr, symbols: dict | None = None, functions: dict | None = None):
     args = [rebuild(a, symbols, functions) for a in expr.args]
     if isinstance(expr, Eq):
         return Eq(*args, evaluate=False)
+    if isinstance(expr, Integral) and any(len(lim) == 3 and lim[1] == _NO_LOWER for lim in args[1:]):
+        # an upper limit only (`\\int\\limits^{b}`): the marker normalize put for the lower one out again
+        args = [args[0], *(sympy.Tuple(lim[0], lim[2]) if len(lim) == 3 and lim[1] == _NO_LOWER else lim
+                           for lim in args[1:])]
     if isinstance(expr, Integral) and isinstance(args[0], Integral):
         inner = args[0]
         return Integral(inner.function, *inner.limits, *args[1:])
@@ -146,6 +150,8 @@ def rebuild(expr, symbols: dict | None = None, functions: dict | None = None):
     _not_too_large(expr, args)
     return expr.func(*args)
 
+
+_NO_LOWER = Symbol(NO_LOWER_LIMIT)
 
 MAX_DIGITS = 10_000  # a number the text asks SymPy to compute exactly, at most (10^{10^{10}} has 10^10)
 
@@ -182,10 +188,10 @@ def _function(name: str):
     return SPECIAL_FUNCTIONS.get(name) or Function(name)
 
 
-def parsed_sides(latex: str) -> tuple:
+def parsed_sides(latex: str, variables: frozenset[str] = frozenset()) -> tuple:
     """parse_equation's two sides: what a sandbox call returns (an Eq of equal sides would
     come back from the worker process as True: unpickling evaluates it)."""
-    eq = parse_equation(latex)
+    eq = parse_equation(latex, variables)
     return eq.lhs, eq.rhs
 
 
@@ -211,6 +217,8 @@ def parse_equation(latex: str, variables: frozenset[str] = frozenset()) -> Eq:
                for letter, name in rewritten.symbols.items()}
     if rewritten.euler:
         symbols[Symbol(rewritten.euler)] = E
+    for letter, (name, args) in rewritten.applied.items():  # d/d f{(x)}, ∫ … d L{(y)}
+        symbols[Symbol(letter)] = _function(name)(*(Symbol(a) for a in args))
     symbols[Symbol("pi")] = sympy.pi  # the grammar reads \\pi as a symbol in some places (\\sqrt{\\pi})
     functions = rewritten.functions
 

@@ -77,6 +77,9 @@ class Rewritten:
     symbols: dict[str, str] = field(default_factory=dict)  # placeholder -> symbol name
     functions: dict[str, str] = field(default_factory=dict)  # placeholder -> function name
     euler: str | None = None  # placeholder standing for e (Euler's number)
+    # placeholder -> (function name, argument names): a function that is the variable of a
+    # derivative or an integral (`\\frac{d}{d f{(x)}}`, `d L{(A_y)}`), as the authors' engine makes
+    applied: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
 def tokenize(text: str) -> list[str]:
@@ -166,6 +169,7 @@ def constants_used_as_variables(latex: str) -> frozenset[str]:
     return frozenset({"\\pi"}) if _pi_is_variable(tokens) else frozenset()
 
 
+NO_LOWER_LIMIT = "\x00no lower limit"  # see _Rewriter.limits
 READING_PRODUCT = "<a product of derivatives>"  # see _Rewriter.products_of_derivatives
 
 
@@ -220,6 +224,26 @@ class _Rewriter:
             letter = self.free.pop(0)
             self.by_name[key] = letter
             (self.result.symbols if kind == "symbol" else self.result.functions)[letter] = name
+        return self.by_name[key]
+
+    def applied_placeholder(self, function: Atom, args: list[str]) -> str:
+        """A placeholder symbol standing for `f(x, y)` where a variable must be (SymPy's grammar
+        takes only symbols there); put back as the applied function after parsing. Arguments
+        must be plain names: anything else cannot be read."""
+        names = []
+        for arg in "".join(args).split(","):
+            sub = _Rewriter(tokenize(arg), frozenset({"\\pi"}) if self.pi_variable else frozenset())
+            found = sub.atom_at(sub.skip_ws(0)) if arg.strip() else None
+            if not found or sub.skip_ws(found[1]) != len(sub.tokens):
+                raise NormalizeError("a derivative or integral with respect to a function of an expression "
+                                     "cannot be read")
+            names.append(found[0].name)
+        key = ("applied", function.name + "(" + ",".join(names) + ")")
+        if key not in self.by_name:
+            letter = self.placeholder("symbol", "\x00" + key[1])
+            del self.result.symbols[letter]
+            self.by_name[key] = letter
+            self.result.applied[letter] = (function.name, tuple(names))
         return self.by_name[key]
 
     # --- atoms ------------------------------------------------------------
@@ -328,6 +352,10 @@ class _Rewriter:
                 raise NormalizeError("a derivative's variable cannot be read")
             atom, atom_end = found
             k = start + atom_end
+            call = sub.call_args_at(atom_end)
+            if call:  # with respect to a function: d/d f{(x)}
+                letter = self.applied_placeholder(atom, call[0])
+                k = start + call[1]
             if close:
                 if k >= len(den) or den[k] != ")":
                     raise NormalizeError("a derivative's variable cannot be read")
@@ -340,7 +368,7 @@ class _Rewriter:
                     raise NormalizeError("a derivative's order is not a number")
                 power = int(digits)
                 k = after
-            variables += [self.placeholder("symbol", atom.name)] * power
+            variables += [letter if call else self.placeholder("symbol", atom.name)] * power
         if len(variables) == 1 and order > 1:
             variables *= order  # models sometimes drop the denominator's exponent
         if len(variables) != order:
@@ -441,7 +469,11 @@ class _Rewriter:
                     call = self.call_args_at(end)
                     if call:
                         args, after = call
-                        letter = self.placeholder("function", atom.name)
+                        # SymPy prints the gamma function `\\Gamma\\left(x\\right)`, released as
+                        # `\\Gamma(x)`; an undefined function named Gamma as `\\Gamma{(x)}`
+                        bare = end < len(tokens) and tokens[end] == "("
+                        name = "gamma" if atom.name == "\\Gamma" and bare else atom.name
+                        letter = self.placeholder("function", name)
                         out += [letter, "(", *self.rewrite(args), ")"]
                         self.tokens = tokens
                         i = after
@@ -572,13 +604,50 @@ class _Rewriter:
             return self.group_end(k + 1)
         return j
 
+    def _limits_at(self, body: list[str]) -> tuple[dict[str, list[str]], int]:
+        """`_{a}^{b}` (either order, either alone) at the start of an integral's body."""
+        saved, self.tokens = self.tokens, body
+        try:
+            found: dict[str, list[str]] = {}
+            k = 0
+            while True:
+                while k < len(body) and (body[k].isspace() or body[k] == "\\limits"):
+                    k += 1
+                if k < len(body) and body[k] in ("_", "^") and body[k] not in found:
+                    found[body[k]], k = self.group_inner(k + 1)
+                    continue
+                return found, k
+        finally:
+            self.tokens = saved
+
+    def limits(self, body: list[str]) -> list[str]:
+        """An integral's limits for the grammar, which wants both: SymPy's printer writes an
+        integral with an upper limit only as `\\int\\limits^{b}` (Integral(f, (x, b))); a marker
+        stands for the missing lower one and is taken out again in app.math.latex.rebuild."""
+        found, _ = self._limits_at(body)
+        if not found:
+            return []
+        saved = self.tokens
+        lower = self.rewrite(found["_"]) if "_" in found else [self.placeholder("symbol", NO_LOWER_LIMIT)]
+        upper = self.rewrite(found["^"]) if "^" in found else None
+        self.tokens = saved
+        if upper is None:
+            raise NormalizeError("an integral with a lower limit but no upper one cannot be read")
+        return ["_", "{", *lower, "}", "^", "{", *upper, "}"]
+
+    def _after_limits(self, body: list[str]) -> list[str]:
+        return body[self._limits_at(body)[1]:]
+
     def _differential_at(self, j: int) -> int | None:
         """End of `d x` (a differential) starting at token j, else None."""
         if self.tokens[j] != "d":
             return None
         k = self.skip_ws(j + 1)
         found = self.atom_at(k) if k < len(self.tokens) else None
-        return found[1] if found else None
+        if not found:
+            return None
+        call = self.call_args_at(found[1])  # d L{(A_y)}: with respect to a function
+        return call[1] if call else found[1]
 
     def integral(self, i: int) -> list[str]:
         """`\\int body dx` (or \\iint ... dx dy), braced: SymPy's grammar otherwise lets
@@ -609,19 +678,15 @@ class _Rewriter:
         if needed > 0:
             raise NormalizeError("an integral has no differential (dx)")
         own = differentials[-count:]
-        for _, end in own:
-            k = self.skip_ws(end)
-            after = self.skip_ws(k + 1)
-            if k < len(tokens) and tokens[k] == "{" and after < len(tokens) and tokens[after] == "(":
-                # `d L{(A_y)}`: with respect to a function, which SymPy cannot integrate; read as
-                # `dL` times `A_y` it would be another equation
-                raise NormalizeError("an integral with respect to a function (d of f{(x)}) cannot be read")
         body = tokens[i + 1 : own[0][0]]
-        out = ["{", *(["\\int"] * count), *self.rewrite(body)]
+        out = ["{", *(["\\int"] * count), *self.limits(body), *self.rewrite(self._after_limits(body))]
         self.tokens = tokens
         for start, end in own:
-            atom, _ = self.atom_at(self.skip_ws(start + 1))
-            out += ["d", self.placeholder("symbol", atom.name)]
+            atom, atom_end = self.atom_at(self.skip_ws(start + 1))
+            call = self.call_args_at(atom_end)
+            # `d L{(A_y)}`: with respect to a function (read as `dL` times `A_y` it would be
+            # another equation)
+            out += ["d", self.applied_placeholder(atom, call[0]) if call else self.placeholder("symbol", atom.name)]
         self.integral_end = own[-1][1]
         return out + ["}"]
 
@@ -659,10 +724,16 @@ def _lost_function_name(tokens: list[str]) -> str | None:
     return None
 
 
+# SymPy 1.5's printer turns a name's `\\prime` superscript into `{\\}'` (its "prime" modifier
+# applied to the backslash): `x^\\prime` comes out `\\operatorname{x^{{\\}'}}`, braces unbalanced.
+# Nothing else writes this sequence, so it is read back as the `\\prime` it was.
+_PRINTER_PRIME = "{\\}'"
+
+
 def rewrite(latex: str, variables: frozenset[str] = frozenset()) -> Rewritten:
     """Model LaTeX -> placeholder LaTeX that parse_latex reads, plus the name maps back.
     `variables`: names the problem uses as variables though they are constants elsewhere (\\pi)."""
-    tokens = tokenize(undo_t5_spacing(latex))
+    tokens = tokenize(undo_t5_spacing(latex).replace(_PRINTER_PRIME, "\\prime"))
     lost = _lost_function_name(tokens)
     if lost:
         raise NormalizeError(f"a function's name is missing before {lost} (garbled text: not read as another equation)")

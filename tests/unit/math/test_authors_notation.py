@@ -108,12 +108,44 @@ def test_a_step_wrong_in_one_reading_of_an_operator_product_and_right_in_the_oth
     assert wrong.value == "yes"  # wrong in both readings
 
 
-@pytest.mark.parametrize("latex", [
-    r"\int (- A_{y} + \operatorname{f_{\mathbf{v}}}{(A_{y},S,W)})^{A_{y}} dL{(A_{y})} = \int (A_{y} S W - A_{y})^{A_{y}} dL{(A_{y})}",
-    r"\int \mathbf{v}{(C_{2})} d\mathbf{v}{(C_{2})} = x",
-    r"\ int \ mathbf { v } { (C_ { 2 } ) } d \ mathbf { v } { (C_ { 2 } ) } = x",
+@pytest.mark.parametrize("latex, expected", [
+    (r"\int (- A_{y} + \operatorname{f_{\mathbf{v}}}{(A_{y},S,W)})^{A_{y}} dL{(A_{y})} = \int (A_{y} S W - A_{y})^{A_{y}} dL{(A_{y})}",
+     "Eq(Integral((-A_{y} + f_{\\mathbf{v}}(A_{y}, S, W))**A_{y}, L(A_{y})), Integral((A_{y}*S*W - A_{y})**A_{y}, L(A_{y})))"),
+    (r"\int \mathbf{v}{(C_{2})} d\mathbf{v}{(C_{2})} = x", "Eq(Integral(\\mathbf{v}(C_{2}), \\mathbf{v}(C_{2})), x)"),
+    (r"\ int \ mathbf { v } { (C_ { 2 } ) } d \ mathbf { v } { (C_ { 2 } ) } = x",
+     "Eq(Integral(\\mathbf{v}(C_{2}), \\mathbf{v}(C_{2})), x)"),
+    (r"\iint \operatorname{g^{\prime}_{\varepsilon}}{(\mathbf{H},a^{\dagger})} dr{(\mathbf{H})} d\mathbf{H} = 2",
+     "Eq(Integral(g^{\\prime}_{\\varepsilon}(\\mathbf{H}, a^{\\dagger}), r(\\mathbf{H}), \\mathbf{H}), 2)"),
+    (r"\frac{1}{\frac{d}{d f{(C_{d})}} f{(C_{d})}} = 1", "Eq(1/Derivative(f(C_{d}), f(C_{d})), 1)"),
 ])
-def test_an_integral_with_respect_to_a_function_is_refused_not_read_as_a_product(latex):
-    # it was read as A_y · ∫ … dL: another equation, which the checker then judged
-    with pytest.raises(ParseError, match="with respect to a function"):
+def test_an_integral_or_derivative_with_respect_to_a_function_is_read_as_one(latex, expected):
+    # it was read as A_y · ∫ … dL (another equation), then refused; the authors' engine makes
+    # these (their srepr: Integral(…, Tuple(L(A_y)))), and SymPy takes a function as the variable
+    assert str(parse_equation(latex)) == expected
+
+
+@pytest.mark.parametrize("latex", [
+    r"\int x d f{(x + 1)} = y",  # of an expression: no reading
+    r"\frac{d}{d f{(2 x)}} f{(2 x)} = 1",
+])
+def test_a_function_of_an_expression_as_the_variable_is_refused(latex):
+    with pytest.raises(ParseError, match="function of an expression"):
         parse_equation(latex)
+
+
+@pytest.mark.parametrize("latex, expected", [
+    # SymPy 1.5's printer writes a name `x^\prime` as `\operatorname{x^{{\}'}}` (braces unbalanced)
+    (r"S + \operatorname{x^{{\}'}}{(S)} = S + \cos{(S)}", "Eq(S + x^{\\prime}(S), S + cos(S))"),
+    (r"\operatorname{x^{{\}'}}^{v_{1}}{(\dot{z},v_{1})} = (\dot{z} - v_{1})^{v_{1}}",
+     "Eq(x^{\\prime}(\\dot{z}, v_{1})**v_{1}, (\\dot{z} - v_{1})**v_{1})"),
+    # an upper limit only, as the printer writes Integral(f, (x, b))
+    (r"\int\limits^{U{(\mathbf{M})} - 1} U{(\mathbf{M})} d\mathbf{M} = 0",
+     "Eq(Integral(U(\\mathbf{M}), (\\mathbf{M}, U(\\mathbf{M}) - 1)), 0)"),
+    (r"\int_{0}^{1} x dx = y", "Eq(Integral(x, (x, 0, 1)), y)"),
+    (r"\int^{2}_{1} x dx = y", "Eq(Integral(x, (x, 1, 2)), y)"),
+    # the gamma function as the printer writes it, beside a function named Gamma
+    (r"\dot{y}{(\hat{x})} \Gamma(1 + \frac{1}{2 P_{e}}) = 1", "Eq(\\dot{y}(\\hat{x})*gamma(1 + 1/(2*P_{e})), 1)"),
+    (r"\Gamma{(x)} = 2", "Eq(\\Gamma(x), 2)"),
+])
+def test_the_printers_other_forms_are_read_as_printed(latex, expected):
+    assert str(parse_equation(latex)) == expected
