@@ -26,7 +26,6 @@ costs "unknown" for that step, not the whole derivation.
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 import random
 from dataclasses import dataclass, field
@@ -36,10 +35,12 @@ import sympy
 from sympy import Derivative, Eq, Integral, Symbol
 from sympy.core.function import AppliedUndef
 
-from app.math.engine import UNARY, has_undefined, evaluate_derivatives, evaluate_integrals
-from app.math.latex import ParseError, is_mixed, math_spans, parse_equation, sorted_partials
+from app.math.calculus import is_zero
+from app.math.latex import ParseError, is_mixed, math_spans, parse_equation
 from app.math.limits import OP_SECONDS, TooSlow, budget, time_limit, why_too_slow
 from app.math.normalize import READING_PRODUCT, constants_used_as_variables
+from app.math.operations import one_operation as _one_operation
+from app.math.operations import substitutes
 
 LABELS = ("incorrect", "irrelevant", "redundant", "skipped")
 YES, NO, UNKNOWN = "yes", "no", "unknown"
@@ -76,28 +77,6 @@ class DerivationCheck:
 
 # --- algebra helpers (all bounded) ------------------------------------------
 
-def _is_zero(expr, seconds: float = OP_SECONDS, simplify: bool = False) -> bool | None:
-    """True when expr is 0 after expansion (and, if asked, simplification); None when
-    SymPy could not tell in time (or expr is None: an operation before it ran out of time).
-    Expansion is cheap; simplify is kept for proofs."""
-    if expr is None:
-        return None
-    if expr == 0:
-        return True
-    try:
-        with time_limit(seconds):
-            expanded = sympy.expand(sorted_partials(expr))
-            if expanded == 0:
-                return True
-            if simplify:
-                return sympy.simplify(expanded, doit=False) == 0
-            return False
-    except (TooSlow, RecursionError):
-        return None
-    except Exception:
-        return None
-
-
 def _equivalent(a: Eq, b: Eq) -> bool:
     """The same equation: identical, sides swapped, or each side the same after expansion.
     (Not "same lhs - rhs": adding x to both sides is a step, not a repeat.)"""
@@ -105,7 +84,7 @@ def _equivalent(a: Eq, b: Eq) -> bool:
         if a.lhs == lhs and a.rhs == rhs:
             return True
     for lhs, rhs in ((b.lhs, b.rhs), (b.rhs, b.lhs)):
-        if _is_zero(a.lhs - lhs, 0.2) and _is_zero(a.rhs - rhs, 0.2):
+        if is_zero(a.lhs - lhs, 0.2) and is_zero(a.rhs - rhs, 0.2):
             return True
     return False
 
@@ -222,12 +201,12 @@ class _Context:
         if first.has(Integral) or first.has(Derivative):
             return "unknown", "an integral or derivative SymPy cannot evaluate"
         for candidate in candidates:
-            if _is_zero(candidate):
+            if is_zero(candidate):
                 return "true", "holds given the premises" + (
                     " (up to a constant of integration)" if candidate is not first else "")
         # antiderivatives that differ by something constant in the integration variables
         # (SymPy's may expand what the step kept factored) are the same antiderivative
-        if has_integrals and all(_is_zero(sympy.diff(first, v), simplify=True) for v in variables):
+        if has_integrals and all(is_zero(sympy.diff(first, v), simplify=True) for v in variables):
             return "true", "holds given the premises (up to a constant of integration)"
         for candidate in candidates:
             if candidate.free_symbols and candidate.free_symbols <= self.integration_constants \
@@ -237,7 +216,7 @@ class _Context:
         imaginary = Symbol("i")
         if imaginary in first.free_symbols and imaginary not in self.premise_symbols:
             as_unit = first.xreplace({imaginary: sympy.I})
-            if _is_zero(as_unit) or self._numerically_zero(as_unit):
+            if is_zero(as_unit) or self._numerically_zero(as_unit):
                 return "true", "holds given the premises, reading i as the imaginary unit"
         # constants of integration are arbitrary: an equation that holds for some choice of
         # them (`(τ + e^β) e^β = (ζ + e^β) e^β`: τ = ζ; `0 = F_g - P_g`) is not a slip
@@ -246,7 +225,7 @@ class _Context:
         numeric = [self._numerically_zero(c) for c in candidates]
         for candidate, zero in zip(candidates, numeric):
             if zero:
-                if _is_zero(candidate, OP_SECONDS, simplify=True):
+                if is_zero(candidate, OP_SECONDS, simplify=True):
                     return "true", "holds given the premises"
                 return "true", "holds at 3 random points (not proved symbolically)"
         if numeric and all(z is False for z in numeric):
@@ -421,209 +400,6 @@ def _constant_already_fixed(ctx: _Context, eq: Eq, earlier: list[tuple[int, Eq]]
     except (TooSlow, RecursionError, TypeError, ValueError, ZeroDivisionError):
         return None
     return None
-
-
-def _simple_factor(ratio) -> bool:
-    """A number, a symbol or a power of one (what times/divide multiply by)."""
-    ratio = sympy.factor_terms(ratio)
-    factors = sympy.Mul.make_args(ratio)
-    return all(f.is_Number or f.is_Symbol or (f.is_Pow and f.base.is_Symbol and f.exp.is_Number) for f in factors)
-
-
-def _peel(expr, kind):
-    """Derivative/Integral minus its outermost variable (SymPy merges d/dx d/dy f into one object)."""
-    if not isinstance(expr, kind):
-        return None
-    if kind is Derivative:
-        variables = list(expr.variables)
-        return Derivative(expr.expr, *variables[:-1]) if len(variables) > 1 else expr.expr
-    limits = list(expr.limits)
-    return Integral(expr.function, *limits[:-1]) if len(limits) > 1 else expr.function
-
-
-@functools.lru_cache(maxsize=64)
-def _integrals_with(constant):
-    """evaluate_integrals, each evaluated integral plus `constant` (one function per constant,
-    so _bounded remembers its results)."""
-    def evaluate(expr):
-        return expr.replace(lambda e: isinstance(e, Integral) and not has_undefined(e.function),
-                            lambda e: _with_constant(e, constant))
-    return evaluate
-
-
-def _evaluated(integral):
-    """The integral evaluated as the authors' engine does: known functions, and the integral of
-    a derivative of an undefined function (∫ χ'(x) dx = χ(x)); else unchanged."""
-    if not has_undefined(integral.function):
-        return evaluate_integrals(integral)
-    if integral.function.has(Derivative):
-        done = integral.doit()
-        return integral if done.has(Integral) else done
-    return integral
-
-
-def _evaluable_integrals(expr) -> int:
-    return sum(1 for i in expr.atoms(Integral) if _evaluated(i) != i)
-
-
-@functools.lru_cache(maxsize=256)
-def _integrals_with_each(constants: tuple):
-    """The integrals evaluated, the n-th (in SymPy's order) plus constants[n]."""
-    def evaluate(expr):
-        todo = iter(constants)
-
-        def one(e):
-            done = _evaluated(e)
-            return e if done == e else done + next(todo, 0)
-        return expr.replace(lambda e: isinstance(e, Integral), one)
-    return evaluate
-
-
-def _with_constant(integral, constant):
-    done = evaluate_integrals(integral)
-    return integral if done == integral else done + constant
-
-
-def _derivatives_done(expr):
-    # derivatives only: an integral here is compared as written (evaluating one can take
-    # SymPy minutes: ∫ x e^{cos x} dx has no elementary antiderivative)
-    return expr.doit(integrals=False)
-
-
-@functools.lru_cache(maxsize=4096)
-def _bounded_cached(fn, expr):
-    with time_limit(OP_SECONDS):
-        return fn(expr)
-
-
-def _bounded(fn, expr):
-    """fn(expr) within the soft limit, or None; remembered per expression, since every later
-    step is compared with the same earlier ones (a timeout is not remembered: the limit is
-    the clock's, and the next call may have more of it)."""
-    try:
-        return _bounded_cached(fn, expr)
-    except (TooSlow, RecursionError):
-        return None
-    except Exception:
-        return None
-
-
-def _one_operation(src: Eq, dst: Eq, others: list[Eq]) -> tuple[str, Eq | None] | None:
-    """The engine operation that turns src into dst, if one does (either side of dst may be
-    written first: expression exchange swaps every equation), and the other equation it
-    used (a substitution's), if any."""
-    return _one_operation_sides(src, dst.lhs, dst.rhs, others) or _one_operation_sides(src, dst.rhs, dst.lhs, others)
-
-
-def _constant_terms(rest) -> bool:
-    """rest is ± a sum of symbols (constants of integration), no number, nothing else."""
-    return all(t.is_Symbol or (t.is_Mul and len(t.args) == 2 and t.args[0] == -1 and t.args[1].is_Symbol)
-               for t in sympy.Add.make_args(rest))
-
-
-def _one_operation_sides(src: Eq, c, d, others: list[Eq]) -> tuple[str, Eq | None] | None:
-    dst = Eq(c, d, evaluate=False)
-    exponents = [sympy.Integer(2), sympy.Integer(3), *sorted(dst.free_symbols - src.free_symbols, key=str),
-                 *sorted(src.free_symbols, key=str)][:6]
-    for a, b in ((src.lhs, src.rhs), (src.rhs, src.lhs)):
-        if c == a and d == b:
-            return "restate", None
-        try:  # before add/times: an expansion also "adds zero"
-            if c == sympy.expand(a) and d == sympy.expand(b) and (c != a or d != b):
-                return "expand", None
-        except Exception:
-            pass
-        if _peel(c, Derivative) is not None and _peel(c, Derivative) == a and _peel(d, Derivative) == b:
-            return "differentiate", None
-        if _peel(c, Integral) is not None and _peel(c, Integral) == a and _peel(d, Integral) == b:
-            return "integrate", None
-        for name, fn in UNARY.items():
-            if c == fn(a) and d == fn(b):
-                return name, None
-        if c.is_Pow and d.is_Pow and c.base == a and d.base == b and c.exp == d.exp:
-            return "power", None
-        if not (a.is_Number and b.is_Number) and any(
-            _is_zero(c - a**t, 0.1) and _is_zero(d - b**t, 0.1) for t in exponents
-        ):
-            return "power", None
-        if c - a != 0 and _is_zero((c - a) - (d - b), 0.2):
-            return "add", None
-        if c != a and a != 0 and b != 0 and _is_zero(c * b - d * a, 0.2):
-            return "times", None
-        if b == 0 and d == 0 and a != 0 and c != a and _simple_factor(c / a):
-            return "times", None
-        if src.has(Derivative):
-            da, db = _bounded(evaluate_derivatives, a), _bounded(evaluate_derivatives, b)
-            if da is not None and db is not None and _is_zero(c - da, 0.2) and _is_zero(d - db, 0.2):
-                return "evaluate_derivatives", None
-        if src.has(Integral):
-            ea, eb = _bounded(evaluate_integrals, a), _bounded(evaluate_integrals, b)
-            if ea is not None and eb is not None:
-                rest = sympy.expand((c - d) - (ea - eb))
-                variables = {lim[0] for i in src.atoms(Integral) for lim in i.limits}
-                if rest == 0 or not (rest.free_symbols & variables) and _constant_terms(rest):
-                    return "evaluate_integrals", None
-                # the authors' engine gives each evaluated integral its own constant, where the
-                # integral stood (`x ∫ e^x dx` -> `x (e^x + C)`): try the step's new symbols there
-                fresh = sorted(dst.free_symbols - src.free_symbols, key=str)[:3]
-                for k in fresh:
-                    ka, kb = _bounded(_integrals_with(k), a), _bounded(_integrals_with(k), b)
-                    if ka is not None and kb is not None and _is_zero((c - d) - (ka - kb), 0.2):
-                        return "evaluate_integrals", None
-                # ... and each integral a constant of its own (`∫ χ' = ∫ log'` -> `ṙ + χ = Ψ + log`)
-                na, nb = _evaluable_integrals(a), _evaluable_integrals(b)
-                if 2 <= na + nb <= len(fresh):
-                    for order in itertools.permutations(fresh, na + nb):
-                        ka = _bounded(_integrals_with_each(order[:na]), a)
-                        kb = _bounded(_integrals_with_each(order[na:]), b)
-                        if ka is not None and kb is not None and _is_zero((c - d) - (ka - kb), 0.2):
-                            return "evaluate_integrals", None
-        for other in others:
-            if _substituted(a, b, c, d, other):
-                return "substitute", other
-        for other in others:
-            if _substituted_folded(a, b, c, d, other):
-                return "substitute", other
-    return None
-
-
-def _substituted(a, b, c, d, other: Eq) -> bool:
-    """c = d is a = b with one side of `other` put for the other."""
-    for p, q in ((other.lhs, other.rhs), (other.rhs, other.lhs)):
-        if p.is_Atom or p == q:
-            continue
-        if not (a.has(p) or b.has(p)):
-            continue
-        ca, db = a.subs(p, q), b.subs(p, q)
-        if c == ca and d == db:
-            return True
-        # SymPy may merge or reorder derivatives when substituting inside one
-        if (ca.has(Derivative) or db.has(Derivative)) \
-                and _is_zero(_bounded(_derivatives_done, c - ca), 0.2) is True \
-                and _is_zero(_bounded(_derivatives_done, d - db), 0.2) is True:
-            return True
-    return False
-
-
-def _substituted_folded(a, b, c, d, other: Eq) -> bool:
-    """A substitution the printer has folded: the engine replaced `φ c` by `ϑ(c, φ)` inside
-    `φ c²`, printed `c ϑ(c, φ)`; the earlier step does not contain `φ c` as a term, but the
-    two are the same once the equation is applied to both (exact equality, no simplification)."""
-    for p, q in ((other.lhs, other.rhs), (other.rhs, other.lhs)):
-        if p.is_Atom or p == q or not (c.has(p) or d.has(p)) or (c == a and d == b):
-            continue
-        try:
-            if c.subs(p, q) == a.subs(p, q) and d.subs(p, q) == b.subs(p, q):
-                return True
-        except Exception:
-            continue
-    return False
-
-
-def substitutes(src: Eq, dst: Eq, other: Eq) -> bool:
-    """dst is src with `other` substituted in (either orientation of either equation)."""
-    return any(f(a, b, c, d, other) for a, b in ((src.lhs, src.rhs), (src.rhs, src.lhs))
-               for c, d in ((dst.lhs, dst.rhs), (dst.rhs, dst.lhs)) for f in (_substituted, _substituted_folded))
 
 
 def _other_reading(latex: str, variables: frozenset[str], eq: Eq) -> Eq | None:

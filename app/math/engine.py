@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 import sympy
 from sympy import Derivative, Eq, Function, Integral, Symbol
 
+from app.math.calculus import easy_integral, evaluate_integrals, has_undefined
 from app.math.limits import ENGINE_OP_SECONDS, TooSlow, time_limit
+from app.math.operations import TABLE
 
 # Names as the paper wrote them (SymPy symbol names hold LaTeX).
 SYMBOLS = ["x", "y", "z", "a", "b", "c", "r", "s", "t", "u", "v", "w", "J", "L", "\\alpha", "\\beta", "\\gamma",
@@ -33,7 +35,7 @@ UNSEEN_SYMBOLS = ["q", "k", "n", "p", "\\xi", "\\zeta", "\\omega", "\\chi", "\\m
 UNSEEN_FUNCTIONS = ["\\psi", "\\mathcal{F}", "G_k", "\\Phi", "\\hat{q}", "\\mathbf{U}", "H_{\\nu}", "\\ell",
                     "\\operatorname{Wq}", "\\hat{\\Upsilon}", "P^{*}", "\\varphi_{2}"]
 
-UNARY = {"cos": sympy.cos, "sin": sympy.sin, "exp": sympy.exp, "log": sympy.log}
+# the order the engine draws from (app.math.operations.TABLE says how each is applied)
 OPERATIONS = ["add", "minus", "times", "divide", "power", "differentiate", "integrate", "cos", "sin", "exp", "log",
               "expand", "evaluate_derivatives", "evaluate_integrals", "substitute_LHS_for_RHS",
               "substitute_RHS_for_LHS"]
@@ -94,42 +96,6 @@ def _size(eq: Eq) -> int:
     return sympy.count_ops(eq.lhs) + sympy.count_ops(eq.rhs)
 
 
-def has_undefined(expr) -> bool:
-    return bool(expr.atoms(sympy.core.function.AppliedUndef))
-
-
-def evaluate_derivatives(expr):
-    # not through integrals: d/dy of an integral would evaluate the integral too, and lose
-    # its constant of integration
-    return expr.replace(lambda e: isinstance(e, Derivative) and not e.expr.has(Integral), lambda e: e.doit())
-
-
-def _easy_integral(e) -> bool:
-    """Small integrands with numeric powers: SymPy integrates these in milliseconds
-    (others can take minutes, and a time limit would make the engine depend on the clock)."""
-    f = e.function
-    return (not has_undefined(f) and not f.has(Integral, Derivative) and sympy.count_ops(f) <= 8
-            and all(p.exp.is_Number for p in f.atoms(sympy.Pow)))
-
-
-def _integrate(e):
-    # rule-based (manualintegrate): fast and deterministic on the engine's small integrands;
-    # SymPy's heuristic integrator can spend seconds on the same
-    from sympy.integrals.manualintegrate import manualintegrate
-
-    result = e.function
-    for limit in e.limits:
-        result = manualintegrate(result, limit[0])
-        if result.has(Integral):
-            return e
-    return result
-
-
-def evaluate_integrals(expr):
-    """Integrals of known functions evaluated; integrals of undefined functions kept."""
-    return expr.replace(lambda e: isinstance(e, Integral) and not has_undefined(e.function), _integrate)
-
-
 class Engine:
     def __init__(self, seed: int):
         self.rng = random.Random(seed)
@@ -172,67 +138,43 @@ class Engine:
             return None
 
     def _apply(self, op: str, eqs: list[Eq], source: int) -> tuple[Eq, object, tuple[int, ...]] | None:
+        """The engine's choice of argument for `op`; TABLE applies it."""
         rng = self.rng
         eq = eqs[source]
-        lhs, rhs = eq.lhs, eq.rhs
         arg: object = None
+        applied_arg: object = None  # what TABLE is given, where it differs from what is recorded
         sources: tuple[int, ...] = (source,)
         if op in ("add", "minus", "times", "divide", "power"):
             arg = self._term(eq)
             if op == "power":
                 arg = sympy.Integer(2) if rng.random() < 0.5 else arg
-            new = {
-                "add": lambda s: s + arg, "minus": lambda s: s - arg, "times": lambda s: arg * s,
-                "divide": lambda s: s / arg, "power": lambda s: s**arg,
-            }[op]
-            result = Eq(new(lhs), new(rhs), evaluate=False)
         elif op in ("differentiate", "integrate"):
             # never by a constant of integration: it stands for any constant
             free = sorted((s for s in eq.free_symbols if s.name not in CONSTANTS), key=str)
             if not free:
                 return None
             arg = rng.choice(free)
-            wrap = (lambda s: Derivative(s, arg)) if op == "differentiate" else (lambda s: Integral(s, arg))
-            result = Eq(wrap(lhs), wrap(rhs), evaluate=False)
-        elif op in UNARY:
-            result = Eq(UNARY[op](lhs), UNARY[op](rhs), evaluate=False)
-        elif op == "expand":
-            if any(p.exp.is_Number and p.exp > 4 for p in eq.atoms(sympy.Pow)):
-                return None
-            result = Eq(sympy.expand(lhs), sympy.expand(rhs), evaluate=False)
-        elif op == "evaluate_derivatives":
-            result = Eq(evaluate_derivatives(lhs), evaluate_derivatives(rhs), evaluate=False)
         elif op == "evaluate_integrals":
-            if not all(_easy_integral(i) for i in eq.atoms(Integral) if not has_undefined(i.function)):
+            if not all(easy_integral(i) for i in eq.atoms(Integral) if not has_undefined(i.function)):
                 return None
             if any(d.expr.has(Integral) for d in eq.atoms(Derivative)):
                 return None  # the constant would land outside the derivative
-            new_lhs, new_rhs = evaluate_integrals(lhs), evaluate_integrals(rhs)
-            if new_lhs == lhs and new_rhs == rhs:
+            if evaluate_integrals(eq.lhs) == eq.lhs and evaluate_integrals(eq.rhs) == eq.rhs:
                 return None
-            constant = Symbol(rng.choice([c for c in CONSTANTS if Symbol(c) not in eq.free_symbols]))
-            arg = constant
-            if new_rhs != rhs:
-                new_rhs = new_rhs + constant
-            else:
-                new_lhs = new_lhs + constant
-            result = Eq(new_lhs, new_rhs, evaluate=False)
+            arg = Symbol(rng.choice([c for c in CONSTANTS if Symbol(c) not in eq.free_symbols]))
         elif op in ("substitute_LHS_for_RHS", "substitute_RHS_for_LHS"):
             other = rng.randrange(len(eqs))
             if other == source:
                 return None
-            pattern, replacement = (eqs[other].rhs, eqs[other].lhs) if op == "substitute_LHS_for_RHS" \
-                else (eqs[other].lhs, eqs[other].rhs)
+            pattern = eqs[other].rhs if op == "substitute_LHS_for_RHS" else eqs[other].lhs
             if pattern.is_Atom:
                 return None
-            try:
-                result = Eq(lhs.subs(pattern, replacement), rhs.subs(pattern, replacement), evaluate=False)
-            except ValueError:  # e.g. it would replace an integration variable
-                return None
-            sources = (source, other)
-            arg = other
-        else:
+            arg, applied_arg, sources = other, eqs[other], (source, other)
+        elif op not in TABLE:
             raise ValueError(f"unknown operation {op}")
+        result = TABLE[op].apply(eq, arg if applied_arg is None else applied_arg)
+        if result is None:
+            return None
         if result.lhs == result.rhs or result == eq or result.has(sympy.Piecewise, sympy.zoo, sympy.nan):
             return None
         if any(result == e or result == Eq(e.rhs, e.lhs, evaluate=False) for e in eqs):

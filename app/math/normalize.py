@@ -382,148 +382,166 @@ class _Rewriter:
         return self.result
 
     def rewrite(self, tokens: list[str]) -> list[str]:
+        """The tokens for the grammar: at each position the first handler of HANDLERS that
+        takes the token writes its rewriting to `out` and says where the next one starts."""
         saved, self.tokens = self.tokens, tokens
         out: list[str] = []
         i = 0
         try:
             while i < len(tokens):
-                tok = tokens[i]
-                if tok.isspace():
-                    i += 1
-                    continue
-                if tok.startswith("\\") and tok[1:] in SPACING or tok in ("\\,", "\\;", "\\!", "\\ ", "\\:"):
-                    i += 1
-                    continue
-                if tok in ("\\frac", "\\dfrac", "\\tfrac"):
-                    found = self.derivative_at(i)
-                    if found:
-                        op, end, variables = found
-                        operators = [f"\\frac{{{op}}}{{{op} {letter}}}" for letter in variables]
-                        # The operand runs over the following factors up to the next derivative
-                        # operator (SymPy prints d/dx(2x) as `\\frac{d}{d x} 2 x`, and a product of
-                        # derivatives as `\\frac{d}{d x} f \\frac{d}{d y} g`); the grammar would take
-                        # the whole product, so the operator and its operand are braced
-                        operand_end = self.operand_end(end)
-                        k = self.skip_ws(end)
-                        if operand_end <= k:  # only spaces: no operand
-                            operand_end = end
-                        if operand_end == end and k < len(tokens) and tokens[k] == "-":
-                            # the printer writes d/dx(-f) as `\\frac{d}{d x} - f`: the minus is the
-                            # operand's (read as a difference, the operator had nothing to act on)
-                            operand_end = self.operand_end(k + 1)
-                            if operand_end > self.skip_ws(k + 1):
-                                out += ["{", *operators, "{", "-", *self.rewrite(tokens[k + 1:operand_end]), "}", "}"]
-                                self.tokens = tokens
-                                i = operand_end
-                                continue
-                            raise NormalizeError("a derivative operator has nothing to act on")
-                        if operand_end > end:
-                            out += ["{", *operators, "{", *self.rewrite(tokens[end:operand_end]), "}", "}"]
-                            self.tokens = tokens
-                        else:
-                            out += operators
-                        i = operand_end
-                        continue
-                    num, after = self.group_inner(i + 1)
-                    den, end = self.group_inner(after)
-                    out += ["\\frac", "{", *self.rewrite(num), "}", "{", *self.rewrite(den), "}"]
-                    self.tokens = tokens
-                    i = end
-                    continue
-                if tok.startswith("\\") and tok[1:] in INTEGRALS:
-                    out += self.integral(i)
-                    self.tokens = tokens
-                    i = self.integral_end
-                    continue
-                if tok.startswith("\\") and tok[1:] in FUNCTIONS:
-                    # \sin^{2}{(x)} -> (\sin(x))^{2}; \sin{(x)} -> \sin(x)
-                    j = self.skip_ws(i + 1)
-                    power = None
-                    if j < len(tokens) and tokens[j] == "^":
-                        power, j = self.group_inner(j + 1)
-                    call = self.call_args_at(j)
-                    if call:
-                        args, end = call
-                        applied = [tok, "(", *self.rewrite(args), ")"]
-                        self.tokens = tokens
-                        out += ["{", "(", *applied, ")", "}", "^", "{", *self.rewrite(power), "}"] if power else applied
-                        self.tokens = tokens
+                for handler in self.HANDLERS:
+                    end = handler(self, i, out)
+                    if end is not None:
                         i = end
-                        continue
-                    out.append(tok)
-                    i += 1
-                    continue
-                found = self.atom_at(i)
-                if found:
-                    atom, end = found
-                    ptc = self.power_then_call_at(end)
-                    if ptc:
-                        exponent, args, after = ptc
-                        letter = self.placeholder("function", atom.name)
-                        # braced: a group right after a symbol would otherwise read as a call
-                        out += ["{", "(", letter, "(", *self.rewrite(args), ")", ")", "}", "^", "{",
-                                *self.rewrite(exponent), "}"]
-                        self.tokens = tokens
-                        i = after
-                        continue
-                    call = self.call_args_at(end)
-                    if call:
-                        args, after = call
-                        # SymPy prints the gamma function `\\Gamma\\left(x\\right)`, released as
-                        # `\\Gamma(x)`; an undefined function named Gamma as `\\Gamma{(x)}`
-                        bare = end < len(tokens) and tokens[end] == "("
-                        name = "gamma" if atom.name == "\\Gamma" and bare else atom.name
-                        letter = self.placeholder("function", name)
-                        out += [letter, "(", *self.rewrite(args), ")"]
-                        self.tokens = tokens
-                        i = after
-                        continue
-                    if atom.name == "e":
-                        if self.result.euler is None:
-                            self.result.euler = self.placeholder("symbol", "\x00e")
-                        out.append(self.result.euler)
-                    else:
-                        out.append(self.placeholder("symbol", atom.name))
-                    i = end
-                    continue
-                if tok == "(":
-                    # (\\tau^{\\prime})^{2}{(x)}: SymPy brackets a decorated function name before a power
-                    j = self.skip_ws(i + 1)
-                    found = self.atom_at(j) if j < len(tokens) else None
-                    if found and self.skip_ws(found[1]) < len(tokens) and tokens[self.skip_ws(found[1])] == ")":
-                        ptc = self.power_then_call_at(self.skip_ws(found[1]) + 1)
-                        if ptc:
-                            exponent, args, after = ptc
-                            letter = self.placeholder("function", found[0].name)
-                            out += ["{", "(", letter, "(", *self.rewrite(args), ")", ")", "}", "^", "{",
-                                    *self.rewrite(exponent), "}"]
-                            self.tokens = tokens
-                            i = after
-                            continue
-                if tok == "(" and out and out[-1] in self.result.symbols:
-                    # `x (y + 1)` is a product, but the grammar reads `x (...)` as a call: brace the group
-                    depth = 0
-                    for k in range(i, len(tokens)):
-                        depth += {"(": 1, ")": -1}.get(tokens[k], 0)
-                        if depth == 0:
-                            break
-                    else:
-                        raise NormalizeError("unbalanced parentheses: a '(' is never closed")
-                    out += ["{", "(", *self.rewrite(tokens[i + 1 : k]), ")", "}"]
-                    i = k + 1
-                    continue
-                if tok in ("\\cdot", "\\times"):
-                    out.append("\\cdot")
-                elif tok in ("\\pi", "\\infty"):
-                    out.append(tok)
-                elif tok.startswith("\\") and tok[1:] not in KNOWN_COMMANDS:
-                    raise NormalizeError(f"unknown command {tok}")
-                else:
-                    out.append(tok)
-                i += 1
+                        break
             return out
         finally:
             self.tokens = saved
+
+    # --- token handlers (HANDLERS below: the order they are tried in) --------------
+    def _spacing(self, i: int, out: list[str]) -> int | None:
+        tok = self.tokens[i]
+        if tok.isspace() or tok.startswith("\\") and tok[1:] in SPACING or tok in ("\\,", "\\;", "\\!", "\\ ", "\\:"):
+            return i + 1
+        return None
+
+    def _fraction(self, i: int, out: list[str]) -> int | None:
+        """A derivative operator and its operand, braced, or a plain fraction."""
+        tokens = self.tokens
+        if tokens[i] not in ("\\frac", "\\dfrac", "\\tfrac"):
+            return None
+        found = self.derivative_at(i)
+        if not found:
+            num, after = self.group_inner(i + 1)
+            den, end = self.group_inner(after)
+            out += ["\\frac", "{", *self.rewrite(num), "}", "{", *self.rewrite(den), "}"]
+            return end
+        op, end, variables = found
+        operators = [f"\\frac{{{op}}}{{{op} {letter}}}" for letter in variables]
+        # The operand runs over the following factors up to the next derivative
+        # operator (SymPy prints d/dx(2x) as `\\frac{d}{d x} 2 x`, and a product of
+        # derivatives as `\\frac{d}{d x} f \\frac{d}{d y} g`); the grammar would take
+        # the whole product, so the operator and its operand are braced
+        operand_end = self.operand_end(end)
+        k = self.skip_ws(end)
+        if operand_end <= k:  # only spaces: no operand
+            operand_end = end
+        if operand_end == end and k < len(tokens) and tokens[k] == "-":
+            # the printer writes d/dx(-f) as `\\frac{d}{d x} - f`: the minus is the
+            # operand's (read as a difference, the operator had nothing to act on)
+            operand_end = self.operand_end(k + 1)
+            if operand_end > self.skip_ws(k + 1):
+                out += ["{", *operators, "{", "-", *self.rewrite(tokens[k + 1:operand_end]), "}", "}"]
+                return operand_end
+            raise NormalizeError("a derivative operator has nothing to act on")
+        if operand_end > end:
+            out += ["{", *operators, "{", *self.rewrite(tokens[end:operand_end]), "}", "}"]
+        else:
+            out += operators
+        return operand_end
+
+    def _integral_handler(self, i: int, out: list[str]) -> int | None:
+        tok = self.tokens[i]
+        if not (tok.startswith("\\") and tok[1:] in INTEGRALS):
+            return None
+        out += self.integral(i)
+        return self.integral_end
+
+    def _named_function(self, i: int, out: list[str]) -> int | None:
+        """\\sin^{2}{(x)} -> (\\sin(x))^{2}; \\sin{(x)} -> \\sin(x)"""
+        tokens, tok = self.tokens, self.tokens[i]
+        if not (tok.startswith("\\") and tok[1:] in FUNCTIONS):
+            return None
+        j = self.skip_ws(i + 1)
+        power = None
+        if j < len(tokens) and tokens[j] == "^":
+            power, j = self.group_inner(j + 1)
+        call = self.call_args_at(j)
+        if not call:
+            out.append(tok)
+            return i + 1
+        args, end = call
+        applied = [tok, "(", *self.rewrite(args), ")"]
+        out += ["{", "(", *applied, ")", "}", "^", "{", *self.rewrite(power), "}"] if power else applied
+        return end
+
+    def _identifier(self, i: int, out: list[str]) -> int | None:
+        """A symbol, or a function applied (`f{(x)}`, `\\eta^{2}{(a)}`), as a placeholder."""
+        tokens = self.tokens
+        found = self.atom_at(i)
+        if not found:
+            return None
+        atom, end = found
+        ptc = self.power_then_call_at(end)
+        if ptc:
+            exponent, args, after = ptc
+            letter = self.placeholder("function", atom.name)
+            # braced: a group right after a symbol would otherwise read as a call
+            out += ["{", "(", letter, "(", *self.rewrite(args), ")", ")", "}", "^", "{", *self.rewrite(exponent), "}"]
+            return after
+        call = self.call_args_at(end)
+        if call:
+            args, after = call
+            # SymPy prints the gamma function `\\Gamma\\left(x\\right)`, released as
+            # `\\Gamma(x)`; an undefined function named Gamma as `\\Gamma{(x)}`
+            bare = end < len(tokens) and tokens[end] == "("
+            name = "gamma" if atom.name == "\\Gamma" and bare else atom.name
+            letter = self.placeholder("function", name)
+            out += [letter, "(", *self.rewrite(args), ")"]
+            return after
+        if atom.name == "e":
+            if self.result.euler is None:
+                self.result.euler = self.placeholder("symbol", "\x00e")
+            out.append(self.result.euler)
+        else:
+            out.append(self.placeholder("symbol", atom.name))
+        return end
+
+    def _bracketed_function_power(self, i: int, out: list[str]) -> int | None:
+        """(\\tau^{\\prime})^{2}{(x)}: SymPy brackets a decorated function name before a power."""
+        tokens = self.tokens
+        if tokens[i] != "(":
+            return None
+        j = self.skip_ws(i + 1)
+        found = self.atom_at(j) if j < len(tokens) else None
+        if not (found and self.skip_ws(found[1]) < len(tokens) and tokens[self.skip_ws(found[1])] == ")"):
+            return None
+        ptc = self.power_then_call_at(self.skip_ws(found[1]) + 1)
+        if not ptc:
+            return None
+        exponent, args, after = ptc
+        letter = self.placeholder("function", found[0].name)
+        out += ["{", "(", letter, "(", *self.rewrite(args), ")", ")", "}", "^", "{", *self.rewrite(exponent), "}"]
+        return after
+
+    def _product_group(self, i: int, out: list[str]) -> int | None:
+        """`x (y + 1)` is a product, but the grammar reads `x (...)` as a call: brace the group."""
+        tokens = self.tokens
+        if not (tokens[i] == "(" and out and out[-1] in self.result.symbols):
+            return None
+        depth = 0
+        for k in range(i, len(tokens)):
+            depth += {"(": 1, ")": -1}.get(tokens[k], 0)
+            if depth == 0:
+                break
+        else:
+            raise NormalizeError("unbalanced parentheses: a '(' is never closed")
+        out += ["{", "(", *self.rewrite(tokens[i + 1 : k]), ")", "}"]
+        return k + 1
+
+    def _other(self, i: int, out: list[str]) -> int:
+        """Anything else passes as it is; a command nobody knows is refused."""
+        tok = self.tokens[i]
+        if tok in ("\\cdot", "\\times"):
+            out.append("\\cdot")
+        elif tok.startswith("\\") and tok not in ("\\pi", "\\infty") and tok[1:] not in KNOWN_COMMANDS:
+            raise NormalizeError(f"unknown command {tok}")
+        else:
+            out.append(tok)
+        return i + 1
+
+    HANDLERS = (_spacing, _fraction, _integral_handler, _named_function, _identifier, _bracketed_function_power,
+                _product_group, _other)
 
     def factor_end(self, j: int) -> int:
         """End of the single factor starting at token j (or j when there is none)."""

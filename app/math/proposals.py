@@ -12,7 +12,7 @@ earlier steps not marked wrong. The proposal is, in this order:
 
 "No proposal" is a fine answer: when nothing is close enough, none is made. Pure
 functions, meant to run in app.math.sandbox like every check; each SymPy call inside
-is time-bounded (checker._bounded).
+is time-bounded (calculus.bounded).
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ import sympy
 from sympy import Derivative, Eq, Integral, Symbol
 
 from app.math import checker
-from app.math.checker import NO, YES, DerivationCheck, _bounded, _equivalent, _one_operation, _parse
+from app.math.calculus import UNARY, bounded, evaluate_derivatives
+from app.math.checker import NO, YES, DerivationCheck, _equivalent, _parse
 from app.math.limits import budget
-from app.math.engine import CONSTANTS, UNARY, evaluate_derivatives, evaluate_integrals, to_latex
+from app.math.engine import CONSTANTS, to_latex
+from app.math.operations import TABLE, one_operation
 
 MIN_SIMILARITY = 0.6  # below this, the closest successor is not "the same step with the slip undone"
 MAX_SOURCES = 4  # known-correct equations tried, latest first
@@ -67,64 +69,68 @@ def _arguments(source: Eq, model: Eq) -> list:
     out = []
     for m_side, s_side in ((model.lhs, source.lhs), (model.rhs, source.rhs), (model.lhs, source.rhs),
                            (model.rhs, source.lhs)):
-        diff = _bounded(sympy.expand, m_side - s_side)
+        diff = bounded(sympy.expand, m_side - s_side)
         if diff is not None and _simple(diff) and diff not in out:
             out.append(diff)
         if m_side.is_Pow and m_side.base == s_side and m_side.exp not in out:
             out.append(m_side.exp)  # raised to a power: the exponent as the model wrote it
         if s_side != 0:
-            ratio = _bounded(sympy.cancel, m_side / s_side)
+            ratio = bounded(sympy.cancel, m_side / s_side)
             if ratio is not None and ratio != 1 and _simple(ratio) and ratio not in out:
                 out.append(ratio)
     return out[:6]
+
+
+def _apply(name: str, source: Eq, arg=None) -> Eq | None:
+    """The engine's operation (app.math.operations.TABLE) on source, within the soft time
+    limit; None past it or where the operation does not apply."""
+    return bounded(lambda eq: TABLE[name].apply(eq, arg), source)
+
+
+def _words(name: str, arg: str = "") -> str:
+    return TABLE[name].words.format(arg=arg)
 
 
 def _successors(source: Eq, model: Eq, others: list[tuple[int, Eq]], fresh: list[Symbol]):
     """(equation, words, cost) for engine operations on `source` that could be what the model
     did; the cost prefers the simpler argument when two explain the model's step as well
     (times τ or times 2τ: the slip is the 2)."""
+    for made in _candidates(source, model, others, fresh):
+        if made[0] is not None:
+            yield made
+
+
+def _candidates(source: Eq, model: Eq, others: list[tuple[int, Eq]], fresh: list[Symbol]):
     lhs, rhs = source.lhs, source.rhs
     free = sorted((s for s in source.free_symbols if s.name not in CONSTANTS), key=str)
     for x in free:
-        yield Eq(Derivative(lhs, x), Derivative(rhs, x), evaluate=False), f"differentiate both sides w.r.t. {to_latex(x)}", 0
-        yield Eq(Integral(lhs, x), Integral(rhs, x), evaluate=False), f"integrate both sides w.r.t. {to_latex(x)}", 0
+        yield _apply("differentiate", source, x), _words("differentiate", to_latex(x)), 0
+        yield _apply("integrate", source, x), _words("integrate", to_latex(x)), 0
         # models differentiate and evaluate in one go: the slip is often in the evaluation
-        done = _bounded(evaluate_derivatives, Derivative(rhs, x))
+        done = bounded(evaluate_derivatives, Derivative(rhs, x))
         if done is not None and not done.has(Derivative):
             yield (Eq(Derivative(lhs, x), done, evaluate=False),
-                   f"differentiate both sides w.r.t. {to_latex(x)} and evaluate the right", 0.02)
+                   f"{_words('differentiate', to_latex(x))} and evaluate the right", 0.02)
     for power in (2, 3):  # the engine's usual exponents (a squared side expands: no Pow to read it from)
-        p = sympy.Integer(power)
-        yield Eq(lhs**p, rhs**p, evaluate=False), f"raise both sides to the power {power}", 0.05
+        yield _apply("power", source, sympy.Integer(power)), _words("power", str(power)), 0.05
     for t in _arguments(source, model):
         numbers = sum(1 for f in sympy.Mul.make_args(t) if f.is_Number and abs(f) != 1)
         cost = 0.05 * (sympy.count_ops(t) + numbers)
-        yield Eq(lhs + t, rhs + t, evaluate=False), f"add {to_latex(t)} to both sides", cost
-        yield Eq(t * lhs, t * rhs, evaluate=False), f"multiply both sides by {to_latex(t)}", cost
+        yield _apply("add", source, t), _words("add", to_latex(t)), cost
+        yield _apply("times", source, t), _words("times", to_latex(t)), cost
         if t.is_Number or t.is_Symbol:
-            yield Eq(lhs**t, rhs**t, evaluate=False), f"raise both sides to the power {to_latex(t)}", cost
-    for name, fn in UNARY.items():
-        yield Eq(fn(lhs), fn(rhs), evaluate=False), f"take the {name} of both sides", 0
-    expanded = (_bounded(sympy.expand, lhs), _bounded(sympy.expand, rhs))
-    if None not in expanded:
-        yield Eq(*expanded, evaluate=False), "expand both sides", 0
+            yield _apply("power", source, t), _words("power", to_latex(t)), cost
+    for name in UNARY:
+        yield _apply(name, source), _words(name), 0
+    yield _apply("expand", source), _words("expand"), 0
     if source.has(Derivative):
-        done = (_bounded(evaluate_derivatives, lhs), _bounded(evaluate_derivatives, rhs))
-        if None not in done:
-            yield Eq(*done, evaluate=False), "evaluate the derivatives", 0
+        yield _apply("evaluate_derivatives", source), _words("evaluate_derivatives"), 0
     if source.has(Integral):
-        done = (_bounded(evaluate_integrals, lhs), _bounded(evaluate_integrals, rhs))
-        if None not in done and (done[0], done[1]) != (lhs, rhs):
-            for c in fresh[:1] or [Symbol("C")]:  # the model's own name for the constant, if it wrote one
-                a, b = (done[0], done[1] + c) if done[1] != rhs else (done[0] + c, done[1])
-                yield Eq(a, b, evaluate=False), "evaluate the integrals", 0
+        for c in fresh[:1] or [Symbol("C")]:  # the model's own name for the constant, if it wrote one
+            yield _apply("evaluate_integrals", source, c), _words("evaluate_integrals"), 0
     for j, other in others:
-        for p, q in ((other.lhs, other.rhs), (other.rhs, other.lhs)):
-            if p.is_Atom or not source.has(p):
-                continue
-            new = (_bounded(lambda e: e.subs(p, q), lhs), _bounded(lambda e: e.subs(p, q), rhs))
-            if None not in new:
-                yield Eq(*new, evaluate=False), f"substitute {_where(j)}", 0
+        for name in ("substitute_RHS_for_LHS", "substitute_LHS_for_RHS"):
+            yield _apply(name, source, other), _words(name, _where(j)), 0
 
 
 def _closeness(candidate: Eq, model: Eq, model_latex: str) -> float:
@@ -170,7 +176,7 @@ def _reference_step(k: int, model: Eq, known: list[tuple[int, Eq]], reference: l
     if wanted is None or _equivalent(wanted, model):
         return None
     for j, e in reversed(known):
-        found = _one_operation(e, wanted, [x for _, x in known if x is not e])
+        found = one_operation(e, wanted, [x for _, x in known if x is not e])
         if found and found[0] != "restate":
             words = OPERATION_WORDS.get(found[0], found[0])
             return Proposal(k, reference[k - 1], f"the reference's step here: {words} ({_where(j)})", j, True)
