@@ -180,15 +180,15 @@ def user_passwd(
     name: str,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
 ) -> None:
-    """Set a user's password; their sessions end (they log in again everywhere)."""
+    """Set a user's password; their sessions end (they log in again everywhere) and their API tokens are revoked."""
     from app.db import transaction
-    from app.services.auth import set_password
+    from app.services.auth import ended, set_password
 
     password = _read_password(password_stdin, "New password")
     try:
         with transaction(_sessions()) as session:
-            user = set_password(session, username=name, password=password)
-            typer.echo(f"password of '{user.username}' changed; their sessions have ended")
+            user, revoked = set_password(session, username=name, password=password)
+            typer.echo(f"password of '{user.username}' changed; {ended(revoked)}")
     except DomainError as exc:
         _fail(exc.message, exc.details)
 

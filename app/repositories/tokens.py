@@ -35,3 +35,12 @@ def revoke(session: Session, *, token_id: int, user_id: int) -> bool:
         .values(revoked_at=datetime.now(timezone.utc)).returning(ApiToken.id)
     ).first()
     return row is not None
+
+
+def revoke_all(session: Session, *, user_id: int) -> int:
+    """Every live token of the user revoked; how many were."""
+    rows = session.execute(
+        update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(timezone.utc)).returning(ApiToken.id)
+    ).all()
+    return len(rows)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Role, User
+from app.repositories import tokens as tokens_repo
 from app.repositories import users as users_repo
 
 _hasher = PasswordHasher()
@@ -67,15 +68,22 @@ def end_sessions(session: Session, user: User) -> None:
     session.flush()
 
 
-def set_password(session: Session, *, username: str, password: str) -> User:
-    """A new password; the user's sessions end (their API tokens stay: revoke those on the profile page)."""
+def set_password(session: Session, *, username: str, password: str) -> tuple[User, int]:
+    """A new password; the user's sessions end and their API tokens are revoked (a token minted
+    with a stolen session must not outlive the reset). Returns the user and how many tokens went."""
     user = users_repo.get_by_username(session, username.strip())
     if user is None:
         raise NotFound(f"no user '{username}'")
     _check_password(password)
     user.password_hash = hash_password(password)
     end_sessions(session, user)
-    return user
+    return user, tokens_repo.revoke_all(session, user_id=user.id)
+
+
+def ended(revoked: int) -> str:
+    """What a password change did, in words (the page and the CLI say it alike)."""
+    tokens = f"their {revoked} API token{'s' if revoked != 1 else ''} revoked" if revoked else "they had no API tokens"
+    return f"their sessions have ended and {tokens}"
 
 
 def set_active(session: Session, *, user_id: int, active: bool, by: User) -> User:

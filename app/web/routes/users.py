@@ -33,8 +33,8 @@ def add_user(request: Request, session: SessionDep, user: AdminUser, username: s
 def reset_password(request: Request, user_id: int, session: SessionDep, user: AdminUser):
     target = users_repo.get(session, user_id)
     password = auth.generate_password()
-    changed = auth.set_password(session, username=target.username if target else "", password=password)
-    return _page(request, session, message=f"New password for '{changed.username}'; their sessions have ended.",
+    changed, revoked = auth.set_password(session, username=target.username if target else "", password=password)
+    return _page(request, session, message=f"New password for '{changed.username}'; {auth.ended(revoked)}.",
                  secret=(changed.username, password))
 
 

@@ -163,7 +163,7 @@ def test_a_password_change_ends_every_session(client, db, run, fresh_database_ur
 
     assert run("user", "add", "ann", "--role", "admin", "--password-stdin", input="first password\n").exit_code == 0
     result = run("user", "passwd", "ann", "--password-stdin", input="second password\n")
-    assert result.exit_code == 0 and "sessions have ended" in result.output
+    assert result.exit_code == 0 and "sessions have ended and they had no API tokens" in result.output
     engine = create_engine(fresh_database_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT session_generation FROM users WHERE username = 'ann'")).scalar_one() == 1
@@ -187,11 +187,17 @@ def test_an_admin_adds_users_resets_passwords_and_deactivates_accounts(client, a
     assert added.status_code == 200 and "Added reviewer 'newbie'" in html.unescape(added.text)
     first = re.search(r'id="new-password">([^<]+)<', added.text).group(1)
     with TestClient(app, follow_redirects=False) as newbie:
-        login(newbie, "newbie", first)
+        nb_csrf = login(newbie, "newbie", first)
         newbie_id = db.scalar(select(User.id).where(User.username == "newbie"))
+        # a token minted with the session (a stolen one, say) must not outlive the reset
+        minted = newbie.post("/profile/tokens", data={"name": "laptop"}, headers=htmx(nb_csrf))
+        stolen = re.search(r"(dl_[A-Za-z0-9_\-]+)", minted.text).group(1)
+        assert newbie.get("/api/v1/me", headers={"Authorization": f"Bearer {stolen}"}).status_code == 200
         reset = client.post(f"/users/{newbie_id}/password", headers=htmx(token))
         second = re.search(r'id="new-password">([^<]+)<', reset.text).group(1)
-        assert second != first and "their sessions have ended" in reset.text
+        assert second != first and "their sessions have ended and their 1 API token revoked" in reset.text
+        assert "revokes their API tokens" in reset.text  # the page says so before anyone presses it
+        assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {stolen}"}).status_code == 401
         assert newbie.get("/").status_code == 303  # logged out by the reset
         assert _try(newbie, "newbie", first).status_code == 401
         login(newbie, "newbie", second)
