@@ -30,12 +30,18 @@
   function renderMath(root) {
     if (!window.katex) return;
     // prose with delimited math (chain of thought): text stays text, the math is rendered
+    // Each step on its own: an error (a parse error, or a RangeError from 3,000 nested braces,
+    // which auto-render does not catch) costs that step only, never the steps after it.
     root.querySelectorAll(".math[data-mixed]:not([data-rendered])").forEach((el) => {
       el.textContent = el.dataset.raw;
-      if (window.renderMathInElement) {
-        renderMathInElement(el, { delimiters: DELIMITERS, throwOnError: false, trust: false, strict: "ignore" });
+      try {
+        if (window.renderMathInElement) {
+          renderMathInElement(el, { delimiters: DELIMITERS, throwOnError: false, trust: false, strict: "ignore" });
+        }
+        el.dataset.rendered = "katex-prose";
+      } catch (err) {
+        showRaw(el, el.dataset.raw, err);
       }
-      el.dataset.rendered = "katex-prose";
     });
     root.querySelectorAll(".math[data-latex]:not([data-rendered])").forEach((el) => {
       const latex = el.dataset.latex;
@@ -43,12 +49,15 @@
         katex.render(latex, el, { throwOnError: true, trust: false, strict: "ignore", displayMode: false });
         el.dataset.rendered = "katex";
       } catch (err) {
-        el.textContent = el.dataset.raw ?? latex;
-        el.dataset.rendered = "raw";
-        el.classList.add("unrendered");
-        el.title = "KaTeX could not render this step; its raw LaTeX is shown. " + (err.message || "");
+        showRaw(el, el.dataset.raw ?? latex, err);
       }
     });
+  }
+  function showRaw(el, text, err) {
+    el.textContent = text;
+    el.dataset.rendered = "raw";
+    el.classList.add("unrendered");
+    el.title = "KaTeX could not render this step; its raw LaTeX is shown. " + ((err && err.message) || "");
   }
 
   // ---- live LaTeX preview (a correction typed on the review page) -----------

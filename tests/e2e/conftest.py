@@ -52,6 +52,16 @@ def button(page, step_no: int, label: str):
     return page.locator(f".step:nth-child({step_no}) .labels button[data-label='{label}']")
 
 
+def saved(page) -> None:
+    """Wait for what the server said, not the page's own state: every change of the annotate
+    page answered and "Saved" shown (a label button is pressed the moment the key is, before
+    the server has stored anything)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#annotate")).to_have_attribute("data-pending", "0", timeout=15000)
+    expect(page.locator("#save-status")).to_contain_text("Saved")
+
+
 def htmx_ready(page) -> None:
     """Wait until htmx has wired the page up: it initialises in a timer after the deferred
     scripts, which can be after the load event a test waits for (no person is that fast)."""

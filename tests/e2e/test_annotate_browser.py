@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD, screenshot
+from tests.e2e.conftest import PASSWORD, saved, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -56,6 +56,7 @@ def test_tag_with_keyboard_reload_submit_export(server, page):
     page.keyboard.press("r")
     expect(page.locator("#reference")).to_be_visible()
 
+    saved(page)  # a reload shows what the server stored: wait until it has
     page.reload()
     expect(pressed(page, 2, "incorrect")).to_have_attribute("aria-pressed", "true")
     expect(pressed(page, 3, "redundant")).to_have_attribute("aria-pressed", "true")

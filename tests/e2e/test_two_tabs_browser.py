@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.db import transaction
 from app.models import StepLabel
-from tests.e2e.conftest import button, log_in
+from tests.e2e.conftest import button, log_in, saved
 
 pytestmark = pytest.mark.e2e
 
@@ -22,6 +22,7 @@ def test_the_stale_tab_is_told_and_sees_the_current_state(server, page):
     expect(page.locator("h1")).to_contain_text("Derivation #")
     button(page, 1, "incorrect").click()  # the annotation exists from now on
     expect(button(page, 1, "incorrect")).to_have_attribute("aria-pressed", "true")
+    saved(page)  # stored: the page presses the button before the server answers
     url = page.url
 
     second = page.context.new_page()
@@ -34,6 +35,7 @@ def test_the_stale_tab_is_told_and_sees_the_current_state(server, page):
     page.keyboard.press("4")
     expect(button(page, 2, "skipped")).to_have_attribute("aria-pressed", "true")
     expect(button(page, 2, "redundant")).to_have_attribute("aria-pressed", "true")
+    saved(page)  # what tab 2 has not seen must be stored before it acts
     # ... then tab 2, which has not seen that, removes "incorrect" from step 1
     button(second, 1, "incorrect").click()
     expect(second.locator("#changed-elsewhere")).to_be_visible()
@@ -48,3 +50,6 @@ def test_the_stale_tab_is_told_and_sees_the_current_state(server, page):
     # now current, tab 2 may change it
     button(second, 1, "incorrect").click()
     expect(button(second, 1, "incorrect")).to_have_attribute("aria-pressed", "false")
+    saved(second)
+    with transaction(sessions) as session:
+        assert set(session.execute(select(StepLabel.label)).scalars()) == {"redundant", "skipped"}
