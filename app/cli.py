@@ -91,7 +91,6 @@ def serve(
                                                                         "spreads the load; each counts failed logins on its own).")] = 1,
 ) -> None:
     """Apply migrations, seed the demo into an empty database, and serve the web app (and a worker)."""
-    import subprocess
 
     import uvicorn
 
@@ -110,8 +109,8 @@ def serve(
         empty = is_empty(session)
     if demo and empty:
         _seed_demo(sessions)
-    children = _start_workers(sessions.kw["bind"].url.render_as_string(hide_password=False),
-                              check_workers or settings.check_workers or os.cpu_count() or 1) if with_worker else []
+    supervisor = _start_workers(sessions.kw["bind"].url.render_as_string(hide_password=False),
+                                check_workers or settings.check_workers or os.cpu_count() or 1) if with_worker else None
     typer.secho(f"Derivation Lab on http://{host}:{port}", fg="green")
     try:
         if workers == 1:
@@ -134,13 +133,8 @@ def serve(
             listener.set_inheritable(True)
             Multiprocess(config, sockets=[listener]).run()
     finally:
-        for child in children:
-            child.terminate()  # each worker finishes its job in hand, then stops
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        if supervisor:
+            supervisor.stop()  # each worker finishes its job in hand, then stops
 
 
 @db_cli.command("upgrade")
@@ -415,35 +409,20 @@ def problems_generate(
     typer.echo(f"{added} new problems stored in '{project}' ({count} drawn with seed {seed}, {written} with their variants)")
 
 
-def _start_workers(url: str, count: int) -> list:
+def _start_workers(url: str, count: int):
     """`make run`: `count` check workers beside the web server, one SymPy process each (so
     `count` jobs run at once and an export waits for at most one job's end, never behind
-    the queue: it is claimed first). The first also takes generation jobs when torch and
-    transformers (the `worker` extra) are installed: one model in memory."""
+    the queue: it is claimed first), kept alive by a supervisor. The first also takes
+    generation jobs when torch and transformers (the `worker` extra) are installed: one model
+    in memory."""
     import importlib.util
-    import os
-    import signal
-    import subprocess
+
+    from app.worker.supervisor import Supervisor, worker_commands
 
     generate = bool(importlib.util.find_spec("torch") and importlib.util.find_spec("transformers"))
-    env = {**os.environ, "DATABASE_URL": url}
-
-    def stop_with_parent() -> None:  # Linux: the worker gets SIGTERM if the server dies, even by SIGKILL
-        try:
-            import ctypes
-
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-
     typer.echo(f"{count} worker(s) started for check and export jobs"
                + ("; the first also generates" if generate else " (generation needs the worker extra: make worker-deps)"))
-    children = []
-    for i in range(count):
-        kinds = ["generate", "check", "export", "metrics"] if generate and i == 0 else ["check", "export", "metrics"]
-        children.append(subprocess.Popen([sys.executable, "-m", "app.worker", "--kinds", ",".join(kinds),
-                                          "--sandbox-processes", "1"], env=env, preexec_fn=stop_with_parent))
-    return children
+    return Supervisor(worker_commands(count, generate), {**os.environ, "DATABASE_URL": url}, say=typer.echo).start()
 
 
 @cli.command()
@@ -462,7 +441,9 @@ def worker(
     from app.worker.backends import BackendCache, NoGPU, resolve_device
     from app.worker.handlers import Context
     from app.worker.loop import Worker
+    from app.worker.supervisor import stop_with_parent
 
+    stop_with_parent()  # started by `derivlab serve`: end with it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     chosen = [k.strip() for k in kinds.split(",") if k.strip()]
     if device not in ("cpu", "cuda", "auto"):

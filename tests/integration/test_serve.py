@@ -68,3 +68,50 @@ def test_serve_says_when_the_port_is_taken(fresh_database_url, tmp_path):
         result = subprocess.run([DERIVLAB, "serve", "--port", str(port)], env=env, capture_output=True, text=True,
                                 timeout=60)
     assert result.returncode == 1 and f"port {port}" in result.stderr and "in use" in result.stderr
+
+
+def test_serve_starts_a_killed_worker_again_and_the_queue_moves_on(fresh_database_url, tmp_path):
+    """kill -9 of the worker serve started: it was left <defunct> and nothing else was checked
+    until the whole app restarted (issue 24, item 7)."""
+    import signal
+    import threading
+
+    from sqlalchemy import create_engine, text
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": fresh_database_url, "DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen([DERIVLAB, "serve", "--port", str(port), "--check-workers", "1"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True).start()
+
+    def wait_for(pattern: str, seconds: float = 120) -> re.Match:
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            for line in list(lines):
+                if (m := re.search(pattern, line)):
+                    return m
+            time.sleep(0.1)
+        raise AssertionError(f"no line matching {pattern!r} in:\n" + "".join(lines))
+
+    engine = create_engine(fresh_database_url)
+    try:
+        first = int(wait_for(r"worker 1 started \(pid (\d+)\)").group(1))
+        wait_for("Uvicorn running|Application startup complete")
+        os.kill(first, signal.SIGKILL)
+        wait_for(rf"worker 1 \(pid {first}\) was killed by signal 9; starting it again")
+        second = int(wait_for(r"worker 1 started \(pid (?!{first}\))(\d+)\)".replace("{first}", str(first))).group(1))
+        assert second != first
+        # the demo's check jobs go on: one finished by the new worker
+        deadline = time.time() + 240
+        done_by_second = 0
+        while time.time() < deadline and not done_by_second:
+            with engine.connect() as conn:
+                done_by_second = conn.execute(text("SELECT count(*) FROM jobs WHERE state = 'done' AND worker_id LIKE :w"),
+                                              {"w": f"%:{second}:%"}).scalar_one()
+            time.sleep(0.5)
+        assert done_by_second, "no job done by the restarted worker:\n" + "".join(lines)
+        assert not os.path.exists(f"/proc/{first}") or "zombie" not in open(f"/proc/{first}/status").read().lower()
+    finally:
+        engine.dispose()
+        stop(proc)
