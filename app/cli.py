@@ -381,7 +381,9 @@ def check(
         with typer.progressbar(length=1, label=f"checking {project}", file=sys.stderr) as bar:
             def total(n):
                 bar.length = n
-            stats = check_project(sessions, project_name=project, progress=bar.update, total=total)
+            def waiting(why: str, seconds: float) -> None:
+                typer.echo(f"\nPostgreSQL cannot be reached ({why}); trying again in {seconds:g} s", err=True)
+            stats = check_project(sessions, project_name=project, progress=bar.update, total=total, waiting=waiting)
     except DomainError as exc:
         _fail(exc.message, exc.details)
     typer.echo(f"checked {stats.derivations} derivations of '{project}': p50 {stats.percentile(0.5):.2f} s, "

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import transaction
@@ -98,7 +99,10 @@ def check_items(sandbox: Sandbox, items: list[Item]) -> Iterator[Checked]:
 
 
 def check_project(factory: sessionmaker[Session], *, project_name: str, sandbox: Sandbox | None = None,
-                  progress: Callable[[int], None] | None = None, total: Callable[[int], None] | None = None) -> RunStats:
+                  progress: Callable[[int], None] | None = None, total: Callable[[int], None] | None = None,
+                  waiting: Callable[[str, float], None] | None = None) -> RunStats:
+    """Check every derivation of the project not checked yet; `waiting(why, seconds)` is told
+    when PostgreSQL cannot be reached and the run waits for it."""
     sandbox = sandbox or default_sandbox()
     with transaction(factory) as session:
         project = projects_repo.get_by_name(session, project_name)
@@ -112,11 +116,33 @@ def check_project(factory: sessionmaker[Session], *, project_name: str, sandbox:
         stats.derivations += 1
         stats.seconds.append(checked.seconds)
         stats.timeouts += checked.timed_out
-        with transaction(factory) as session:
-            save(session, checked)
+        _save_waiting_out_the_database(factory, checked, waiting)
         if progress:
             progress(1)
     return stats
+
+
+DATABASE_PATIENCE = 120.0  # seconds a check run waits for PostgreSQL to come back (a restart takes a few)
+
+
+def _save_waiting_out_the_database(factory: sessionmaker[Session], checked: Checked,
+                                   waiting: Callable[[str, float], None] | None) -> None:
+    """A check's results written; while PostgreSQL is away (restarted, stopped a moment) the run
+    waits and tries again, as a worker does, instead of losing the checks so far. Saving
+    replaces a derivation's suggestions, so a second try after a commit that did land is harmless."""
+    delay, deadline = 0.5, time.monotonic() + DATABASE_PATIENCE
+    while True:
+        try:
+            with transaction(factory) as session:
+                save(session, checked)
+            return
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            if waiting:
+                waiting(str(exc.orig or exc).strip().splitlines()[0], delay)
+            time.sleep(delay)
+            delay = min(5.0, delay * 2)
 
 
 @dataclass
