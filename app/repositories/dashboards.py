@@ -234,10 +234,16 @@ FROM scope JOIN llm_models m ON m.id = scope.model_id LEFT JOIN per_derivation p
 GROUP BY m.name ORDER BY m.name
 """)
 
+# An annotator's submitted work, whether a reviewer settled the derivation since or not (the
+# settlement replaces their labels in the error statistics, not their work)
 _PROGRESS_ANNOTATORS = text(_BASE + """
 SELECT u.username AS annotator, count(*) AS submitted, sum(a.active_seconds) AS active_seconds
-FROM judgements j JOIN annotations a ON a.id = j.jid JOIN users u ON u.id = j.annotator_id
-WHERE j.jid > 0 GROUP BY u.username ORDER BY u.username
+FROM annotations a JOIN scope ON scope.id = a.derivation_id JOIN users u ON u.id = a.annotator_id
+WHERE a.status = 'submitted'
+  AND (CAST(:annotator_id AS int) IS NULL OR a.annotator_id = :annotator_id)
+  AND (CAST(:since AS date) IS NULL OR a.submitted_at >= :since)
+  AND (CAST(:until AS date) IS NULL OR a.submitted_at < :until)
+GROUP BY u.username ORDER BY u.username
 """)
 
 _THROUGHPUT = text(_BASE + """

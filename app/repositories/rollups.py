@@ -56,10 +56,17 @@ GROUP BY scope.id, b.label, scope.project_id, scope.model_id, scope.perturbation
 
 _NEW_DAYS = text(_BATCH_BASE + """
 INSERT INTO rollup_days (derivation_id, annotator_id, day, project_id, model_id, perturbation, judgements,
-                         active_seconds)
-SELECT scope.id, coalesce(j.annotator_id, 0), date_trunc('day', j.at)::date""" + _ROW + """, count(*),
-       coalesce(sum(a.active_seconds), 0)
-FROM judgements j JOIN scope ON scope.id = j.derivation_id LEFT JOIN annotations a ON a.id = j.jid
+                         submitted, active_seconds)
+SELECT scope.id, w.annotator_id, w.day""" + _ROW + """, sum(w.judgements), sum(w.submitted), sum(w.active_seconds)
+FROM (
+    SELECT j.derivation_id, coalesce(j.annotator_id, 0) AS annotator_id, date_trunc('day', j.at)::date AS day,
+           1 AS judgements, 0 AS submitted, 0::float8 AS active_seconds
+    FROM judgements j
+    UNION ALL  -- an annotator's submitted work counts for them, settled since or not
+    SELECT a.derivation_id, a.annotator_id, date_trunc('day', a.submitted_at)::date, 0, 1,
+           coalesce(a.active_seconds, 0)
+    FROM annotations a JOIN scope ON scope.id = a.derivation_id WHERE a.status = 'submitted'
+) w JOIN scope ON scope.id = w.derivation_id
 GROUP BY 1, 2, 3, 4, 5, 6
 """)
 
@@ -75,7 +82,7 @@ _KINDS = (
     ("rollup_labels", _NEW_LABELS, "rollup_bucket_labels", ("label",),
      {c: f"sum({c})" for c in ("steps", "judgements", "tp", "fp", "fn", "tn", "unknown")}),
     ("rollup_days", _NEW_DAYS, "rollup_bucket_days", ("annotator_id", "day"),
-     {"judgements": "sum(judgements)", "active_seconds": "sum(active_seconds::numeric)"}),
+     {"judgements": "sum(judgements)", "submitted": "sum(submitted)", "active_seconds": "sum(active_seconds::numeric)"}),
 )
 
 
@@ -132,6 +139,14 @@ def refresh(session: Session) -> int:
     if claimed > 10_000:  # a bulk load: fresh statistics, or the planner guesses the tables empty
         session.execute(text("ANALYZE rollup_derivations, rollup_labels, rollup_days"))
     return claimed
+
+
+def pending(session: Session, project_id: int) -> bool:
+    """Some derivation of the project still waits to be rolled up (after a refresh: one a
+    transaction in flight holds)."""
+    return session.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM rollup_dirty r JOIN derivations d ON d.id = r.derivation_id "
+        "WHERE d.project_id = :p)"), {"p": project_id}).scalar_one()
 
 
 def _where(f: Filters, alias: str = "b") -> str:
@@ -257,8 +272,8 @@ def progress_models(session: Session, f: Filters) -> list[dict]:
 
 def progress_annotators(session: Session, f: Filters) -> list[dict]:
     return _rows(session, f"""
-        SELECT u.username AS annotator, sum(b.judgements)::bigint AS submitted, sum(b.active_seconds)::float8 AS active_seconds
-        FROM rollup_bucket_days b JOIN users u ON u.id = b.annotator_id WHERE {_where(f)}
+        SELECT u.username AS annotator, sum(b.submitted)::bigint AS submitted, sum(b.active_seconds)::float8 AS active_seconds
+        FROM rollup_bucket_days b JOIN users u ON u.id = b.annotator_id WHERE {_where(f)} AND b.submitted > 0
         GROUP BY u.username ORDER BY u.username""", f.params())
 
 

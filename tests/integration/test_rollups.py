@@ -213,3 +213,57 @@ def test_an_idle_check_worker_brings_the_dashboards_up_to_date(committed):
         buckets = s.execute(text("SELECT sum(derivations) FROM rollup_buckets")).scalar_one()
         label_rows = s.execute(text("SELECT count(*) FROM rollup_bucket_labels")).scalar_one()
     assert buckets == 50 and label_rows == 0  # nobody has annotated yet: nothing to compare SymPy with
+
+
+def test_an_annotators_submitted_work_still_counts_after_a_reviewer_settles_it(committed, project):
+    """Issue 24, item 4: a1 143 -> 141 after two settles (settling replaced their labels in the error
+    statistics, and dropped their work from "submitted" and active time too)."""
+    pid, ids = project["id"], project["ids"]
+
+    def counts(reader) -> dict[str, tuple]:
+        with transaction(committed) as s:
+            rollups.refresh(s)
+            return {r["annotator"]: (r["submitted"], round(float(r["active_seconds"] or 0), 6))
+                    for r in reader(s, Filters(pid))}
+
+    with transaction(committed) as s:
+        annotating.record_active_time(s, derivation_id=ids[1], user=_user(s, "bob"), seconds=30.0)
+    before = counts(rollups.progress_annotators)
+    assert before == counts(live.progress_annotators) and before["bob"][0] > 0
+    with transaction(committed) as s:  # rita settles two derivations ann and bob annotated
+        rita = _user(s, "rita")
+        for d in ids[1], ids[3]:
+            adjudication.settle(s, derivation_id=d, reviewer=rita, goal_reached=True, comment="")
+    assert counts(rollups.progress_annotators) == before
+    assert counts(live.progress_annotators) == before
+    assert_same(committed, pid)
+
+
+def test_a_derivation_a_writer_holds_while_it_waits_to_be_rolled_up_is_still_counted(committed, project):
+    """Issue 24, item 4: while checks ran, a model showed 496 derivations where every other read
+    said 500. Stepped by hand: derivations imported (dirty, never rolled up), a check job's
+    transaction marks them again and holds the rows; a dashboard read's refresh skips held rows."""
+    from app.models import Project
+    from app.services import dashboards
+    from tests.factories import make_derivation
+
+    pid = project["id"]
+    with transaction(committed) as s:
+        rollups.refresh(s)
+        fresh = [make_derivation(s, project=s.get(Project, pid)).id for _ in range(4)]  # just imported
+    with transaction(committed) as s:
+        expected = {(r["model"], r["perturbation"]): r["derivations"] for r in live.totals(s, Filters(pid))}
+
+    writer = committed()
+    try:  # a check job saving: its trigger marks the four again and holds their dirty rows
+        for d in fresh:
+            writer.add(AutoCheck(derivation_id=d, step_index=1, label="skipped", verdict="no", reason=""))
+        writer.flush()
+        with transaction(committed) as s:
+            board = dashboards.compute(s, Filters(pid))
+            shown = {(c.model, c.perturbation): c.derivations for c in board.cells.values()}
+        assert shown == expected  # every derivation, not 496 of 500
+        writer.commit()
+    finally:
+        writer.close()
+    assert_same(committed, pid)
