@@ -26,13 +26,14 @@ def counts(session: Session, project_id: int, companion_id: int, annotator_id: i
 
 
 def next_item(session: Session, companion_id: int, annotator_id: int) -> int | None:
-    """A gold item this annotator has not had, in the companion's shuffled order."""
+    """A gold item this annotator has not had, in the order they were made (spread across
+    problems and error kinds by app.services.gold)."""
     return session.scalar(
         select(Derivation.id).where(
             Derivation.project_id == companion_id,
             ~select(Annotation.id).where(Annotation.derivation_id == Derivation.id,
                                          Annotation.annotator_id == annotator_id).exists())
-        .order_by(Derivation.queue_rank, Derivation.id).limit(1))
+        .order_by(Derivation.id).limit(1))
 
 
 def answers(session: Session, companion_id: int, *, annotator_id: int | None = None,

@@ -13,6 +13,7 @@ incorrect, irrelevant, redundant, skipped): a project with other labels cannot h
 from __future__ import annotations
 
 import hashlib
+import random
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
 from app.math.latex import split_steps
-from app.math.mutants import gold_from_reference
+from app.math.mutants import KINDS, gold_from_reference
 from app.math.sandbox import Sandbox, default_sandbox
 from app.models import Derivation, LLMModel, Problem, Project, User
 from app.repositories import gold as gold_repo
@@ -65,20 +66,12 @@ def make(session: Session, *, project_id: int, count: int, seed: int = 0, sandbo
         raise InvalidInput("no problem of this project has a reference to make gold items from")
     sandbox = sandbox or default_sandbox()
     records, truths = [], {}
-    for n, (problem, model) in enumerate(problems):
-        if len(records) >= count:
-            break
-        outcome = sandbox.call(gold_from_reference, split_steps(problem.reference), seed + n, timeout=10.0)
-        if not outcome.ok:
-            continue
-        for item in outcome.value:
-            rec = DerivationIn(problem_id=problem.key, prompt=problem.prompt, model=model, steps=item["steps"],
-                               reference=problem.reference, perturbation=problem.perturbation.value)
-            records.append(rec)
-            truths[content_hash(rec)] = {"labels": item["labels"], "goal_reached": item["goal_reached"],
-                                         "kind": item["kind"]}
-            if len(records) >= count:
-                break
+    for problem, model, item in _spread(problems, count, seed, sandbox):
+        rec = DerivationIn(problem_id=problem.key, prompt=problem.prompt, model=model, steps=item["steps"],
+                           reference=problem.reference, perturbation=problem.perturbation.value)
+        records.append(rec)
+        truths[content_hash(rec)] = {"labels": item["labels"], "goal_reached": item["goal_reached"],
+                                     "kind": item["kind"]}
     if not records:
         raise InvalidInput("none of the project's references could be read to make gold items")
     companion = _companion(session, project)
@@ -90,6 +83,45 @@ def make(session: Session, *, project_id: int, count: int, seed: int = 0, sandbo
                                                  Derivation.content_hash == digest).values(gold_truth=truth))
     session.flush()
     return result.added
+
+
+def _spread(problems: list, count: int, seed: int, sandbox: Sandbox):
+    """Up to `count` (problem, model, mutant), in the order they are served: across problem
+    families (a problem and its VR/EE/AG/SR twins are one; never two of one family in a row
+    while others are left) and across error kinds (each family's next item is the kind least
+    used so far). "Make 20" once gave 20 mutants of one problem, served back to back."""
+    rng = random.Random(seed)
+    families: dict[int, list] = defaultdict(list)
+    for n, (problem, model) in enumerate(problems):
+        families[problem.parent_id or problem.id].append((n, problem, model))
+    order = list(families.values())
+    rng.shuffle(order)
+    for family in order:
+        rng.shuffle(family)
+    made: dict[int, list[dict]] = {}  # problem id -> its mutants not used yet
+    used_kinds: dict[str, int] = defaultdict(int)
+    out, last, round_ = [], None, 0
+    while len(out) < count:
+        progressed = False
+        for key, family in enumerate(order):
+            if len(out) >= count:
+                break
+            n, problem, model = family[round_ % len(family)]
+            if problem.id not in made:
+                outcome = sandbox.call(gold_from_reference, split_steps(problem.reference), seed + n, timeout=10.0)
+                made[problem.id] = list(outcome.value) if outcome.ok else []
+            left = made[problem.id]
+            if not left or (key == last and len(order) > 1):
+                continue
+            item = min(left, key=lambda m: (used_kinds[m["kind"]], KINDS.index(m["kind"])))
+            left.remove(item)
+            used_kinds[item["kind"]] += 1
+            out.append((problem, model, item))
+            last, progressed = key, True
+        round_ += 1
+        if not progressed and round_ > max(len(f) for f in order) * len(KINDS):
+            break
+    return out
 
 
 def set_rates(session: Session, *, project_id: int, rate: int, onboarding: int) -> Project:

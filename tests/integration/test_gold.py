@@ -144,3 +144,34 @@ def test_the_gold_export_holds_the_answers_and_nothing_else_does(client, db, pro
     own = db.scalar(select(Derivation.id).where(Derivation.project_id == project.id))
     assert f'"id": {own},' in everything  # the pattern finds the project's own derivations...
     assert f'"id": {d},' not in everything and f'"derivation_id": {d},' not in everything  # ...and no gold one
+
+
+def test_gold_items_spread_across_problems_and_kinds_and_are_never_served_two_of_one_problem_in_a_row(db):
+    """Issue 24, item 6: "Make 20, seed 5" gave 20 mutants of one problem (its static, VR, EE and AG
+    twins, 5 each), and onboarding served them back to back."""
+    from app.models import Annotation, AnnotationStatus, Problem
+    from app.repositories import gold as gold_repo
+
+    path = PAPER_FILES["gpt-4"]
+    import_file(db, project_name="spread", filename=path.name, data=path.read_bytes())
+    p = db.scalar(select(Project).where(Project.name == "spread"))
+    assert gold.make(db, project_id=p.id, count=20, seed=5) == 20
+    companion = gold_repo.companion(db, p.id)
+
+    def family(derivation: Derivation) -> int:  # a problem and its perturbed twins are one family
+        twin = db.get(Problem, derivation.problem_id)
+        original = db.scalar(select(Problem).where(Problem.project_id == p.id, Problem.key == twin.key))
+        return original.parent_id or original.id
+
+    ann = make_user(db, username="ann")
+    served = []
+    for _ in range(20):  # in the order Next serves them
+        d = gold_repo.next_item(db, companion.id, ann.id)
+        served.append(db.get(Derivation, d))
+        db.add(Annotation(derivation_id=d, annotator_id=ann.id, status=AnnotationStatus.submitted))
+        db.flush()
+    families = [family(d) for d in served]
+    assert len(set(families)) >= 4, families
+    assert all(a != b for a, b in zip(families, families[1:])), families  # never two of one in a row
+    kinds = [d.gold_truth["kind"] for d in served]
+    assert len(set(kinds)) >= 4 and max(kinds.count(k) for k in set(kinds)) <= 6, kinds
