@@ -106,9 +106,23 @@ NOT_MEMBER = "You are not one of this project's annotators."
 
 
 def check_project_access(session: Session, *, project_id: int, user: User) -> None:
-    """Annotators work only in projects open to them (no members listed, or they are one)."""
-    if user.role == Role.annotator and not projects_repo.is_open_to(session, project_id, user.id):
+    """Annotators work only in projects open to them (no members listed, or they are one). A
+    project's gold companion does not exist for them (the same 404 as a missing project): its
+    name and its list of items would tell gold from real; they meet gold items as items of the
+    project they calibrate."""
+    if user.role != Role.annotator:
+        return
+    project = projects_repo.get(session, project_id)
+    if project is not None and project.gold_of is not None:
+        raise NotFound(f"project {project_id} does not exist")
+    if not projects_repo.is_open_to(session, project_id, user.id):
         raise Forbidden(NOT_MEMBER)
+
+
+def _calibrated(session: Session, project_id: int) -> int:
+    """The project a derivation counts for: a gold item's is the project its companion calibrates."""
+    project = projects_repo.get(session, project_id)
+    return project.gold_of if project is not None and project.gold_of is not None else project_id
 
 
 @dataclass(frozen=True)
@@ -245,7 +259,8 @@ def queue_state(session: Session, *, project_id: int, user: User) -> QueueState:
 def skip(session: Session, *, derivation_id: int, user: User) -> int:
     """Next from the annotate page: unfinished work goes to the back of the annotator's
     queue (kept, with its labels), submitted work stays as it is. Returns the project id."""
-    project_id = _derivation_exists(session, derivation_id)
+    own_project = _derivation_exists(session, derivation_id)
+    project_id = _calibrated(session, own_project)  # a gold item's Next goes on in its project
     check_project_access(session, project_id=project_id, user=user)
     annotation = annotations_repo.get(session, derivation_id=derivation_id, annotator_id=user.id)
     if annotation is not None and annotation.status == AnnotationStatus.in_progress:
@@ -258,7 +273,7 @@ def skip(session: Session, *, derivation_id: int, user: User) -> int:
 def previous_derivation(session: Session, *, derivation_id: int, user: User) -> int | None:
     """The derivation Next gave this annotator before this one (None at the first)."""
     project_id = _derivation_exists(session, derivation_id)
-    check_project_access(session, project_id=project_id, user=user)
+    check_project_access(session, project_id=_calibrated(session, project_id), user=user)
     return annotations_repo.previous(session, project_id=project_id, annotator_id=user.id,
                                      derivation_id=derivation_id)
 

@@ -175,3 +175,26 @@ def test_gold_items_spread_across_problems_and_kinds_and_are_never_served_two_of
     assert all(a != b for a, b in zip(families, families[1:])), families  # never two of one in a row
     kinds = [d.gold_truth["kind"] for d in served]
     assert len(set(kinds)) >= 4 and max(kinds.count(k) for k in set(kinds)) <= 6, kinds
+
+
+def test_the_gold_companion_project_does_not_exist_for_annotators(client, db, project):
+    """Issue 24, item 5: GET /projects/<companion id> answered 200 to any annotator, titled "… (gold
+    items of project 1)", its "Your work" listing exactly the gold items served."""
+    companion = db.scalar(select(Project).where(Project.gold_of == project.id))
+    gold.set_rates(db, project_id=project.id, rate=0, onboarding=1)
+    make_user(db, username="ann")
+    token = login(client, "ann")
+    served = int(client.post(f"/projects/{project.id}/next", headers=htmx(token)).headers["HX-Redirect"]
+                 .rsplit("/", 1)[1])
+    assert _is_gold(db, served)
+    hidden, missing = client.get(f"/projects/{companion.id}"), client.get("/projects/987654")
+    assert hidden.status_code == missing.status_code == 404
+    assert "gold" not in hidden.text.lower() and f"project {companion.id} does not exist" in hidden.text
+    assert client.post(f"/projects/{companion.id}/next", headers=htmx(token)).status_code == 404
+    # Next from a gold item goes on in the project it calibrates, not in the companion
+    moved = client.post(f"/derivations/{served}/skip", headers=htmx(token))
+    assert moved.status_code == 204 and moved.headers["HX-Redirect"].startswith("/derivations/")
+    assert not _is_gold(db, int(moved.headers["HX-Redirect"].rsplit("/", 1)[1]))  # onboarding was one item
+    make_user(db, username="rita", role=Role.reviewer)
+    login(client, "rita")
+    assert client.get(f"/projects/{companion.id}").status_code == 200  # reviewers and admins may look
