@@ -22,7 +22,8 @@ import sympy
 from sympy import Derivative, Eq, Integral
 
 from app.math.calculus import (
-    UNARY, bounded, derivatives_done, evaluable_integrals, evaluate_derivatives, evaluate_integrals, integrals_with,
+    UNARY, bounded, derivatives_done, evaluable_integrals, evaluate_derivatives, evaluate_integrals, evaluate_integrals_generic,
+    integrals_with,
     integrals_with_each, is_zero, peel, simple_factor,
 )
 
@@ -140,11 +141,25 @@ def _constant_terms(rest) -> bool:
                for t in sympy.Add.make_args(rest))
 
 
+def _derivatives_inside_first(expr):
+    """The authors' engine evaluates ∫ ∂(f + i)/∂i di as ∫ 1 di = i, where SymPy's integrator
+    gives f + i: the same up to the constant, but not where the constant lands in a product."""
+    return expr.replace(lambda e: isinstance(e, Integral) and e.function.has(Derivative),
+                        lambda e: Integral(derivatives_done(e.function), *e.limits))
+
+
 def _is_evaluate_integrals(s: Sides) -> bool:
-    src, a, b, c, d = s.src, s.a, s.b, s.c, s.d
-    if not src.has(Integral):
+    if not s.src.has(Integral):
         return False
-    ea, eb = bounded(evaluate_integrals, a), bounded(evaluate_integrals, b)
+    if _evaluates_integrals(s.src, s.a, s.b, s.c, s.d):
+        return True
+    a, b = bounded(_derivatives_inside_first, s.a), bounded(_derivatives_inside_first, s.b)
+    return a is not None and b is not None and (a, b) != (s.a, s.b) \
+        and _evaluates_integrals(s.src, a, b, s.c, s.d)
+
+
+def _evaluates_integrals(src: Eq, a, b, c, d) -> bool:
+    ea, eb = bounded(evaluate_integrals_generic, a), bounded(evaluate_integrals_generic, b)
     if ea is None or eb is None:
         return False
     rest = sympy.expand((c - d) - (ea - eb))
