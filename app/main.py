@@ -86,6 +86,23 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     for module in (auth, home, annotate, projects, importing, runs, jobs, review, settings_routes, dashboards, profile,
                    exports, training_routes, users, api_v1):
-        app.include_router(module.router)
+        # /api/openapi.json documents the JSON API alone; the HTML pages are not an API
+        app.include_router(module.router, include_in_schema=module is api_v1)
+    app.openapi = lambda: _api_schema(app)
     errors.install(app)
     return app
+
+
+def _api_schema(app: FastAPI) -> dict:
+    """The JSON API's OpenAPI document, with the bearer scheme its every call needs declared."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(title="Derivation Lab API", version="1", routes=app.routes,
+                             description="Send `Authorization: Bearer TOKEN` with every call; make a token on "
+                                         "your profile page.")
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "An API token (dl_…) from your profile page"}}
+        schema["security"] = [{"bearer": []}]
+        app.openapi_schema = schema
+    return app.openapi_schema

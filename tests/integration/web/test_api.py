@@ -149,3 +149,12 @@ def test_exports_read_by_pandas_with_the_right_types(client, db, paper):
                                    .where(Problem.perturbation == "static"))
     assert 0 < static_annotations < 30 and kinds["annotation"] == static_annotations
     assert kinds["event"] > static_annotations  # a submit each, and the labels
+
+
+def test_the_openapi_document_is_the_api_alone_with_its_bearer_scheme(client):
+    """Issue 24, items 3 and 13: /api/docs listed the HTML routes before /api/v1."""
+    schema = client.get("/api/openapi.json").json()
+    assert schema["paths"] and all(path.startswith("/api/v1/") for path in schema["paths"])
+    assert schema["components"]["securitySchemes"]["bearer"] == {
+        "type": "http", "scheme": "bearer", "description": "An API token (dl_…) from your profile page"}
+    assert schema["security"] == [{"bearer": []}]
