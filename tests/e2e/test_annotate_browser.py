@@ -46,6 +46,12 @@ def test_tag_with_keyboard_reload_submit_export(server, page):
     page.keyboard.press("3")
     expect(pressed(page, 3, "redundant")).to_have_attribute("aria-pressed", "true")
     expect(page.locator("#status-badge")).to_have_text("in progress")
+    # a step's labels, "unsure" and note share one line (they stacked down the left: ~185 px a step)
+    for n in (1, 2, 3):
+        labels = page.locator(f".step:nth-child({n}) .labels").bounding_box()
+        note = page.locator(f".step:nth-child({n}) .step-note").bounding_box()
+        assert abs((labels["y"] + labels["height"] / 2) - (note["y"] + note["height"] / 2)) < 12, (labels, note)
+        assert note["x"] > labels["x"] + labels["width"] - 1
     screenshot(page, "annotate")
 
     # the help overlay and the reference are one key away
