@@ -69,9 +69,6 @@ class Supervisor:
         self._watcher.start()
         return self
 
-    def pids(self) -> list[int | None]:
-        return [slot.process.pid if slot.process else None for slot in self.slots]
-
     def _spawn(self, slot: _Slot) -> None:
         env = {**self.env, STOP_WITH_PARENT: str(os.getpid())}
         slot.process = subprocess.Popen(slot.command, env=env)
