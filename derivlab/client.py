@@ -30,7 +30,9 @@ class DerivationLabError(RuntimeError):
 
 
 class Client:
-    def __init__(self, base_url: str, token: str, *, timeout: float = 60.0, transport: httpx.BaseTransport | None = None):
+    def __init__(self, base_url: str, token: str, *, timeout: float = 60.0, transport: httpx.BaseTransport | None = None,
+                 page_size: int = PAGE):
+        self.page_size = page_size  # rows per request when reading a whole list
         self._http = httpx.Client(base_url=base_url.rstrip("/") + "/api/v1", timeout=timeout, transport=transport,
                                   headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
 
@@ -44,6 +46,10 @@ class Client:
         self.close()
 
     def _call(self, method: str, path: str, **kwargs) -> Any:
+        response = self._send(method, path, **kwargs)
+        return response.json() if response.content else None
+
+    def _send(self, method: str, path: str, **kwargs) -> httpx.Response:
         response = self._http.request(method, path, **kwargs)
         if response.status_code >= 400:
             try:
@@ -52,14 +58,18 @@ class Client:
                 body = {}
             raise DerivationLabError(response.status_code, body.get("error") or body.get("detail") or response.text,
                                      body.get("details"))
-        return response.json() if response.content else None
+        return response
 
     # --- reading ---------------------------------------------------------------------------
     def me(self) -> dict:
         return self._call("GET", "/me")
 
-    def projects(self) -> list[dict]:
-        return self._call("GET", "/projects")
+    def projects(self, archived: bool | None = None) -> list[dict]:
+        """Every project (archived: True only archived ones, False only the others)."""
+        return self._pages("/projects", {} if archived is None else {"archived": archived})
+
+    def project(self, project_id: int) -> dict:
+        return self._call("GET", f"/projects/{project_id}")
 
     def project_id(self, name: str) -> int:
         for p in self.projects():
@@ -88,17 +98,28 @@ class Client:
         return response.content
 
     def _pages(self, path: str, params: dict) -> list[dict]:
-        out, offset = [], 0
-        while True:
-            page = self._call("GET", path, params={**params, "limit": PAGE, "offset": offset})
-            out += page
-            if len(page) < PAGE:
-                return out
-            offset += PAGE
+        """Every row of a list: the server's Link header names the next page until the last."""
+        response = self._send("GET", path, params={**params, "limit": self.page_size, "offset": 0})
+        out = response.json()
+        while "next" in response.links:
+            response = self._send("GET", response.links["next"]["url"])
+            out += response.json()
+        return out
 
     # --- writing ---------------------------------------------------------------------------
     def create_project(self, name: str, *, description: str = "", preset: str | None = None) -> dict:
         return self._call("POST", "/projects", json={"name": name, "description": description, "preset": preset})
+
+    def update_project(self, project_id: int, *, name: str | None = None, description: str | None = None,
+                       archived: bool | None = None) -> dict:
+        """Rename, re-describe, archive or bring back (what is None stays as it was)."""
+        body = {k: v for k, v in {"name": name, "description": description, "archived": archived}.items()
+                if v is not None}
+        return self._call("PATCH", f"/projects/{project_id}", json=body)
+
+    def delete_project(self, project_id: int, *, confirm: str) -> None:
+        """Delete the project and all it holds; `confirm` must be its name."""
+        self._call("DELETE", f"/projects/{project_id}", params={"confirm": confirm})
 
     def push_derivations(self, project_id: int, records: list[dict], *, all_or_nothing: bool = False,
                          split: str = "and") -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.deps import ApiAdmin, ApiStaff, ApiUser, SessionDep
@@ -14,13 +14,35 @@ from app.repositories import api as api_repo
 from app.repositories import runs as runs_repo
 from app.schemas import api as schemas
 from app.schemas.runs import Decoding
-from app.services import dashboards, exporting, pushing, runs
+from app.services import dashboards, exporting, project_lifecycle, pushing, runs
 from app.web import streams
 from app.web.routes import training as training_routes  # the page's answer: the same files
 from app.services.projects import get_project
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 PAGE = Query(100, ge=1, le=10_000)
+OFFSET = Query(0, ge=0)
+
+
+def paged(request: Request, response: Response, rows: list, *, total: int, limit: int, offset: int) -> list:
+    """A page of a list, as GitHub's API pages one: the total in X-Total-Count and the first,
+    previous, next and last pages as links in a Link header (RFC 8288), so a client follows
+    `next` until there is none."""
+    response.headers["X-Total-Count"] = str(total)
+    last = max(0, (total - 1) // limit * limit)
+    links = {"first": 0, "last": last}
+    if offset > 0:
+        links["prev"] = max(0, min(offset - limit, last))
+    if offset + limit < total:
+        links["next"] = offset + limit
+    response.headers["Link"] = ", ".join(
+        f'<{request.url.include_query_params(limit=limit, offset=at)}>; rel="{rel}"' for rel, at in links.items())
+    return rows
+
+
+def _project_out(p, derivations: int) -> schemas.ProjectOut:
+    return schemas.ProjectOut(id=p.id, name=p.name, description=p.description, overlap=p.overlap, blind=p.blind,
+                              labels=p.label_keys, archived=p.archived_at is not None, derivations=derivations)
 
 
 @router.get("/me", response_model=schemas.Me)
@@ -29,48 +51,79 @@ def me(user: ApiUser):
 
 
 @router.get("/projects", response_model=list[schemas.ProjectOut])
-def list_projects(session: SessionDep, user: ApiStaff):
-    return [schemas.ProjectOut(id=p.id, name=p.name, overlap=p.overlap, blind=p.blind, labels=p.label_keys)
-            for p in api_repo.projects(session)]
+def list_projects(request: Request, response: Response, session: SessionDep, user: ApiStaff,
+                  archived: bool | None = Query(None, description="true: only archived ones; false: only the others"),
+                  limit: int = PAGE, offset: int = OFFSET):
+    """Projects by name (X-Total-Count and a Link header page them)."""
+    rows, total = api_repo.projects(session, archived=archived, limit=limit, offset=offset)
+    return paged(request, response, [_project_out(p, n) for p, n in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/projects/{project_id}", response_model=schemas.ProjectOut)
+def get_project_api(project_id: int, session: SessionDep, user: ApiStaff):
+    return _project_out(get_project(session, project_id), project_lifecycle.size(session, project_id))
+
+
+@router.patch("/projects/{project_id}", response_model=schemas.ProjectOut)
+def update_project(project_id: int, body: schemas.ProjectPatch, session: SessionDep, user: ApiAdmin):
+    """Rename, re-describe, archive (`archived: true`: out of annotators' sight, kept whole) or
+    bring back; a field left out stays as it was."""
+    p = project_lifecycle.update(session, project_id=project_id, name=body.name, description=body.description,
+                                 archived=body.archived)
+    return _project_out(p, project_lifecycle.size(session, project_id))
+
+
+@router.delete("/projects/{project_id}", status_code=204)
+def delete_project(project_id: int, session: SessionDep, user: ApiAdmin,
+                   confirm: str = Query(..., description="the project's name, exactly: what it holds goes with it")):
+    """Delete the project with its derivations, annotations, checks and gold items (not undoable:
+    archive it to keep it out of sight instead)."""
+    project_lifecycle.delete(session, project_id=project_id, confirm=confirm)
+    return Response(status_code=204)
 
 
 @router.get("/projects/{project_id}/problems", response_model=list[schemas.ProblemOut])
-def list_problems(project_id: int, session: SessionDep, user: ApiStaff, perturbation: str | None = None,
-                  limit: int = PAGE, offset: int = Query(0, ge=0)):
+def list_problems(request: Request, response: Response, project_id: int, session: SessionDep, user: ApiStaff,
+                  perturbation: str | None = None, limit: int = PAGE, offset: int = OFFSET):
     get_project(session, project_id)
-    return api_repo.problems(session, project_id=project_id, perturbation=perturbation, limit=limit, offset=offset)
+    rows, total = api_repo.problems(session, project_id=project_id, perturbation=perturbation, limit=limit,
+                                    offset=offset)
+    return paged(request, response, rows, total=total, limit=limit, offset=offset)
 
 
 @router.get("/projects/{project_id}/derivations", response_model=list[schemas.DerivationOut])
-def list_derivations(project_id: int, session: SessionDep, user: ApiStaff, model: str | None = None,
-                     perturbation: str | None = None, limit: int = PAGE, offset: int = Query(0, ge=0)):
+def list_derivations(request: Request, response: Response, project_id: int, session: SessionDep, user: ApiStaff,
+                     model: str | None = None, perturbation: str | None = None, limit: int = PAGE,
+                     offset: int = OFFSET):
     get_project(session, project_id)
-    return api_repo.derivations(session, project_id=project_id, model=model, perturbation=perturbation,
-                                limit=limit, offset=offset)
+    rows, total = api_repo.derivations(session, project_id=project_id, model=model, perturbation=perturbation,
+                                       limit=limit, offset=offset)
+    return paged(request, response, rows, total=total, limit=limit, offset=offset)
 
 
 @router.get("/derivations/{derivation_id}", response_model=schemas.DerivationOut)
 def get_derivation(derivation_id: int, session: SessionDep, user: ApiStaff):
-    found = api_repo.derivations(session, derivation_id=derivation_id, limit=1, offset=0)
+    found, _ = api_repo.derivations(session, derivation_id=derivation_id, limit=1, offset=0)
     if not found:
         raise NotFound(f"derivation {derivation_id} does not exist")
     return found[0]
 
 
 @router.get("/projects/{project_id}/annotations", response_model=list[schemas.AnnotationOut])
-def list_annotations(project_id: int, session: SessionDep, user: ApiStaff, limit: int = PAGE,
-                     offset: int = Query(0, ge=0),
+def list_annotations(request: Request, response: Response, project_id: int, session: SessionDep, user: ApiStaff,
+                     limit: int = PAGE, offset: int = OFFSET,
                      since: datetime | None = Query(None, description="only those submitted after this time "
                                                                        "(ISO 8601): pass the last one's submitted_at")):
     """Submitted annotations, oldest submission first (with `since`: read new ones incrementally)."""
     get_project(session, project_id)
-    return api_repo.annotations(session, project_id=project_id, limit=limit, offset=offset, since=since)
+    rows, total = api_repo.annotations(session, project_id=project_id, limit=limit, offset=offset, since=since)
+    return paged(request, response, rows, total=total, limit=limit, offset=offset)
 
 
 @router.post("/projects", response_model=schemas.ProjectOut, status_code=201)
 def create_project(body: schemas.ProjectIn, session: SessionDep, user: ApiAdmin):
-    p = pushing.create_project(session, name=body.name, description=body.description, preset=body.preset)
-    return schemas.ProjectOut(id=p.id, name=p.name, overlap=p.overlap, blind=p.blind, labels=p.label_keys)
+    p = project_lifecycle.create(session, name=body.name, description=body.description, preset=body.preset)
+    return _project_out(p, 0)
 
 
 @router.post("/projects/{project_id}/derivations", response_model=schemas.PushResult,
@@ -95,6 +148,11 @@ def _rate(r: dashboards.Rate) -> schemas.RateOut:
     return schemas.RateOut(k=r.k, n=r.n, value=r.value, low=r.low, high=r.high)
 
 
+def _scores(rows: list[dict]) -> list[dict]:
+    return [{k: (_rate(v).model_dump() if isinstance(v, dashboards.Rate) else v) for k, v in row.items()}
+            for row in rows]
+
+
 def _group(g: dashboards.Group, labels: list[str]) -> schemas.ModelStats:
     return schemas.ModelStats(
         model=g.model, perturbation=g.perturbation, derivations=g.derivations, annotated=g.annotated,
@@ -112,11 +170,10 @@ def stats(project_id: int, session: SessionDep, user: ApiStaff, model: str | Non
                                  annotator=annotator, since=since, until=until)
     board = dashboards.compute(session, f)
     labels = [item["key"] for item in board.labels]
-    checker = [{k: (_rate(v).model_dump() if isinstance(v, dashboards.Rate) else v) for k, v in row.items()}
-               for row in board.checker]
     return schemas.StatsOut(
         filters=f.__dict__, models=[_group(g, labels) for g in board.models],
-        cells=[_group(g, labels) for _, g in sorted(board.cells.items())], spearman=board.spearman, checker=checker,
+        cells=[_group(g, labels) for _, g in sorted(board.cells.items())], spearman=board.spearman,
+        checker=_scores(board.checker), sources=_scores(board.sources),
         progress_models=board.progress_models, progress_annotators=board.progress_annotators,
         throughput=board.throughput)
 
@@ -146,9 +203,13 @@ def _run_out(session, run_id: int) -> schemas.RunOut:
 
 
 @router.get("/projects/{project_id}/runs", response_model=list[schemas.RunOut])
-def list_runs(project_id: int, session: SessionDep, user: ApiStaff):
+def list_runs(request: Request, response: Response, project_id: int, session: SessionDep, user: ApiStaff,
+              limit: int = PAGE, offset: int = OFFSET):
+    """Newest first. A project has a handful of runs: they are read whole and sliced."""
     get_project(session, project_id)
-    return [_run_out(session, run.id) for run, _ in runs_repo.list_for_project(session, project_id)]
+    every = runs_repo.list_for_project(session, project_id)
+    rows = [_run_out(session, run.id) for run, _ in every[offset:offset + limit]]
+    return paged(request, response, rows, total=len(every), limit=limit, offset=offset)
 
 
 @router.get("/runs/{run_id}", response_model=schemas.RunOut)

@@ -27,7 +27,7 @@ class Problem(Base):
     # The problem's id in its source (problem_id column, or a hash of the paper's prompt).
     key: Mapped[str] = mapped_column(String(200))
     perturbation: Mapped[Perturbation] = mapped_column(Enum(Perturbation, name="perturbation"))
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("problems.id", ondelete="SET NULL"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("problems.id", ondelete="SET NULL"), index=True)
     prompt: Mapped[str] = mapped_column(Text)
     # Premises, intermediate equations and goal read from "Given ..., then derive ..., then obtain ...".
     premises: Mapped[list[str]] = mapped_column(JSONB, default=list)

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -64,6 +64,8 @@ class Project(Base):
     gold_of: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=True)
     gold_rate: Mapped[int] = mapped_column(default=0, server_default="0")  # percent of each annotator's items
     onboarding_gold: Mapped[int] = mapped_column(default=0, server_default="0")  # a newcomer's first items
+    # archived: kept whole and readable by staff, out of annotators' sight and queues
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = created_at_column()
 
     @property

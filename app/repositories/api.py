@@ -1,11 +1,12 @@
-"""Reads for the JSON API: a page of rows each, nested JSON built by PostgreSQL."""
+"""Reads for the JSON API: a page of rows each, nested JSON built by PostgreSQL, and the
+number of rows the filter matches (a page's total)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from app.models import Project
+from app.models import Derivation, Project
 
 _PROBLEMS = text("""
 SELECT id, key, perturbation::text AS perturbation, prompt, premises, intermediates, goal, reference
@@ -30,6 +31,25 @@ WHERE (CAST(:derivation_id AS int) IS NULL OR d.id = :derivation_id)
 ORDER BY d.id LIMIT :limit OFFSET :offset
 """)
 
+_PROBLEMS_COUNT = text("""
+SELECT count(*) FROM problems WHERE project_id = :project_id
+  AND (CAST(:perturbation AS text) IS NULL OR perturbation::text = :perturbation)
+""")
+
+_DERIVATIONS_COUNT = text("""
+SELECT count(*) FROM derivations d JOIN problems p ON p.id = d.problem_id JOIN llm_models m ON m.id = d.model_id
+WHERE (CAST(:derivation_id AS int) IS NULL OR d.id = :derivation_id)
+  AND (CAST(:project_id AS int) IS NULL OR d.project_id = :project_id)
+  AND (CAST(:model AS text) IS NULL OR m.name = :model)
+  AND (CAST(:perturbation AS text) IS NULL OR p.perturbation::text = :perturbation)
+""")
+
+_ANNOTATIONS_COUNT = text("""
+SELECT count(*) FROM annotations a JOIN derivations d ON d.id = a.derivation_id
+WHERE d.project_id = :project_id AND a.status = 'submitted'
+  AND (CAST(:since AS timestamptz) IS NULL OR a.submitted_at > :since)
+""")
+
 _ANNOTATIONS = text("""
 SELECT a.id, a.derivation_id, u.username AS annotator, a.submitted_goal_reached AS goal_reached,
        a.submitted_comment AS comment, a.submitted_at, a.active_seconds,
@@ -43,22 +63,35 @@ ORDER BY a.submitted_at, a.id LIMIT :limit OFFSET :offset
 """)
 
 
-def projects(session: Session) -> list[Project]:
-    return list(session.scalars(select(Project).where(Project.gold_of.is_(None)).order_by(Project.name)))
+def projects(session: Session, *, archived: bool | None = None, limit: int = 10_000,
+             offset: int = 0) -> tuple[list[tuple[Project, int]], int]:
+    """(project, its derivations) by name, gold companions left out; and how many there are."""
+    where = [Project.gold_of.is_(None)]
+    if archived is not None:
+        where.append(Project.archived_at.is_not(None) if archived else Project.archived_at.is_(None))
+    sizes = (select(Derivation.project_id, func.count().label("n")).group_by(Derivation.project_id).subquery())
+    rows = session.execute(select(Project, func.coalesce(sizes.c.n, 0)).outerjoin(sizes, sizes.c.project_id == Project.id)
+                           .where(*where).order_by(Project.name).limit(limit).offset(offset)).all()
+    total = session.scalar(select(func.count()).select_from(Project).where(*where))
+    return [(p, n) for p, n in rows], total
 
 
-def problems(session: Session, *, project_id: int, perturbation: str | None, limit: int, offset: int) -> list[dict]:
+def problems(session: Session, *, project_id: int, perturbation: str | None, limit: int,
+             offset: int) -> tuple[list[dict], int]:
     params = {"project_id": project_id, "perturbation": perturbation, "limit": limit, "offset": offset}
-    return [dict(r._mapping) for r in session.execute(_PROBLEMS, params)]
+    return [dict(r._mapping) for r in session.execute(_PROBLEMS, params)], session.scalar(_PROBLEMS_COUNT, params)
 
 
 def derivations(session: Session, *, project_id: int | None = None, derivation_id: int | None = None,
-                model: str | None = None, perturbation: str | None = None, limit: int, offset: int) -> list[dict]:
+                model: str | None = None, perturbation: str | None = None, limit: int,
+                offset: int) -> tuple[list[dict], int]:
     params = {"project_id": project_id, "derivation_id": derivation_id, "model": model, "perturbation": perturbation,
               "limit": limit, "offset": offset}
-    return [dict(r._mapping) for r in session.execute(_DERIVATIONS, params)]
+    rows = [dict(r._mapping) for r in session.execute(_DERIVATIONS, params)]
+    return rows, session.scalar(_DERIVATIONS_COUNT, params)
 
 
-def annotations(session: Session, *, project_id: int, limit: int, offset: int, since=None) -> list[dict]:
+def annotations(session: Session, *, project_id: int, limit: int, offset: int, since=None) -> tuple[list[dict], int]:
     params = {"project_id": project_id, "limit": limit, "offset": offset, "since": since}
-    return [dict(r._mapping) for r in session.execute(_ANNOTATIONS, params)]
+    rows = [dict(r._mapping) for r in session.execute(_ANNOTATIONS, params)]
+    return rows, session.scalar(_ANNOTATIONS_COUNT, params)

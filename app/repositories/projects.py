@@ -44,9 +44,9 @@ def list_with_progress(session: Session, annotator_id: int, only_open_to: int | 
         select(Project, func.coalesce(total.c.derivations, 0), func.coalesce(mine.c.done, 0))
         .outerjoin(total, total.c.project_id == Project.id)
         .outerjoin(mine, mine.c.project_id == Project.id)
-        .where(True if only_open_to is None else open_to(only_open_to))
+        .where(True if only_open_to is None else open_to(only_open_to) & Project.archived_at.is_(None))
         .where(Project.gold_of.is_(None))  # gold items' companion projects stay out of sight
-        .order_by(Project.name)
+        .order_by(Project.archived_at.is_not(None), Project.name)
     ).all()
     return [{"project": p, "derivations": n, "done": d} for p, n, d in rows]
 
@@ -140,3 +140,14 @@ def judgement_progress(session: Session, project_id: int, annotator_id: int) -> 
                 WHERE d.project_id = :p AND a.annotator_id = :u AND a.status = 'submitted')
     """), {"p": project_id, "u": annotator_id}).one()
     return row[0], row[1], row[2]
+
+
+def delete_project(session: Session, project_id: int) -> None:
+    """The project and everything in it (its problems, derivations, annotations, checks, gold
+    companion: foreign keys cascade); the dashboards' rollups subtract the derivations on their
+    next refresh, as for any deleted derivation."""
+    session.execute(delete(Project).where(Project.id == project_id))
+
+
+def derivation_count(session: Session, project_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Derivation).where(Derivation.project_id == project_id))

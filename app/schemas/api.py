@@ -19,9 +19,19 @@ class Me(BaseModel):
 class ProjectOut(BaseModel):
     id: int
     name: str
+    description: str = ""
     overlap: int
     blind: bool
     labels: list[str]
+    archived: bool = Field(False, description="kept whole, out of annotators' sight")
+    derivations: int = 0
+
+
+class ProjectPatch(BaseModel):
+    """What PATCH /projects/{id} changes; a field left out stays as it was."""
+    name: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=5000)
+    archived: bool | None = None
 
 
 class ProblemOut(BaseModel):
@@ -91,7 +101,9 @@ class StatsOut(BaseModel):
     models: list[ModelStats]
     cells: list[ModelStats] = Field(description="per model and perturbation")
     spearman: list[dict[str, Any]]
-    checker: list[dict[str, Any]]
+    checker: list[dict[str, Any]] = Field(description="SymPy's verdicts against the humans' final labels")
+    sources: list[dict[str, Any]] = Field(default_factory=list,
+                                          description="each pushed source's verdicts against the same labels")
     progress_models: list[dict[str, Any]]
     progress_annotators: list[dict[str, Any]]
     throughput: list[dict[str, Any]]

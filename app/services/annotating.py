@@ -115,6 +115,8 @@ def check_project_access(session: Session, *, project_id: int, user: User) -> No
     project = projects_repo.get(session, project_id)
     if project is not None and project.gold_of is not None:
         raise NotFound(f"project {project_id} does not exist")
+    if project is not None and project.archived_at is not None:
+        raise Forbidden("This project is archived: it takes no more annotations (an admin can bring it back).")
     if not projects_repo.is_open_to(session, project_id, user.id):
         raise Forbidden(NOT_MEMBER)
 

@@ -11,29 +11,18 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict, InvalidInput
-from app.models import Derivation, Prediction, Project
+from app.errors import InvalidInput
+from app.models import Prediction, Project
 from app.repositories import derivations as derivations_repo
-from app.repositories import projects as projects_repo
 from app.schemas.api import DerivationsIn, ItemErrors, PredictionsIn, PushResult
 from app.schemas.importing import DerivationIn
-from app.services import import_formats, step_split, taxonomy
+from app.services import import_formats, project_lifecycle, step_split
 from app.services.importing import import_records, prompt_clashes
 from app.services.projects import get_project
 
 
 def create_project(session: Session, *, name: str, description: str = "", preset: str | None = None) -> Project:
-    name = name.strip()
-    if not name:
-        raise InvalidInput("name: give the project a name")
-    if projects_repo.get_by_name(session, name) is not None:
-        raise Conflict(f"project '{name}' exists already")
-    project, _ = projects_repo.get_or_create(session, name)
-    project.description = description
-    if preset:
-        taxonomy.apply_preset(session, project_id=project.id, preset=preset)
-    session.flush()
-    return project
+    return project_lifecycle.create(session, name=name, description=description, preset=preset)
 
 
 def push_derivations(session: Session, *, project_id: int, body: DerivationsIn) -> PushResult:

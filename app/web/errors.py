@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import DomainError, InvalidInput, LoginRequired, StaleAnnotation, from_database
 from app.web.templating import is_fragment_request, render
@@ -68,7 +69,29 @@ async def handle_validation_error(request: Request, exc: RequestValidationError)
                                                            details=details[:20]))
 
 
+async def handle_http_error(request: Request, exc: StarletteHTTPException):
+    """What the router itself refuses (no such route, a method the route lacks): in the same
+    shape as every other error, {error, details} for the API, a page for a browser."""
+    if exc.status_code == 404:
+        message = f"There is no {request.method} {request.url.path} here."
+        details = ["the API's routes are listed at /api/openapi.json"] if request.url.path.startswith("/api/") else []
+    elif exc.status_code == 405:
+        message = f"{request.url.path} does not answer {request.method}."
+        allow = {k.lower(): v for k, v in (exc.headers or {}).items()}.get("allow")
+        details = [f"allowed: {allow}"] if allow else []
+    else:
+        message, details = str(exc.detail), []
+    error = DomainError(message, details=details)
+    error.status_code, error.title = exc.status_code, {404: "Not found", 405: "Method not allowed"}.get(
+        exc.status_code, DomainError.title)
+    response = await handle_domain_error(request, error)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(DomainError, handle_domain_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(DBAPIError, handle_database_error)

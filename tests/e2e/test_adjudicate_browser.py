@@ -55,7 +55,7 @@ def test_settle_a_disagreement_and_export_it(server, page):
 
     page.goto(f"{base}/projects/{project_id}")
     with page.expect_download() as download:
-        page.click("text=Export steps (CSV)")
+        page.click("#export-options button[type=submit]")  # one row per step, the default
     rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
     step2 = {r["annotator"]: r for r in rows if r["derivation_id"] == str(d) and r["step_index"] == "2"}
     assert set(step2) == {"ann", "bob"}

@@ -82,7 +82,7 @@ def test_tag_with_keyboard_reload_submit_export(server, page):
     project_link = page.locator(".annotate-head a.push")
     project_link.click()
     with page.expect_download() as download:
-        page.click("text=Export steps (CSV)")
+        page.click("#export-options button[type=submit]")  # one row per step, the default
     rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
     derivation_id = url.rsplit("/", 1)[1]
     mine = [r for r in rows if r["derivation_id"] == derivation_id]

@@ -134,3 +134,34 @@ def test_predictions_show_beside_sympys_and_annotations_come_incrementally(live)
     with pytest.raises(DerivationLabError) as bad:
         lab.training(pid, "rewards")
     assert bad.value.status == 422
+
+
+def test_the_client_reads_every_page_and_manages_projects(live):
+    """Lists come back whole however small the pages (the client follows the Link header's
+    next); rename, archive and delete (with the name to confirm) through the client."""
+    lab, sessions, base = live
+    pid = lab.create_project("paged")["id"]
+    records = [{"problem_id": f"p{n}", "prompt": f"Given a = {n}, then obtain {n} = a", "model": "m",
+                "derivation": f"{n} = a"} for n in range(7)]
+    lab.push_derivations(pid, records)
+    lab.create_project("second")
+    small = Client(base, lab._http.headers["Authorization"].split()[1], page_size=2)
+    try:
+        listed = small.derivations(pid)
+        assert len(listed) == 7 and len({d["id"] for d in listed}) == 7
+        assert [d["problem_key"] for d in listed] == [f"p{n}" for n in range(7)]
+        assert [p["name"] for p in small.projects()] == ["paged", "second"]
+    finally:
+        small.close()
+    renamed = lab.update_project(pid, name="paged study", archived=True)
+    assert (renamed["name"], renamed["archived"], renamed["derivations"]) == ("paged study", True, 7)
+    assert [p["name"] for p in lab.projects(archived=False)] == ["second"]
+    with pytest.raises(DerivationLabError) as refused:
+        lab.delete_project(pid, confirm="paged")
+    assert refused.value.status == 422 and lab.project(pid)["derivations"] == 7
+    lab.delete_project(pid, confirm="paged study")
+    with pytest.raises(DerivationLabError) as gone:
+        lab.project(pid)
+    assert gone.value.status == 404
+    with transaction(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(Derivation)) == 0

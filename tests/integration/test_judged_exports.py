@@ -37,7 +37,7 @@ def test_a_reopened_change_waits_for_its_submit(db, sessions):
     assert [r["incorrect"] for r in rows] == ["0", "1", "0"]
     [rewards] = training.build(db, project_id=project.id, kind="step-rewards").records
     assert rewards["ratings"] == [1, -1, 1] and rewards["goal_reached"] is False
-    [listed] = api_repo.annotations(db, project_id=project.id, since=None, limit=10, offset=0)
+    [listed], _ = api_repo.annotations(db, project_id=project.id, since=None, limit=10, offset=0)
     assert listed["goal_reached"] is False and listed["comment"] == ""
 
     annotating.submit(db, derivation_id=d.id, user=ann, goal_reached=True, comment="second thoughts")

@@ -1,13 +1,14 @@
 import json
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.deps import CurrentUser, SessionDep, StaffUser
+from app.deps import AdminUser, CurrentUser, SessionDep, StaffUser
 from app.models import Perturbation
 from app.repositories import projects as projects_repo
-from app.services import annotating, breakdown, checking, dashboards, export_jobs, exporting, gold
+from app.services import (annotating, breakdown, checking, dashboards, export_jobs, exporting, gold,
+                          project_lifecycle)
 from app.services.projects import get_project
 from app.web import streams
 from app.web.templating import render
@@ -23,6 +24,33 @@ def project_page(request: Request, project_id: int, session: SessionDep, user: C
     progress = checking.progress(session, project_id=project_id) if user.role.value in ("admin", "reviewer") else None
     return render(request, "pages/project.html", {"project": project, "work": work, "progress": progress,
                                                   "project_id": project_id})
+
+
+@router.post("/projects")
+def create_project(session: SessionDep, user: AdminUser, name: str = Form(...), description: str = Form(""),
+                   preset: str = Form("")):
+    """The home page's "New project": an empty project, its labels from a preset; then import or generate."""
+    project = project_lifecycle.create(session, name=name, description=description, preset=preset or None)
+    return RedirectResponse(f"/projects/{project.id}", status_code=303)
+
+
+@router.post("/projects/{project_id}/rename")
+def rename_project(project_id: int, session: SessionDep, user: AdminUser, name: str = Form(...),
+                   description: str = Form("")):
+    project_lifecycle.update(session, project_id=project_id, name=name, description=description)
+    return RedirectResponse(f"/projects/{project_id}/settings?saved=project", status_code=303)
+
+
+@router.post("/projects/{project_id}/archive")
+def archive_project(project_id: int, session: SessionDep, user: AdminUser, archived: bool = Form(...)):
+    project_lifecycle.update(session, project_id=project_id, archived=archived)
+    return RedirectResponse(f"/projects/{project_id}", status_code=303)
+
+
+@router.post("/projects/{project_id}/delete")
+def delete_project(project_id: int, session: SessionDep, user: AdminUser, confirm: str = Form("")):
+    name = project_lifecycle.delete(session, project_id=project_id, confirm=confirm)
+    return RedirectResponse(f"/?deleted={quote(name)}", status_code=303)
 
 
 @router.get("/projects/{project_id}/preannotation")

@@ -19,8 +19,8 @@ def _page(request, session, project_id: int, message: str | None = None):
 
 
 @router.get("/projects/{project_id}/settings")
-def settings_page(request: Request, project_id: int, session: SessionDep, user: AdminUser):
-    return _page(request, session, project_id)
+def settings_page(request: Request, project_id: int, session: SessionDep, user: AdminUser, saved: str | None = None):
+    return _page(request, session, project_id, "Name and description saved." if saved == "project" else None)
 
 
 @router.post("/projects/{project_id}/settings")

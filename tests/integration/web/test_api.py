@@ -158,3 +158,69 @@ def test_the_openapi_document_is_the_api_alone_with_its_bearer_scheme(client):
     assert schema["components"]["securitySchemes"]["bearer"] == {
         "type": "http", "scheme": "bearer", "description": "An API token (dl_…) from your profile page"}
     assert schema["security"] == [{"bearer": []}]
+
+
+def test_lists_page_with_a_total_and_link_headers(client, db, paper):
+    """Issue 24, item 13: a list says how many rows match and links its pages (RFC 8288)."""
+    _, token = tokens.create(db, user=paper["admin"], name="t")
+    h = bearer(token)
+    pid = paper["project_id"]
+    expected = db.scalars(select(Derivation.id).where(Derivation.project_id == pid).order_by(Derivation.id)).all()
+    first = client.get(f"/api/v1/projects/{pid}/derivations?limit=30", headers=h)
+    assert first.headers["X-Total-Count"] == str(len(expected)) == "100"
+    assert set(first.links) == {"first", "next", "last"}  # no prev on the first page
+    assert "offset=90" in first.links["last"]["url"] and "offset=30" in first.links["next"]["url"]
+    seen, response = [], first
+    while True:  # follow next to the end, as a client would
+        seen += [d["id"] for d in response.json()]
+        if "next" not in response.links:
+            break
+        response = client.get(response.links["next"]["url"], headers=h)
+    assert seen == expected
+    assert set(response.links) == {"first", "prev", "last"} and "offset=60" in response.links["prev"]["url"]
+    # the filter is kept in every link, and the total counts what it matches
+    ee = client.get(f"/api/v1/projects/{pid}/derivations?perturbation=EE&limit=7", headers=h)
+    assert ee.headers["X-Total-Count"] == "20" and "perturbation=EE" in ee.links["next"]["url"]
+    assert client.get(f"/api/v1/projects/{pid}/annotations?limit=1", headers=h).headers["X-Total-Count"] == "30"
+    assert client.get(f"/api/v1/projects/{pid}/problems", headers=h).headers["X-Total-Count"] == "50"
+    listed = client.get("/api/v1/projects", headers=h)
+    assert listed.headers["X-Total-Count"] == "1" and listed.json()[0]["derivations"] == 100
+    assert client.get(f"/api/v1/projects/{pid}/runs", headers=h).headers["X-Total-Count"] == "0"
+
+
+def test_unknown_routes_answer_in_the_api_shape(client, db, paper):
+    _, token = tokens.create(db, user=paper["admin"], name="t")
+    h = bearer(token)
+    missing = client.get("/api/v1/nowhere", headers=h)
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "There is no GET /api/v1/nowhere here.",
+                              "details": ["the API's routes are listed at /api/openapi.json"]}
+    wrong = client.put("/api/v1/me", headers=h)
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET"
+    assert wrong.json() == {"error": "/api/v1/me does not answer PUT.", "details": ["allowed: GET"]}
+    page = client.get("/nowhere", headers={"Accept": "text/html"})  # a browser still gets a page
+    assert page.status_code == 404 and "<html" in page.text and "There is no GET /nowhere here." in page.text
+
+
+def test_stats_score_pushed_sources_beside_sympy(client, db, paper):
+    """A judge's verdicts pushed through the API are scored against the same human labels as SymPy's."""
+    from app.schemas.api import PredictionsIn
+    from app.services import pushing
+
+    _, token = tokens.create(db, user=paper["admin"], name="t")
+    pid = paper["project_id"]
+    judged = db.scalars(select(Derivation).order_by(Derivation.id)).all()[:30]
+    # the judge says "incorrect" on the first step of the first 10 derivations, "no" on the next 10;
+    # ann marked it on every other one (n odd): counted here, by hand
+    predictions = [{"derivation_id": d.id, "step_index": 1, "label": "incorrect", "verdict": "yes" if n < 10 else "no"}
+                   for n, d in enumerate(judged[:20])]
+    pushing.push_predictions(db, project_id=pid, body=PredictionsIn(source="judge", predictions=predictions))
+    db.flush()
+    tp = sum(1 for n in range(10) if n % 2)
+    fp = 10 - tp
+    fn = sum(1 for n in range(10, 20) if n % 2)
+    stats = client.get(f"/api/v1/projects/{pid}/stats", headers=bearer(token)).json()
+    [row] = [r for r in stats["sources"] if r["source"] == "judge" and r["label"] == "incorrect"]
+    assert (row["tp"], row["fp"], row["fn"], row["tn"]) == (tp, fp, fn, 10 - fn)
+    assert row["precision"]["value"] == pytest.approx(tp / (tp + fp))
+    assert row["recall"]["value"] == pytest.approx(tp / (tp + fn))

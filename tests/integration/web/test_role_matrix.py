@@ -93,8 +93,17 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/projects/{project_id}/runs"): STAFF,
     ("GET", "/api/v1/runs/{run_id}"): STAFF,
     ("POST", "/api/v1/projects/{project_id}/runs"): ADMIN,
+    ("GET", "/api/v1/projects/{project_id}"): STAFF,
+    ("PATCH", "/api/v1/projects/{project_id}"): ADMIN,
+    ("DELETE", "/api/v1/projects/{project_id}"): ADMIN,  # of a project made to be deleted (DOOMED)
+    ("POST", "/projects"): ADMIN,
+    ("POST", "/projects/{project_id}/rename"): ADMIN,
+    ("POST", "/projects/{project_id}/archive"): ADMIN,
+    ("POST", "/projects/{project_id}/delete"): ADMIN,  # of a project made to be deleted (DOOMED)
     ("POST", "/logout"): ALL,  # last: it ends the session
 }
+# deleting routes act on projects of their own, so the rest of the walk keeps its project
+DOOMED = {("DELETE", "/api/v1/projects/{project_id}"): "doomed_api", ("POST", "/projects/{project_id}/delete"): "doomed_page"}
 
 FORMS = {
     "/login": lambda ids: {"username": ids["username"], "password": "correct horse battery", "next": "/"},
@@ -117,9 +126,14 @@ FORMS = {
     "/users": lambda ids: {"username": f"new-by-{ids['username']}", "role": "annotator"},
     "/users/{user_id}/active": lambda ids: {"active": "on"},
     "/projects/{project_id}/exports": lambda ids: {"level": "derivation"},
+    "/projects": lambda ids: {"name": f"made by {ids['username']}", "preset": "paper"},
+    "/projects/{project_id}/rename": lambda ids: {"name": ids["project_name"], "description": "renamed in place"},
+    "/projects/{project_id}/archive": lambda ids: {"archived": "false"},
+    "/projects/{project_id}/delete": lambda ids: {"confirm": "doomed_page"},
 }
 JSON = {"/api/v1/projects/{project_id}/runs": {"model": "/models/tiny", "perturbations": ["static"]},
         "/api/v1/projects": {"name": "pushed"},
+        "/api/v1/projects/{project_id}": {"description": "patched"},
         "/api/v1/projects/{project_id}/derivations": {"derivations": [
             {"problem_id": "api-1", "prompt": "Given a = b, then obtain b = a", "model": "m", "derivation": "b = a"}]},
         "/api/v1/projects/{project_id}/predictions": lambda ids: {"source": "judge", "predictions": [
@@ -160,7 +174,8 @@ def world(db):
     db.add(ExportChunk(export_id=export.id, n=0, data=b"a,b\n"))
     db.flush()
     revocable = {role: tokens.create(db, user=user, name="to revoke")[0].id for role, user in users.items()}
-    return {"project_id": project.id, "project_name": project.name, "derivation_id": d.id,
+    doomed = {name: make_project(db, name=name).id for name in ("doomed_api", "doomed_page")}
+    return {"doomed": doomed, "project_id": project.id, "project_name": project.name, "derivation_id": d.id,
             "step_id": steps_of(db, d)[0].id, "label": "incorrect", "run_id": run.id, "users": users,
             "api": api, "revocable": revocable, "export_id": export.id, "user_id": early_id,
             "job_id": recheck.id, "name": "step-rewards.jsonl"}
@@ -189,11 +204,16 @@ def test_role_matrix(client, world, role):
     token = login(client, ids["username"])
     outcomes = {}
     for (method, template), allowed in ACCESS.items():
-        url = template.format(**ids)
+        doomed = DOOMED.get((method, template))
+        url = template.format(**(ids if doomed is None else {**ids, "project_id": world["doomed"][doomed]}))
         if template.startswith("/api/v1/"):
-            response = (client.get(url, headers=api) if method == "GET"
-                        else client.post(url, json=JSON[template](ids) if callable(JSON[template]) else JSON[template],
-                                         headers=api))
+            if method == "GET":
+                response = client.get(url, headers=api)
+            elif method == "DELETE":
+                response = client.delete(url, params={"confirm": doomed}, headers=api)
+            else:
+                body = JSON[template](ids) if callable(JSON[template]) else JSON[template]
+                response = client.request(method, url, json=body, headers=api)
         elif method == "GET":
             response = client.get(url, headers={"HX-Request": "true"} if "review" in url else {})
         else:
@@ -240,7 +260,9 @@ def test_every_state_change_needs_the_csrf_token(client, db, world, token_kind):
     unsafe = [(m, t) for m, t in ACCESS if m == "POST" and not t.startswith("/api/")]
     assert len(unsafe) >= 15
     for method, template in unsafe:
-        url = template.format(**ids) + ("?on=true" if "{label}" in template else "")
+        doomed = DOOMED.get((method, template))
+        url = template.format(**(ids if doomed is None else {**ids, "project_id": world["doomed"][doomed]})) \
+            + ("?on=true" if "{label}" in template else "")
         data = FORMS.get(template, lambda _: {})(ids)
         files = {"file": ("tiny.jsonl", JSONL, "application/json")} if template == "/import" else None
         headers = {"HX-Request": "true"} if token_kind == "none" else htmx("not-the-token")
