@@ -10,13 +10,14 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import ijson
 from pydantic import ValidationError
 
 from app.errors import InvalidInput
 from app.math.paper import OUTPUT_KEY
 from app.math.prompt import target_prompt
 from app.schemas.importing import DerivationIn
-from app.services import step_split
+from app.services import json_records, step_split
 
 MAX_ERRORS = 20
 REQUIRED_COLUMNS = ("problem_id", "prompt", "model", "derivation")
@@ -102,34 +103,41 @@ def _consistent(records: list[tuple[str, DerivationIn]], errors: _Errors) -> Non
             )
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:  # json.loads would keep the last silently
-            raise ValueError(f"key '{key}' appears twice in one object")
-        seen[key] = value
-    return seen
-
-
 def _loads(text: str) -> Any:
-    """json.loads that refuses duplicate keys; raises ValueError with a message (a
-    JSONDecodeError keeps its position) or RecursionError for hostile nesting."""
-    return json.loads(text, object_pairs_hook=_unique_keys)
+    """json.loads that refuses duplicate keys and a record of too many objects and arrays;
+    raises ValueError with a message (a JSONDecodeError keeps its position) or RecursionError
+    for hostile nesting."""
+    return json_records.loads(text)
+
+
+def _decode_line(filename: str, data: bytes, line: bytes, number: int) -> str:
+    try:
+        return line.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError:
+        _decode(filename, data)  # raises, naming the line and the byte in the file
+        raise
 
 
 def read_json_lines(filename: str, data: bytes, convert: Callable[[str, dict], dict] | None = None,
                     expected: str = f"a JSON object with fields {', '.join(REQUIRED_COLUMNS)}") -> list[DerivationIn]:
     """One JSON object per line, each turned into a record (`convert` maps another source's
     fields to ours, raising ValueError with a message naming the field). All or nothing."""
-    text = _decode(filename, data)
     errors = _Errors()
     records: list[tuple[str, DerivationIn]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    # line by line from the bytes (no decoded copy of the whole file), each record counted
+    # before it is built (app.services.json_records): memory stays near the file's size
+    for number, raw_line in enumerate(json_records.lines(data), start=1):
         where = f"line {number}"
         try:
-            raw = _loads(line)
+            json_records.check_record(raw_line)  # before the line is decoded or built
+        except ValueError as exc:
+            errors.add(f"{where}: {exc}")
+            continue
+        line = _decode_line(filename, data, raw_line, number)
+        if not line.strip():
+            continue
+        try:
+            raw = json_records.loads(line, counted=True)
         except json.JSONDecodeError as exc:
             errors.add(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})")
             continue
@@ -255,10 +263,13 @@ def _paper_records(index: int, record: Any, errors: _Errors) -> Iterator[tuple[s
             yield f"{where} ('{output_key}')", rec
 
 
-def read_paper_json(filename: str, data: bytes) -> list[DerivationIn]:
+def _whole_paper_document(filename: str, data: bytes) -> Any:
+    """The document read whole by json.loads: what the streaming parser refused is either
+    invalid (this says where) or uses NaN/Infinity, which Python's json writes and ijson
+    does not read (then the records come from here, objects counted as they are built)."""
     text = _decode(filename, data)
     try:
-        document = _loads(text)
+        return json_records.loads_counted(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput(
             f"{filename}: line {exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
@@ -267,13 +278,28 @@ def read_paper_json(filename: str, data: bytes) -> list[DerivationIn]:
         raise InvalidInput(f"{filename}: {exc}") from None
     except RecursionError:
         raise InvalidInput(f"{filename}: JSON nested too deeply") from None
+
+
+def read_paper_json(filename: str, data: bytes) -> list[DerivationIn]:
+    errors = _Errors()
+    records: list[tuple[str, DerivationIn]] = []
+    try:  # item by item: one record's objects at a time (app.services.json_records)
+        for i, record in enumerate(json_records.list_items(data), start=1):
+            records.extend(_paper_records(i, record, errors))
+        document: Any = []
+    except json_records.NotAList:
+        document = None
+    except ijson.JSONError:
+        errors, records = _Errors(), []
+        document = _whole_paper_document(filename, data)
+    except ValueError as exc:
+        raise InvalidInput(f"{filename}: {exc}") from None
     if not isinstance(document, list):
         raise InvalidInput(
             f"{filename}: expected a JSON list of records (the paper's *_results.json); "
             "for one derivation per line use .jsonl"
         )
-    errors = _Errors()
-    records = [rec for i, record in enumerate(document, start=1) for rec in _paper_records(i, record, errors)]
+    records += [rec for i, record in enumerate(document, start=1) for rec in _paper_records(i, record, errors)]
     if not records and not errors.items:
         errors.add("the file holds no records")
     _consistent(records, errors)

@@ -28,6 +28,7 @@ from typing import Any
 from app.errors import InvalidInput
 from app.schemas.importing import DerivationIn
 from app.services import import_formats as base
+from app.services import json_records
 
 PROCESSBENCH, PRM800K, LM_EVAL = "processbench", "prm800k", "lm-eval"
 
@@ -138,7 +139,7 @@ def lm_eval_results(filename: str, data: bytes) -> dict:
     """What a run's `results_<date>.json` says about it: the model, each task's few-shot count
     and generation settings, the harness version."""
     try:
-        raw = json.loads(data.decode("utf-8"))
+        raw = json_records.loads(data.decode("utf-8"), data)  # counted first: bounded memory
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InvalidInput(f"{filename}: not a JSON results file of lm-evaluation-harness ({exc})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("configs"), dict):
