@@ -75,6 +75,46 @@
     }
   });
 
+  // ---- import: the upload shows its progress ---------------------------------
+  // htmx 4 sends with fetch, which reports no upload progress: this form goes by
+  // XMLHttpRequest, answered like an htmx request (the result block, or an error for #flash).
+  document.addEventListener("submit", (evt) => {
+    const form = evt.target;
+    if (form.id !== "import-form") return;
+    evt.preventDefault();
+    const bar = document.getElementById("import-progress");
+    const status = document.getElementById("import-status");
+    const button = form.querySelector("button[type=submit]");
+    const done = (message) => { button.disabled = false; bar.hidden = true; status.textContent = message || ""; };
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action);
+    xhr.setRequestHeader("HX-Request", "true");
+    xhr.setRequestHeader("X-CSRF-Token", csrf());
+    xhr.upload.onprogress = (e) => {
+      if (!e.lengthComputable) return;
+      bar.max = e.total; bar.value = e.loaded;
+      status.textContent = `Uploading: ${Math.round((100 * e.loaded) / e.total)}% of ${(e.total / 1048576).toFixed(1)} MB`;
+    };
+    xhr.upload.onload = () => { bar.removeAttribute("value"); status.textContent = "Uploaded; reading and checking the file…"; };
+    xhr.onerror = () => done("The upload failed: the server could not be reached. Nothing was imported.");
+    xhr.onload = () => {
+      const redirect = xhr.getResponseHeader("HX-Redirect");
+      if (redirect) { window.location.href = redirect; return; }
+      done();
+      const result = document.getElementById("import-result");
+      if (xhr.getResponseHeader("HX-Retarget") === "#flash") {
+        document.getElementById("flash").innerHTML = xhr.responseText;
+        document.getElementById("flash").scrollIntoView({ block: "nearest" });
+      } else {
+        document.getElementById("flash").innerHTML = "";
+        result.outerHTML = xhr.responseText;
+        document.getElementById("import-result").scrollIntoView({ block: "nearest" });
+      }
+    };
+    button.disabled = true; bar.hidden = false; bar.value = 0; status.textContent = "Uploading…";
+    xhr.send(new FormData(form));
+  });
+
   // ---- training export: the file's name is the chosen kind and format ------
   document.addEventListener("submit", (evt) => {
     const form = evt.target;
@@ -211,11 +251,44 @@
       }).map(quote).join(",")
     ).join("\n") + "\n";
   }
+  // A chart's PNG says what it shows: the chart's title, the project, the filters in force
+  // and the day, drawn around the chart on a white page (a bare canvas says none of it).
+  function chartCaption(button) {
+    const heading = button.closest("h2")?.cloneNode(true);
+    heading?.querySelector(".downloads")?.remove();
+    const title = heading ? heading.textContent.replace(/\s+/g, " ").trim() : button.dataset.name;
+    const project = document.querySelector("h1 small a, h1 small")?.textContent.replace(/^[·\s]+/, "").trim() || "";
+    const filters = Array.from(document.querySelectorAll("form.filters select, form.filters input"))
+      .filter((el) => el.name && el.type !== "hidden")
+      .map((el) => {
+        const label = el.closest("label")?.childNodes[0]?.textContent.trim() || el.name;
+        const shown = el.tagName === "SELECT" ? el.options[el.selectedIndex]?.text : el.value;
+        return `${label}: ${shown || "all"}`;
+      });
+    return { title, sub: [project, ...filters].filter(Boolean).join(" · ") };
+  }
+  function framedChart(canvas, button) {
+    const { title, sub } = chartCaption(button);
+    button.title = `${title} — ${sub}`;  // what the picture says, also to whoever hovers the button
+    const k = canvas.width / (canvas.clientWidth || canvas.width);  // device pixels per CSS pixel
+    const pad = 16 * k, head = 58 * k, foot = 24 * k;
+    const out = document.createElement("canvas");
+    out.width = canvas.width + 2 * pad; out.height = canvas.height + head + foot;
+    const ctx = out.getContext("2d");
+    ctx.fillStyle = "#ffffff"; ctx.fillRect(0, 0, out.width, out.height);
+    ctx.fillStyle = "#1d2430"; ctx.font = `600 ${18 * k}px system-ui, sans-serif`;
+    ctx.fillText(title, pad, 26 * k, out.width - 2 * pad);
+    ctx.fillStyle = "#667085"; ctx.font = `${12 * k}px system-ui, sans-serif`;
+    ctx.fillText(sub, pad, 46 * k, out.width - 2 * pad);
+    ctx.drawImage(canvas, pad, head);
+    ctx.fillText(`Derivation Lab · ${new Date().toISOString().slice(0, 10)}`, pad, out.height - 8 * k);
+    return out.toDataURL("image/png");
+  }
   document.addEventListener("click", (evt) => {
     const png = evt.target.closest("[data-png]");
     if (png) {
       const canvas = document.getElementById(png.dataset.png);
-      if (canvas) download(`${png.dataset.name}.png`, canvas.toDataURL("image/png"));
+      if (canvas) download(`${png.dataset.name}.png`, framedChart(canvas, png));
     }
     const csvButton = evt.target.closest("[data-csv]");
     if (csvButton) {

@@ -51,7 +51,15 @@ def test_dashboards_draw_filter_and_download(server, page):
 
     with page.expect_download() as png:
         page.click("[data-png='chart-errors']")
-    assert open(png.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    picture = open(png.value.path(), "rb").read()
+    assert picture[:8] == b"\x89PNG\r\n\x1a\n"
+    # the PNG is the chart framed by its title, the project and the filters (issue 24, item 3)
+    canvas = page.evaluate("() => [document.getElementById('chart-errors').width, "
+                           "document.getElementById('chart-errors').height]")
+    width, height = int.from_bytes(picture[16:20], "big"), int.from_bytes(picture[20:24], "big")
+    assert width > canvas[0] and height > canvas[1] + 60, (width, height, canvas)
+    caption = page.get_attribute("[data-png='chart-errors']", "title")
+    assert caption.startswith("1 · Errors per model") and "Perturbation: all" in caption and "e2e" in caption
     with page.expect_download() as table:
         page.click("[data-csv='table-progress']")
     rows = list(csv.reader(io.StringIO(open(table.value.path(), encoding="utf-8").read())))
