@@ -742,6 +742,24 @@ def _lost_function_name(tokens: list[str]) -> str | None:
     return None
 
 
+_DANGLING = frozenset({"+", "-", "/", "^", "_", "\\cdot", "\\times", "\\div", "\\pm", "\\mp"})
+
+
+def _truncated(tokens: list[str]) -> str | None:
+    """Text cut short or garbled, which SymPy would read as another equation: an operator with
+    nothing after it (`f{(x)} = x^{2} +` was read as `f(x) = x^2`), before `=`, or a `)` with
+    no `(` (`= x + 1)` was read as `x + 1`). Sentence punctuation at the end is not math."""
+    sig = [t for t in tokens if not t.isspace()]
+    while sig and sig[-1] in (".", ",", ";"):
+        sig.pop()
+    for n, t in enumerate(sig):
+        if t in _DANGLING and (n + 1 == len(sig) or sig[n + 1] == "="):
+            return f"'{t}' has nothing after it"
+    if not _balanced([t for t in sig if t in "()"]):
+        return "its parentheses do not pair up"
+    return None
+
+
 # SymPy 1.5's printer turns a name's `\\prime` superscript into `{\\}'` (its "prime" modifier
 # applied to the backslash): `x^\\prime` comes out `\\operatorname{x^{{\\}'}}`, braces unbalanced.
 # Nothing else writes this sequence, so it is read back as the `\\prime` it was.
@@ -755,4 +773,7 @@ def rewrite(latex: str, variables: frozenset[str] = frozenset()) -> Rewritten:
     lost = _lost_function_name(tokens)
     if lost:
         raise NormalizeError(f"a function's name is missing before {lost} (garbled text: not read as another equation)")
+    cut = _truncated(tokens)
+    if cut:
+        raise NormalizeError(f"{cut} (cut short or garbled: not read as another equation)")
     return _Rewriter(tokens, variables).run()
