@@ -760,6 +760,38 @@ def _truncated(tokens: list[str]) -> str | None:
     return None
 
 
+# Commands a model may write without their backslash (T5's tokenizer loses them): as letters,
+# SymPy reads `frac{1}{2}` as f·r·a·c·2 and `sin{(x)}` as i·s·n(x): another equation
+_COMMAND_WORDS = frozenset({
+    "frac", "dfrac", "sqrt", "sin", "cos", "tan", "cot", "sec", "csc", "sinh", "cosh", "tanh", "log", "ln", "exp",
+    "cdot", "times", "int", "iint", "partial", "infty", "alpha", "beta", "gamma", "delta", "epsilon", "theta",
+    "lambda", "sigma", "omega", "phi", "psi", "mathbf", "operatorname", "left", "right", "limits", "sum", "prod"})
+# a brace group after these is a name or a script, where letters are letters (`x_{max}`, `\mathrm{exp}`)
+_NAMING = frozenset({"_", "^", "\\operatorname", "\\mathrm", "\\text", "\\mathbf", "\\mathit", "\\mathcal",
+                     "\\boldsymbol", "\\textrm", "\\mathsf", "\\mathtt"})
+
+
+def _lost_backslash(tokens: list[str]) -> str | None:
+    """A command word written without its backslash, outside a name (`frac{1}{2}`, `cdot`)."""
+    groups: list[bool] = []  # per open brace: inside a name or a script
+    run: list[str] = []
+    previous = ""
+    for t in [*tokens, " "]:
+        if len(t) == 1 and t.isalpha():
+            run.append(t)
+            continue
+        word, run = "".join(run), []
+        if word in _COMMAND_WORDS and not any(groups) and previous != "\\":
+            return word
+        if t == "{":
+            groups.append(previous in _NAMING)
+        elif t == "}" and groups:
+            groups.pop()
+        if not t.isspace():
+            previous = t
+    return None
+
+
 # SymPy 1.5's printer turns a name's `\\prime` superscript into `{\\}'` (its "prime" modifier
 # applied to the backslash): `x^\\prime` comes out `\\operatorname{x^{{\\}'}}`, braces unbalanced.
 # Nothing else writes this sequence, so it is read back as the `\\prime` it was.
@@ -773,6 +805,9 @@ def rewrite(latex: str, variables: frozenset[str] = frozenset()) -> Rewritten:
     lost = _lost_function_name(tokens)
     if lost:
         raise NormalizeError(f"a function's name is missing before {lost} (garbled text: not read as another equation)")
+    bare = _lost_backslash(tokens)
+    if bare:
+        raise NormalizeError(f"'{bare}' has lost its backslash (\\{bare}): garbled text, not read as letters")
     cut = _truncated(tokens)
     if cut:
         raise NormalizeError(f"{cut} (cut short or garbled: not read as another equation)")

@@ -108,3 +108,20 @@ def test_text_cut_short_is_refused_not_read_as_another_equation(latex):
                                    r"f{(x)} = x,", r"f{(x)} = (x + 1) (x - 1)"])
 def test_what_is_not_cut_short_still_reads(latex):
     rewrite(latex)
+
+
+@pytest.mark.parametrize("latex,word", [(r"frac{1}{2} = x", "frac"), (r"f{(x)} = sin{(x)}", "sin"),
+                                        (r"\frac{d}{d x} f{(x)} = cdot x", "cdot"),
+                                        (r"f{(x)} = \sin{(x)} cos{(x)}", "cos")])
+def test_a_command_that_lost_its_backslash_is_refused(latex, word):
+    """`frac{1}{2} = x` was read as 2·a·c·f·r = x and `sin{(x)}` as i·s·n(x): garbled text
+    read as another equation (issue 22, item 4). None of the authors' 6,314 equations or the
+    paper's model outputs is refused by this."""
+    with pytest.raises(NormalizeError, match=f"'{word}' has lost its backslash"):
+        rewrite(latex)
+
+
+@pytest.mark.parametrize("latex", [r"x_{max} = \operatorname{exp}{(y)}", r"\mathrm{sin} = 1",
+                                   r"frac { d } { d x } f { (x) } = 2 x", r"a_{cos} = b"])
+def test_letters_in_names_scripts_and_t5_spacing_still_read(latex):
+    rewrite(latex)
