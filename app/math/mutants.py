@@ -98,8 +98,9 @@ def mutants(count: int, seed: int) -> list[Mutant]:
 
 
 def gold_from_reference(reference_steps: list[str], seed: int) -> list[dict]:
-    """Gold (calibration) items from one reference written in LaTeX: a mutant of each kind
-    with its known labels ({"kind", "steps", "labels": {"k": [labels]}, "goal_reached"}).
+    """Gold (calibration) items from one correct derivation written in LaTeX (a reference, or a
+    model's derivation judged correct): a mutant of each kind with its known labels ({"kind",
+    "steps", "new": positions of the steps it made, "labels": {"k": [labels]}, "goal_reached"}).
     Empty when a step cannot be read or the derivation is too short. Runs in the sandbox."""
     from app.math.engine import Step
     from app.math.latex import ParseError, parse_equation
@@ -117,6 +118,23 @@ def gold_from_reference(reference_steps: list[str], seed: int) -> list[dict]:
     for kind in KINDS:
         made = mutate(problem, kind, rng)
         if made is not None:
-            out.append({"kind": kind, "steps": made.steps, "goal_reached": made.goal_reached,
+            steps, new = _verbatim(made, reference_steps)
+            out.append({"kind": kind, "steps": steps, "new": new, "goal_reached": made.goal_reached,
                         "labels": {str(k): sorted(v) for k, v in made.labels.items()}})
     return out
+
+
+def _verbatim(made: Mutant, source: list[str]) -> tuple[list[str], list[int]]:
+    """The mutant's steps with each one it kept as the source wrote it (spacing, notation: a
+    reprinted step would give the item away), and the 0-based positions of the steps it made."""
+    originals: dict[str, list[str]] = {}
+    for printed, text in zip(made.reference, source):
+        originals.setdefault(printed, []).append(text)
+    steps, new = [], []
+    for n, printed in enumerate(made.steps):
+        if originals.get(printed):
+            steps.append(originals[printed].pop(0))
+        else:
+            steps.append(printed)
+            new.append(n)
+    return steps, new

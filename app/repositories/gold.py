@@ -52,3 +52,19 @@ def answers(session: Session, companion_id: int, *, annotator_id: int | None = N
           AND (CAST(:derivation AS int) IS NULL OR d.id = :derivation)
         ORDER BY u.username, d.id"""), {"gold": companion_id, "user": annotator_id, "derivation": derivation_id})
     return [dict(r._mapping) for r in rows]
+
+
+def model_steps(session: Session, project_id: int, per_model: int = 200) -> dict[str, list[tuple[int, str]]]:
+    """Up to `per_model` (step index, LaTeX) of each model's derivations in the project: how the
+    model writes (gold items are written the same way)."""
+    rows = session.execute(text("""
+        SELECT name, index, latex FROM (
+            SELECT m.name, s.index, s.latex,
+                   row_number() OVER (PARTITION BY m.id ORDER BY d.id, s.index) AS n
+            FROM derivations d JOIN llm_models m ON m.id = d.model_id JOIN steps s ON s.derivation_id = d.id
+            WHERE d.project_id = :project) x
+        WHERE n <= :limit"""), {"project": project_id, "limit": per_model})
+    out: dict[str, list[tuple[int, str]]] = {}
+    for name, index, latex in rows:
+        out.setdefault(name, []).append((index, latex))
+    return out

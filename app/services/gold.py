@@ -1,6 +1,9 @@
-"""Gold (calibration) items: mutants of the project's own references with known errors,
-mixed into each annotator's queue and looking like any other item, so that each
-annotator's accuracy per label can be measured.
+"""Gold (calibration) items: mutants with known errors of correct derivations of the
+project's own problems, mixed into each annotator's queue and looking like any other item,
+so that each annotator's accuracy per label can be measured. A mutant is made from a model's
+derivation judged correct where there is one (its steps kept as the model wrote them), else
+from the reference written the way the model writes (its spacing): a reference copied word
+for word, which the `r` key shows, gave the item away.
 
 They live in a hidden companion project (`gold_of` = the project): every report, export,
 agreement figure and training export of the project counts only the project's own
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -21,6 +25,8 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
+from app.math.corpus import render as render_in_style
+from app.math.corpus import t5_spacing
 from app.math.latex import split_steps
 from app.math.mutants import KINDS, gold_from_reference
 from app.math.sandbox import Sandbox, default_sandbox
@@ -30,6 +36,7 @@ from app.repositories import projects as projects_repo
 from app.schemas.importing import DerivationIn
 from app.services.importing import content_hash, import_records
 from app.services.projects import get_project
+from app.services.training import judged
 
 GOLD_LABELS = ("incorrect", "irrelevant", "redundant", "skipped")
 MAX_RATE = 50  # percent
@@ -65,9 +72,15 @@ def make(session: Session, *, project_id: int, count: int, seed: int = 0, sandbo
     if not problems:
         raise InvalidInput("no problem of this project has a reference to make gold items from")
     sandbox = sandbox or default_sandbox()
+    styles = {name: style_of(steps) for name, steps in gold_repo.model_steps(session, project_id).items()}
+    correct: dict[int, list] = defaultdict(list)  # problem id -> its model derivations judged correct
+    for d in judged(session, project_id=project_id):
+        if d.goal_reached and not any(d.labels.values()) and not d.unlabelled:
+            correct[d.problem_id].append(d)
+    bases = [(problem, _base(problem, model, correct.get(problem.id, []), styles)) for problem, model in problems]
     records, truths = [], {}
-    for problem, model, item in _spread(problems, count, seed, sandbox):
-        rec = DerivationIn(problem_id=problem.key, prompt=problem.prompt, model=model, steps=item["steps"],
+    for problem, base, item in _spread(bases, count, seed, sandbox):
+        rec = DerivationIn(problem_id=problem.key, prompt=problem.prompt, model=base.model, steps=base.write(item),
                            reference=problem.reference, perturbation=problem.perturbation.value)
         records.append(rec)
         truths[content_hash(rec)] = {"labels": item["labels"], "goal_reached": item["goal_reached"],
@@ -85,20 +98,58 @@ def make(session: Session, *, project_id: int, count: int, seed: int = 0, sandbo
     return result.added
 
 
-def _spread(problems: list, count: int, seed: int, sandbox: Sandbox):
-    """Up to `count` (problem, model, mutant), in the order they are served: across problem
+def style_of(steps: list[tuple[int, str]]) -> str:
+    """How a model writes, from its steps: "t5" (FLAN-T5's tokenizer spacing, `\\ frac { d }`),
+    "gpt" (a leading space on the first step) or "paper" (as the authors' printer)."""
+    if not steps:
+        return "paper"
+    if sum(bool(_T5.search(latex)) for _, latex in steps) * 2 >= len(steps):
+        return "t5"
+    firsts = [latex for index, latex in steps if index == 1]
+    if firsts and sum(latex[:1].isspace() for latex in firsts) * 2 >= len(firsts):
+        return "gpt"
+    return "paper"
+
+
+_T5 = re.compile(r"\\ [A-Za-z]| \{ ")
+
+
+@dataclass
+class _Base:
+    """What a problem's gold items are made from: a correct derivation and how to write them."""
+    model: str
+    steps: list[str]
+    style: str
+    verbatim: bool  # a model's own derivation: its kept steps stay as written, new ones get its style
+
+    def write(self, item: dict) -> list[str]:
+        if not self.verbatim:
+            return render_in_style(item["steps"], self.style)
+        return [t5_spacing(step) if self.style == "t5" and n in item["new"] else step
+                for n, step in enumerate(item["steps"])]
+
+
+def _base(problem, model: str, correct: list, styles: dict[str, str]) -> list[_Base]:
+    """The problem's candidates, best first: its model derivations judged correct, then the reference."""
+    out = [_Base(d.model, [latex for _, _, latex in d.steps], styles.get(d.model, "paper"), True) for d in correct]
+    return out + [_Base(model, split_steps(problem.reference), styles.get(model, "paper"), False)]
+
+
+def _spread(bases: list, count: int, seed: int, sandbox: Sandbox):
+    """Up to `count` (problem, base, mutant), in the order they are served: across problem
     families (a problem and its VR/EE/AG/SR twins are one; never two of one family in a row
     while others are left) and across error kinds (each family's next item is the kind least
     used so far). "Make 20" once gave 20 mutants of one problem, served back to back."""
     rng = random.Random(seed)
     families: dict[int, list] = defaultdict(list)
-    for n, (problem, model) in enumerate(problems):
-        families[problem.parent_id or problem.id].append((n, problem, model))
+    for n, (problem, candidates) in enumerate(bases):
+        families[problem.parent_id or problem.id].append((n, problem, candidates))
     order = list(families.values())
     rng.shuffle(order)
     for family in order:
         rng.shuffle(family)
     made: dict[int, list[dict]] = {}  # problem id -> its mutants not used yet
+    chosen: dict[int, _Base] = {}  # problem id -> what its mutants were made from
     used_kinds: dict[str, int] = defaultdict(int)
     out, last, round_ = [], None, 0
     while len(out) < count:
@@ -106,17 +157,25 @@ def _spread(problems: list, count: int, seed: int, sandbox: Sandbox):
         for key, family in enumerate(order):
             if len(out) >= count:
                 break
-            n, problem, model = family[round_ % len(family)]
+            n, problem, candidates = family[round_ % len(family)]
             if problem.id not in made:
-                outcome = sandbox.call(gold_from_reference, split_steps(problem.reference), seed + n, timeout=10.0)
-                made[problem.id] = list(outcome.value) if outcome.ok else []
+                made[problem.id], chosen[problem.id] = [], candidates[-1]
+                for base in candidates:  # the first that gives mutants (a model's steps may not parse)
+                    outcome = sandbox.call(gold_from_reference, base.steps, seed + n, timeout=10.0)
+                    # a model's derivation unchanged ("none") is a copy of an item the annotator may
+                    # have had: only its mutants
+                    items = [m for m in (outcome.value if outcome.ok else []) if not (base.verbatim and
+                                                                                     m["kind"] == "none")]
+                    if items:
+                        made[problem.id], chosen[problem.id] = items, base
+                        break
             left = made[problem.id]
             if not left or (key == last and len(order) > 1):
                 continue
             item = min(left, key=lambda m: (used_kinds[m["kind"]], KINDS.index(m["kind"])))
             left.remove(item)
             used_kinds[item["kind"]] += 1
-            out.append((problem, model, item))
+            out.append((problem, chosen[problem.id], item))
             last, progressed = key, True
         round_ += 1
         if not progressed and round_ > max(len(f) for f in order) * len(KINDS):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -198,3 +199,40 @@ def test_the_gold_companion_project_does_not_exist_for_annotators(client, db, pr
     make_user(db, username="rita", role=Role.reviewer)
     login(client, "rita")
     assert client.get(f"/projects/{companion.id}").status_code == 200  # reviewers and admins may look
+
+
+def test_gold_items_are_written_the_way_the_projects_model_writes(db):
+    """Issue 24, item 5: gold steps were the reference word for word but for the mutation (the
+    `r` key showed it). Now a model's derivation judged correct is the base where there is one,
+    its kept steps as the model wrote them; elsewhere the reference in the model's spacing."""
+    from app.math.mutants import gold_from_reference
+    from tests.factories import assign, steps_of
+
+    path = PAPER_FILES["flan-t5-large"]
+    import_file(db, project_name="t5 study", filename=path.name, data=path.read_bytes())
+    p = db.scalar(select(Project).where(Project.name == "t5 study"))
+    ann = make_user(db, username="judge")
+    base = next(d for d in db.scalars(select(Derivation).where(Derivation.project_id == p.id).order_by(Derivation.id))
+                if gold_from_reference([s.latex for s in steps_of(db, d)], 0))  # one whose steps can be mutated
+    assign(db, ann, base)
+    annotating.submit(db, derivation_id=base.id, user=ann, goal_reached=True, comment="")  # judged correct (k = 1)
+    db.flush()
+    assert gold.make(db, project_id=p.id, count=60, seed=3) > 0
+    companion = db.scalar(select(Project).where(Project.gold_of == p.id))
+    items = db.scalars(select(Derivation).where(Derivation.project_id == companion.id)).all()
+    from app.models import Problem
+
+    written = {s.latex for s in steps_of(db, base)}
+    problem_of = {d.id: db.get(Problem, d.problem_id) for d in [*items, base]}
+    same = (problem_of[base.id].key, problem_of[base.id].perturbation)
+    from_base = [d for d in items if (problem_of[d.id].key, problem_of[d.id].perturbation) == same]
+    assert from_base and all(d.gold_truth["kind"] != "none" for d in from_base)  # never a copy of the real one
+    for d in from_base:
+        kept = [s.latex for s in steps_of(db, d) if s.latex in written]
+        assert len(kept) >= len(steps_of(db, d)) - 2, [s.latex for s in steps_of(db, d)]
+    others = [d for d in items if d not in from_base]
+    assert others
+    for d in others:  # the reference written as FLAN-T5 writes: `\ frac { d }`, never the printer's `\frac{d}`
+        latex = [s.latex for s in steps_of(db, d)]
+        assert not any(re.search(r"\S\{|\{\S", s) for s in latex), latex  # every brace spaced apart
+        assert latex != problem_of[d.id].reference.split(" and ")
