@@ -18,7 +18,7 @@ from app.web.streams import StreamSlots
 from app.web.guards import BodyLimit, LoginGate
 from app.web.login_throttle import KnownBrowsers, LoginThrottle
 from app.web.routes import annotate, auth, dashboards, home, importing, jobs, projects, review, runs
-from app.web.routes import exports, profile, users
+from app.web.routes import data, exports, profile, users
 from app.web.routes import training as training_routes
 from app.web.routes import settings as settings_routes
 from app.api import v1 as api_v1
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     for module in (auth, home, annotate, projects, importing, runs, jobs, review, settings_routes, dashboards, profile,
-                   exports, training_routes, users, api_v1):
+                   exports, training_routes, users, data, api_v1):
         # /api/openapi.json documents the JSON API alone; the HTML pages are not an API
         app.include_router(module.router, include_in_schema=module is api_v1)
     app.openapi = lambda: _api_schema(app)

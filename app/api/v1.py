@@ -14,7 +14,7 @@ from app.repositories import api as api_repo
 from app.repositories import runs as runs_repo
 from app.schemas import api as schemas
 from app.schemas.runs import Decoding
-from app.services import dashboards, exporting, project_lifecycle, pushing, runs
+from app.services import browse, dashboards, exporting, project_lifecycle, pushing, runs
 from app.web import streams
 from app.web.routes import training as training_routes  # the page's answer: the same files
 from app.services.projects import get_project
@@ -92,13 +92,29 @@ def list_problems(request: Request, response: Response, project_id: int, session
 
 
 @router.get("/projects/{project_id}/derivations", response_model=list[schemas.DerivationOut])
-def list_derivations(request: Request, response: Response, project_id: int, session: SessionDep, user: ApiStaff,
-                     model: str | None = None, perturbation: str | None = None, limit: int = PAGE,
-                     offset: int = OFFSET):
-    get_project(session, project_id)
-    rows, total = api_repo.derivations(session, project_id=project_id, model=model, perturbation=perturbation,
-                                       limit=limit, offset=offset)
-    return paged(request, response, rows, total=total, limit=limit, offset=offset)
+def list_derivations(
+    request: Request, response: Response, project_id: int, session: SessionDep, user: ApiStaff,
+    model: str | None = None, perturbation: str | None = None,
+    state: str | None = Query(None, description="unannotated, in progress, agreed, disputed or settled"),
+    annotator: str | None = Query(None, description="submitted by this user"),
+    human: str | None = Query(None, description="the humans gave this label to some step"),
+    sympy: str | None = Query(None, description="SymPy says this label (or 'unknown') of some step"),
+    sympy_not_humans: str | None = Query(None, description="SymPy says this label where the humans do not"),
+    humans_not_sympy: str | None = Query(None, description="the humans gave this label where SymPy says no"),
+    source: str | None = Query(None, description="a pushed source said yes (to source_label, if given)"),
+    source_label: str | None = None,
+    q: str | None = Query(None, description="text in a step's LaTeX or the prompt, as written"),
+    sort: str = Query("id", description="id, model, perturbation, problem, steps, annotations, rouge2, bleu, gleu "
+                                        "or symbolic"),
+    dir: str = Query("asc", description="asc or desc"),
+    limit: int = PAGE, offset: int = OFFSET,
+):
+    """The project's derivations with their steps and SymPy's verdicts, filtered as on the data
+    page (metric ranges too: `rouge2_min`, `bleu_max`, …), sorted, paged."""
+    params = {k: v for k, v in request.query_params.items() if k in browse.PARAMS and k not in ("page", "per_page")}
+    view = browse.parse(session, project_id=project_id, params=params)
+    ids, total = browse.select_page(session, view, limit=limit, offset=offset)
+    return paged(request, response, api_repo.derivations_by_id(session, ids), total=total, limit=limit, offset=offset)
 
 
 @router.get("/derivations/{derivation_id}", response_model=schemas.DerivationOut)

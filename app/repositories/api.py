@@ -28,8 +28,10 @@ WHERE (CAST(:derivation_id AS int) IS NULL OR d.id = :derivation_id)
   AND (CAST(:project_id AS int) IS NULL OR d.project_id = :project_id)
   AND (CAST(:model AS text) IS NULL OR m.name = :model)
   AND (CAST(:perturbation AS text) IS NULL OR p.perturbation::text = :perturbation)
+  AND (CAST(:ids AS int[]) IS NULL OR d.id = ANY(CAST(:ids AS int[])))
 ORDER BY d.id LIMIT :limit OFFSET :offset
 """)
+
 
 _PROBLEMS_COUNT = text("""
 SELECT count(*) FROM problems WHERE project_id = :project_id
@@ -86,9 +88,17 @@ def derivations(session: Session, *, project_id: int | None = None, derivation_i
                 model: str | None = None, perturbation: str | None = None, limit: int,
                 offset: int) -> tuple[list[dict], int]:
     params = {"project_id": project_id, "derivation_id": derivation_id, "model": model, "perturbation": perturbation,
-              "limit": limit, "offset": offset}
+              "ids": None, "limit": limit, "offset": offset}
     rows = [dict(r._mapping) for r in session.execute(_DERIVATIONS, params)]
     return rows, session.scalar(_DERIVATIONS_COUNT, params)
+
+
+def derivations_by_id(session: Session, ids: list[int]) -> list[dict]:
+    """The given derivations, in the order given (a page the data page's filters chose)."""
+    params = {"project_id": None, "derivation_id": None, "model": None, "perturbation": None, "ids": ids,
+              "limit": len(ids), "offset": 0}
+    found = {r["id"]: dict(r) for r in session.execute(_DERIVATIONS, params).mappings()}
+    return [found[i] for i in ids if i in found]
 
 
 def annotations(session: Session, *, project_id: int, limit: int, offset: int, since=None) -> tuple[list[dict], int]:

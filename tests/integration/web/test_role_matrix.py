@@ -96,6 +96,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/projects/{project_id}"): STAFF,
     ("PATCH", "/api/v1/projects/{project_id}"): ADMIN,
     ("DELETE", "/api/v1/projects/{project_id}"): ADMIN,  # of a project made to be deleted (DOOMED)
+    ("GET", "/projects/{project_id}/data"): STAFF,
+    ("POST", "/projects/{project_id}/data/recheck"): STAFF,
     ("POST", "/projects"): ADMIN,
     ("POST", "/projects/{project_id}/rename"): ADMIN,
     ("POST", "/projects/{project_id}/archive"): ADMIN,

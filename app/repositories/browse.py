@@ -1,0 +1,211 @@
+"""The data page's queries: a project's derivations filtered, sorted and paged, composed with
+SQLAlchemy Core from the filters given (app.services.browse checks them first), the facet
+counts beside each filter, and the columns of the rows on one page.
+
+Human labels are read from the dashboards' per-derivation rollups (final labels where a
+reviewer settled, else the submitted ones; refreshed before a read), so "humans marked X" and
+"SymPy says X where humans do not" mean what they mean on the dashboards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Float, Integer, and_, case, column, exists, func, or_, select, table
+from sqlalchemy.orm import Session
+
+from app.models import (
+    Adjudication, Annotation, AnnotationStatus, AutoCheck, Derivation, LLMModel, Prediction, Problem, Project, Step,
+    StepLabel,
+)
+
+# the rollups are tables of their own (migration 0007), without ORM classes
+rollup_labels = table("rollup_labels", column("derivation_id"), column("label"), column("steps"), column("fp"),
+                      column("fn"))
+rollup_derivations = table("rollup_derivations", column("derivation_id"), column("steps"))
+
+STATES = ("unannotated", "in progress", "agreed", "disputed", "settled")
+METRICS = ("rouge2", "bleu", "gleu", "symbolic")
+SORTS = ("id", "model", "perturbation", "problem", "steps", "annotations", *METRICS)
+
+
+@dataclass
+class Filters:
+    project_id: int
+    model_id: int | None = None
+    perturbation: str | None = None
+    state: str | None = None
+    annotator_id: int | None = None
+    human: str | None = None  # a label the humans gave some step
+    sympy: str | None = None  # a label SymPy says "yes" to on some step ("unknown": SymPy could not tell)
+    sympy_not_humans: str | None = None  # SymPy says the label where the humans do not
+    humans_not_sympy: str | None = None
+    source: str | None = None  # a pushed source's name: it said "yes" to `source_label` (or to any label)
+    source_label: str | None = None
+    q: str | None = None  # text in a step or the prompt
+    ids: list[int] | None = None
+    ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)  # metric -> (min, max)
+
+
+def _submitted():
+    return (select(func.count()).select_from(Annotation)
+            .where(Annotation.derivation_id == Derivation.id, Annotation.status == AnnotationStatus.submitted)
+            .correlate(Derivation).scalar_subquery())
+
+
+def _settled():
+    return exists().where(Adjudication.derivation_id == Derivation.id, Adjudication.decided_at.is_not(None))
+
+
+def _disputed():
+    """Two submitted annotations that differ on a step's labels or on the goal (as the
+    Disagreements list reads it)."""
+    a, b = Annotation.__table__.alias("a"), Annotation.__table__.alias("b")
+    submitted = and_(a.c.derivation_id == Derivation.id, b.c.derivation_id == Derivation.id, a.c.id < b.c.id,
+                     a.c.status == "submitted", b.c.status == "submitted")
+    goal_differs = func.coalesce(a.c.goal_reached.cast(Integer), -1) != func.coalesce(b.c.goal_reached.cast(Integer), -1)
+    sa, sb = StepLabel.__table__.alias("sa"), StepLabel.__table__.alias("sb")
+    only_a = exists().where(sa.c.annotation_id == a.c.id, ~exists().where(
+        sb.c.annotation_id == b.c.id, sb.c.step_id == sa.c.step_id, sb.c.label == sa.c.label))
+    only_b = exists().where(sb.c.annotation_id == b.c.id, ~exists().where(
+        sa.c.annotation_id == a.c.id, sa.c.step_id == sb.c.step_id, sa.c.label == sb.c.label))
+    return exists().select_from(a.join(b, a.c.derivation_id == b.c.derivation_id)).where(
+        submitted, or_(goal_differs, only_a, only_b))
+
+
+def state_expression():
+    overlap = select(Project.overlap).where(Project.id == Derivation.project_id).correlate(Derivation).scalar_subquery()
+    n = _submitted()
+    return case((_settled(), "settled"), (n == 0, "unannotated"), (n < overlap, "in progress"),
+                (_disputed(), "disputed"), else_="agreed")
+
+
+def _metric(name: str):
+    return Derivation.metrics[name].astext.cast(Float)
+
+
+def _search(q: str):
+    """Text anywhere in a step's LaTeX or the prompt, as typed (`\\int` finds `\\int`): ILIKE,
+    which the trigram indexes of migration 0016 serve where pg_trgm is installed."""
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    in_steps = Derivation.id.in_(select(Step.derivation_id).where(Step.latex.ilike(pattern, escape="\\")))
+    return or_(in_steps, Problem.prompt.ilike(pattern, escape="\\"))  # problems: joined in every query here
+
+
+def conditions(f: Filters, *, leave_out: str | None = None) -> list:
+    """The WHERE of a filter set (leave_out: one filter left out, for its facet's counts)."""
+    where = [Derivation.project_id == f.project_id]
+    if f.model_id is not None and leave_out != "model":
+        where.append(Derivation.model_id == f.model_id)
+    if f.perturbation and leave_out != "perturbation":
+        where.append(Problem.perturbation == f.perturbation)
+    if f.state and leave_out != "state":
+        where.append(state_expression() == f.state)
+    if f.annotator_id is not None:
+        where.append(exists().where(Annotation.derivation_id == Derivation.id,
+                                    Annotation.annotator_id == f.annotator_id,
+                                    Annotation.status == AnnotationStatus.submitted))
+    if f.human:
+        where.append(exists().where(rollup_labels.c.derivation_id == Derivation.id,
+                                    rollup_labels.c.label == f.human, rollup_labels.c.steps > 0))
+    if f.sympy == "unknown":
+        where.append(exists().where(AutoCheck.derivation_id == Derivation.id, AutoCheck.verdict == "unknown"))
+    elif f.sympy:
+        where.append(exists().where(AutoCheck.derivation_id == Derivation.id, AutoCheck.label == f.sympy,
+                                    AutoCheck.verdict == "yes"))
+    for label, side in ((f.sympy_not_humans, rollup_labels.c.fp), (f.humans_not_sympy, rollup_labels.c.fn)):
+        if label:
+            where.append(exists().where(rollup_labels.c.derivation_id == Derivation.id,
+                                        rollup_labels.c.label == label, side > 0))
+    if f.source:
+        said = [Prediction.derivation_id == Derivation.id, Prediction.source == f.source, Prediction.verdict == "yes"]
+        if f.source_label:
+            said.append(Prediction.label == f.source_label)
+        where.append(exists().where(*said))
+    if f.q:
+        where.append(_search(f.q))
+    if f.ids is not None:
+        where.append(Derivation.id.in_(f.ids))
+    for name, (low, high) in f.ranges.items():
+        if low is not None:
+            where.append(_metric(name) >= low)
+        if high is not None:
+            where.append(_metric(name) <= high)
+    return where
+
+
+def _from():
+    return (select().select_from(Derivation).join(Problem, Problem.id == Derivation.problem_id)
+            .join(LLMModel, LLMModel.id == Derivation.model_id))
+
+
+_STEP_COUNT = (select(func.count()).select_from(Step).where(Step.derivation_id == Derivation.id)
+               .correlate(Derivation).scalar_subquery())
+
+
+def _sort_key(sort: str):
+    return {"id": Derivation.id, "model": LLMModel.name, "perturbation": Problem.perturbation,
+            "problem": Problem.key, "steps": _STEP_COUNT, "annotations": _submitted(),
+            **{m: _metric(m) for m in METRICS}}[sort]
+
+
+def page(session: Session, f: Filters, *, sort: str, descending: bool, limit: int, offset: int) -> tuple[list[int], int]:
+    """The ids of one page, in order, and how many derivations match."""
+    where = conditions(f)
+    key = _sort_key(sort)
+    order = [key.desc().nulls_last() if descending else key.asc().nulls_last(), Derivation.id]
+    ids = list(session.scalars(_from().add_columns(Derivation.id).where(*where).order_by(*order)
+                               .limit(limit).offset(offset)))
+    total = session.scalar(_from().add_columns(func.count()).where(*where))
+    return ids, total
+
+
+def all_ids(session: Session, f: Filters, limit: int) -> list[int]:
+    """Every matching id (a bulk action over "everything the filter matches"), up to `limit`."""
+    return list(session.scalars(_from().add_columns(Derivation.id).where(*conditions(f)).order_by(Derivation.id)
+                                .limit(limit)))
+
+
+def facets(session: Session, f: Filters) -> dict[str, dict[str, int]]:
+    """Beside each filter, how many derivations each of its choices would leave, the other
+    filters applied."""
+    out: dict[str, dict[str, int]] = {}
+    for name, key in (("model", LLMModel.name), ("perturbation", Problem.perturbation), ("state", state_expression())):
+        grouped = _from().add_columns(key.label("k"), func.count()).where(*conditions(f, leave_out=name)).group_by(key)
+        out[name] = {str(getattr(k, "value", k)): n for k, n in session.execute(grouped)}
+    return out
+
+
+def rows(session: Session, ids: list[int]) -> list[dict]:
+    """The columns of the given derivations (one page), in the order given."""
+    if not ids:
+        return []
+    base = session.execute(
+        select(Derivation.id, Problem.key.label("problem"), Problem.perturbation, LLMModel.name.label("model"),
+               Derivation.metrics, _STEP_COUNT.label("steps"), _submitted().label("annotations"),
+               state_expression().label("state"),
+               select(Project.overlap).where(Project.id == Derivation.project_id).scalar_subquery().label("overlap"))
+        .join(Problem, Problem.id == Derivation.problem_id).join(LLMModel, LLMModel.id == Derivation.model_id)
+        .where(Derivation.id.in_(ids))).mappings().all()
+    by_id = {r["id"]: dict(r, human={}, sympy={}, sources={}) for r in base}
+    for d_id, label, n in session.execute(select(rollup_labels.c.derivation_id, rollup_labels.c.label,
+                                                 rollup_labels.c.steps)
+                                          .where(rollup_labels.c.derivation_id.in_(ids), rollup_labels.c.steps > 0)):
+        by_id[d_id]["human"][label] = n
+    for d_id, label, verdict, n in session.execute(
+            select(AutoCheck.derivation_id, AutoCheck.label, AutoCheck.verdict, func.count())
+            .where(AutoCheck.derivation_id.in_(ids), AutoCheck.verdict != "no")
+            .group_by(AutoCheck.derivation_id, AutoCheck.label, AutoCheck.verdict)):
+        key = "unknown" if verdict == "unknown" else label
+        by_id[d_id]["sympy"][key] = by_id[d_id]["sympy"].get(key, 0) + n
+    for d_id, source, n in session.execute(
+            select(Prediction.derivation_id, Prediction.source, func.count())
+            .where(Prediction.derivation_id.in_(ids), Prediction.verdict == "yes")
+            .group_by(Prediction.derivation_id, Prediction.source)):
+        by_id[d_id]["sources"][source] = n
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def sources(session: Session, project_id: int) -> list[str]:
+    return list(session.scalars(select(Prediction.source).join(Derivation, Derivation.id == Prediction.derivation_id)
+                                .where(Derivation.project_id == project_id).distinct().order_by(Prediction.source)))
+

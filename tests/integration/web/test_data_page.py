@@ -1,0 +1,132 @@
+"""Issue 25: the data page and the API's derivation list — each filter and the bulk re-check
+against numbers counted here from the fixture, independently of the queries under test."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from app.models import AutoCheck, Derivation, Job, LLMModel, Problem, Role
+from app.services import annotating, tokens
+from app.services.importing import import_file
+from tests.conftest import PAPER_FILES, htmx, login
+from tests.factories import assign, make_user, score_all, steps_of
+
+
+@pytest.fixture
+def world(db):
+    for key in ("gpt-4", "flan-t5-large"):
+        path = PAPER_FILES[key]
+        import_file(db, project_name="paper", filename=path.name, data=path.read_bytes())
+    score_all(db)  # ROUGE-2, BLEU, GLEU, as the metrics worker computes them
+    make_user(db, role=Role.admin, username="boss")
+    ann = make_user(db, username="ann")
+    gpt4 = db.scalar(select(LLMModel.id).where(LLMModel.name == "gpt-4"))
+    first = db.scalars(select(Derivation).where(Derivation.model_id == gpt4).order_by(Derivation.id)).all()[:20]
+    for n, d in enumerate(first):
+        assign(db, ann, d)
+        if n % 2:  # ann: "incorrect" on step 1 of every other one
+            annotating.set_step_label(db, derivation_id=d.id, step_id=steps_of(db, d)[0].id, label="incorrect",
+                                      on=True, user=ann)
+        annotating.submit(db, derivation_id=d.id, user=ann, goal_reached=True, comment="")
+        # SymPy: "incorrect" on step 1 of every third, "no" on the others
+        db.add(AutoCheck(derivation_id=d.id, step_index=1, label="incorrect", verdict="yes" if n % 3 == 0 else "no"))
+    db.flush()
+    project_id = first[0].project_id
+    return {"project_id": project_id, "first": [d.id for d in first], "ann": ann}
+
+
+def _ids(page: str) -> list[int]:
+    return [int(x) for x in re.findall(r'<tr data-id="(\d+)"', page)]
+
+
+def _total(page: str) -> int:
+    return int(re.search(r'<b id="data-total">([\d,]+)</b>', page).group(1).replace(",", ""))
+
+
+def test_each_filter_against_counts_made_here(client, db, world):
+    pid, first = world["project_id"], world["first"]
+    login(client, "boss")
+    url = f"/projects/{pid}/data"
+    page = client.get(url)
+    assert page.status_code == 200 and "<html" in page.text
+    assert _total(page.text) == 100 and len(_ids(page.text)) == 50  # 50 a page
+    odd = {first[n] for n in range(20) if n % 2}
+    third = {first[n] for n in range(20) if n % 3 == 0}
+    expected = {
+        "model=gpt-4": 50, "perturbation=EE": 20, "model=gpt-4&perturbation=EE": 10,
+        "state=agreed": 20, "state=unannotated": 80, "annotator=ann": 20,
+        "human=incorrect": len(odd), "sympy=incorrect": len(third),
+        "sympy_not_humans=incorrect": len(third - odd), "humans_not_sympy=incorrect": len(odd - third),
+    }
+    for query, count in expected.items():
+        got = client.get(f"{url}?{query}&per_page=100", headers={"HX-Request": "true"}).text
+        assert "<html" not in got and _total(got) == count == len(_ids(got)), (query, _total(got), count)
+    sympy_only = _ids(client.get(f"{url}?sympy_not_humans=incorrect").text)
+    assert set(sympy_only) == third - odd
+
+    # text search: counted from the steps and prompts here
+    derivations = db.scalars(select(Derivation).where(Derivation.project_id == pid)).all()
+    needle = r"\frac{d}{d"
+    matching = {d.id for d in derivations if any(needle in s.latex for s in steps_of(db, d))
+                or needle in db.get(Problem, d.problem_id).prompt}
+    assert 0 < len(matching) < 100
+    found = client.get(f"{url}?q={needle}&per_page=200").text
+    assert set(_ids(found)) == matching
+
+    # sorted by ROUGE-2, highest first: as the metrics say
+    rouge = sorted(((d.metrics.get("rouge2"), d.id) for d in derivations if d.metrics.get("rouge2") is not None),
+                   key=lambda x: (-x[0], x[1]))
+    top = _ids(client.get(f"{url}?sort=rouge2&dir=desc").text)[:5]
+    assert top == [i for _, i in rouge[:5]]
+    low = client.get(f"{url}?rouge2_max={rouge[-1][0]}&per_page=200").text
+    assert rouge[-1][1] in _ids(low) and all(db.get(Derivation, i).metrics["rouge2"] <= rouge[-1][0]
+                                              for i in _ids(low))
+
+    # facets: each choice's count with the other filters applied
+    ee = client.get(f"{url}?perturbation=EE").text
+    assert re.search(r'<option value="gpt-4"[^>]*>gpt-4 \(10\)</option>', ee)
+    assert re.search(r'<option value="VR"[^>]*>VR \(20\)</option>', ee)
+
+    bad = client.get(f"{url}?state=nope", headers={"Accept": "text/html"})
+    assert bad.status_code == 422 and "state: use one of" in bad.text
+    assert client.get(f"{url}?human=wrongness").status_code == 422
+
+
+def test_bulk_recheck_of_the_ticked_or_of_everything_matching(client, db, world):
+    pid, first = world["project_id"], world["first"]
+    token = login(client, "boss")
+    url = f"/projects/{pid}/data/recheck"
+
+    def queued() -> Counter:  # how many check jobs name each derivation (the import queued one each)
+        db.expire_all()
+        return Counter(i for job in db.scalars(select(Job).where(Job.kind == "check")) for i in job.payload["derivation_ids"])
+
+    before = queued()
+    ticked = client.post(url, data={"ids": [first[1], first[2]], "csrf_token": token}, headers=htmx(token))
+    assert ticked.status_code == 200 and "Queued SymPy checks of 2 ticked derivation(s)" in ticked.text
+    assert set((queued() - before).elements()) == {first[1], first[2]}
+    before = queued()
+    everything = client.post(url, data={"sympy_not_humans": "incorrect", "csrf_token": token}, headers=htmx(token))
+    expected = {first[n] for n in range(20) if n % 3 == 0 and n % 2 == 0}
+    assert f"Queued SymPy checks of {len(expected)} matching" in everything.text
+    assert set((queued() - before).elements()) == expected
+    assert client.post(url, data={"state": "bogus", "csrf_token": token}, headers=htmx(token)).status_code == 422
+
+
+def test_the_api_filters_as_the_page_does(client, db, world):
+    pid, first = world["project_id"], world["first"]
+    from app.models import User
+
+    _, secret = tokens.create(db, user=db.scalar(select(User).where(User.username == "boss")), name="t")
+    h = {"Authorization": f"Bearer {secret}"}
+    got = client.get(f"/api/v1/projects/{pid}/derivations?sympy_not_humans=incorrect&limit=2", headers=h)
+    expected = sorted(first[n] for n in range(20) if n % 3 == 0 and n % 2 == 0)
+    assert got.headers["X-Total-Count"] == str(len(expected))
+    assert [d["id"] for d in got.json()] == expected[:2] and got.json()[0]["steps"][0]["checks"] == {"incorrect": "yes"}
+    assert client.get(f"/api/v1/projects/{pid}/derivations?state=agreed", headers=h).headers["X-Total-Count"] == "20"
+    bad = client.get(f"/api/v1/projects/{pid}/derivations?sort=colour", headers=h)
+    assert bad.status_code == 422 and bad.json()["error"].startswith("sort: use one of")
