@@ -151,6 +151,13 @@ def test_the_client_reads_every_page_and_manages_projects(live):
         assert len(listed) == 7 and len({d["id"] for d in listed}) == 7
         assert [d["problem_key"] for d in listed] == [f"p{n}" for n in range(7)]
         assert [p["name"] for p in small.projects()] == ["paged", "second"]
+        # the data page's filters through the client: text in a step, sorted, every page followed
+        assert [d["problem_key"] for d in small.derivations(pid, q="= a", sort="problem", dir="desc")] == \
+            [f"p{n}" for n in reversed(range(7))]
+        assert [d["problem_key"] for d in small.derivations(pid, q="3 = a")] == ["p3"]
+        with pytest.raises(DerivationLabError) as bad:
+            small.derivations(pid, state="finished")
+        assert bad.value.status == 422 and bad.value.message.startswith("state: use one of")
     finally:
         small.close()
     renamed = lab.update_project(pid, name="paged study", archived=True)

@@ -14,9 +14,10 @@ def _page(request: Request, session, project_id: int, params, message: str | Non
     view = browse.parse(session, project_id=project_id, params=params)
     page = browse.browse(session, view)
     base = f"/projects/{project_id}/data"
+    here = view.url(base, page=view.page if view.page > 1 else None)
+    # the address bar shows the view without the form's empty fields (a link worth sharing)
     return render(request, "pages/data.html", {"page": page, "view": view, "base": base, "message": message,
-                                                "here": view.url(base, page=view.page if view.page > 1 else None)},
-                  block="data")
+                                                "here": here}, block="data", headers={"HX-Push-Url": here})
 
 
 @router.get("/projects/{project_id}/data")

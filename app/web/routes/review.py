@@ -50,9 +50,13 @@ def review_list(request: Request, project_id: int, session: SessionDep, user: St
 
 
 @router.get("/derivations/{derivation_id}/review")
-def review_page(request: Request, derivation_id: int, session: SessionDep, user: StaffUser):
+def review_page(request: Request, derivation_id: int, session: SessionDep, user: StaffUser, back: str | None = None):
     view = adjudication.review(session, derivation_id=derivation_id)
-    return render(request, "pages/review.html", {"view": view})
+    # the data page's view it was opened from: a link back to the same filters, sort and page
+    # (only a path of this site's data pages: never an address elsewhere)
+    data = f"/projects/{view.project.id}/data"
+    back = back if back and (back == data or back.startswith(data + "?")) else None
+    return render(request, "pages/review.html", {"view": view, "back": back})
 
 
 @router.post("/derivations/{derivation_id}/final/{step_id}/{label}")

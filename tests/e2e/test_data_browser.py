@@ -1,0 +1,57 @@
+"""Issue 25, done when: a browser filters the project to "SymPy incorrect, humans not", opens a
+derivation with the keyboard, comes back to the same filtered page, and re-checks the selection
+in bulk (what the server queued is read back from the database)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app.models import AutoCheck, Derivation, Job
+from app.services import annotating
+from app.services.auth import create_user
+from app.models import Role
+from tests.e2e.conftest import PASSWORD, log_in
+from tests.factories import assign
+
+
+def test_filter_open_come_back_and_recheck(server, page):
+    base, sessions = server
+    with sessions() as session, session.begin():
+        ann = create_user(session, username="ann", password=PASSWORD, role=Role.annotator)
+        ids = session.scalars(select(Derivation.id).order_by(Derivation.id).limit(6)).all()
+        for n, d_id in enumerate(ids):  # ann judges six, all correct; SymPy says "incorrect" on two
+            assign(session, ann, session.get(Derivation, d_id))
+            annotating.submit(session, derivation_id=d_id, user=ann, goal_reached=True, comment="")
+            if n in (2, 4):
+                session.merge(AutoCheck(derivation_id=d_id, step_index=1, label="incorrect", verdict="yes"))
+        flagged = [ids[2], ids[4]]
+        project_id = session.get(Derivation, ids[0]).project_id
+        before = session.query(Job).filter(Job.kind == "check").count()
+
+    log_in(page, base)
+    page.goto(f"{base}/projects/{project_id}")
+    page.click("text=Data")
+    page.select_option("select[name=sympy_not_humans]", "incorrect")
+    expect(page.locator("#data-total")).to_have_text("2")
+    page.wait_for_url(lambda u: "sympy_not_humans=incorrect" in u)  # the URL is the view
+    filtered = page.url
+    assert [int(i) for i in page.locator("#data-table tbody tr").evaluate_all("rs => rs.map(r => r.dataset.id)")] \
+        == flagged
+
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    expect(page.locator("#data-table tr.current")).to_have_attribute("data-id", str(flagged[1]))
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda u: f"/derivations/{flagged[1]}/review" in u)
+    page.click("#back-to-data")
+    page.wait_for_url(filtered)
+    expect(page.locator("#data-total")).to_have_text("2")
+    expect(page.locator("select[name=sympy_not_humans]")).to_have_value("incorrect")
+    expect(page.locator("#data-table tr.current")).to_have_attribute("data-id", str(flagged[1]))  # where we were
+
+    page.click("#bulk button[type=submit]")  # none ticked: every one the filters match
+    expect(page.locator("#data .flash.ok")).to_contain_text("Queued SymPy checks of 2 matching derivation(s)")
+    with sessions() as session:
+        jobs = session.scalars(select(Job).where(Job.kind == "check").order_by(Job.id)).all()
+        assert len(jobs) == before + 1 and sorted(jobs[-1].payload["derivation_ids"]) == flagged
