@@ -54,6 +54,7 @@ class Page:
     models: list[tuple[int, str]]
     annotators: list
     sources: list[str]
+    project_name: str = ""
     states: tuple[str, ...] = repo.STATES
     metrics: tuple[str, ...] = repo.METRICS
     extra: dict = field(default_factory=dict)
@@ -171,8 +172,9 @@ def browse(session: Session, view: View) -> Page:
     pid = view.filters.project_id
     ids, total = repo.page(session, view.filters, sort=view.sort, descending=view.descending,
                            limit=view.per_page, offset=(view.page - 1) * view.per_page)
+    project = get_project(session, pid)
     return Page(view=view, rows=repo.rows(session, ids), total=total, facets=repo.facets(session, view.filters),
-                labels=get_project(session, pid).label_keys, models=projects_repo.models_of(session, pid),
+                project_name=project.name, labels=project.label_keys, models=projects_repo.models_of(session, pid),
                 annotators=users_repo.list_all(session), sources=repo.sources(session, pid))
 
 

@@ -11,7 +11,7 @@ from app.models import AutoCheck, Derivation, Job
 from app.services import annotating
 from app.services.auth import create_user
 from app.models import Role
-from tests.e2e.conftest import PASSWORD, log_in
+from tests.e2e.conftest import PASSWORD, log_in, screenshot
 from tests.factories import assign
 
 
@@ -32,6 +32,8 @@ def test_filter_open_come_back_and_recheck(server, page):
     log_in(page, base)
     page.goto(f"{base}/projects/{project_id}")
     page.click("text=Data")
+    expect(page.locator("#data-total")).to_have_text("51")
+    screenshot(page, "data")
     page.select_option("select[name=sympy_not_humans]", "incorrect")
     expect(page.locator("#data-total")).to_have_text("2")
     page.wait_for_url(lambda u: "sympy_not_humans=incorrect" in u)  # the URL is the view
