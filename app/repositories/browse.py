@@ -10,18 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Float, Integer, and_, case, column, exists, func, or_, select, table
+from sqlalchemy import Float, case, column, exists, func, or_, select, table
 from sqlalchemy.orm import Session
 
 from app.models import (
-    Adjudication, Annotation, AnnotationStatus, AutoCheck, Derivation, LLMModel, Prediction, Problem, Project, Step,
-    StepLabel,
+    Annotation, AnnotationStatus, AutoCheck, Derivation, LLMModel, Prediction, Problem, Project, Step,
 )
 
 # the rollups are tables of their own (migration 0007), without ORM classes
 rollup_labels = table("rollup_labels", column("derivation_id"), column("label"), column("steps"), column("fp"),
                       column("fn"))
-rollup_derivations = table("rollup_derivations", column("derivation_id"), column("steps"))
+rollup_derivations = table("rollup_derivations", column("derivation_id"), column("steps"), column("submitted"),
+                           column("disputed"), column("settled"))
+_r = rollup_derivations
 
 STATES = ("unannotated", "in progress", "agreed", "disputed", "settled")
 METRICS = ("rouge2", "bleu", "gleu", "symbolic")
@@ -46,37 +47,13 @@ class Filters:
     ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)  # metric -> (min, max)
 
 
-def _submitted():
-    return (select(func.count()).select_from(Annotation)
-            .where(Annotation.derivation_id == Derivation.id, Annotation.status == AnnotationStatus.submitted)
-            .correlate(Derivation).scalar_subquery())
-
-
-def _settled():
-    return exists().where(Adjudication.derivation_id == Derivation.id, Adjudication.decided_at.is_not(None))
-
-
-def _disputed():
-    """Two submitted annotations that differ on a step's labels or on the goal (as the
-    Disagreements list reads it)."""
-    a, b = Annotation.__table__.alias("a"), Annotation.__table__.alias("b")
-    submitted = and_(a.c.derivation_id == Derivation.id, b.c.derivation_id == Derivation.id, a.c.id < b.c.id,
-                     a.c.status == "submitted", b.c.status == "submitted")
-    goal_differs = func.coalesce(a.c.goal_reached.cast(Integer), -1) != func.coalesce(b.c.goal_reached.cast(Integer), -1)
-    sa, sb = StepLabel.__table__.alias("sa"), StepLabel.__table__.alias("sb")
-    only_a = exists().where(sa.c.annotation_id == a.c.id, ~exists().where(
-        sb.c.annotation_id == b.c.id, sb.c.step_id == sa.c.step_id, sb.c.label == sa.c.label))
-    only_b = exists().where(sb.c.annotation_id == b.c.id, ~exists().where(
-        sa.c.annotation_id == a.c.id, sa.c.step_id == sb.c.step_id, sa.c.label == sb.c.label))
-    return exists().select_from(a.join(b, a.c.derivation_id == b.c.derivation_id)).where(
-        submitted, or_(goal_differs, only_a, only_b))
-
-
 def state_expression():
-    overlap = select(Project.overlap).where(Project.id == Derivation.project_id).correlate(Derivation).scalar_subquery()
-    n = _submitted()
-    return case((_settled(), "settled"), (n == 0, "unannotated"), (n < overlap, "in progress"),
-                (_disputed(), "disputed"), else_="agreed")
+    """unannotated, in progress (fewer submitted than the project's overlap), agreed, disputed
+    (two submitted annotations differ), settled (a reviewer decided): from the per-derivation
+    rollup (migration 0017), the overlap as it is now."""
+    submitted = func.coalesce(_r.c.submitted, 0)
+    return case((_r.c.settled, "settled"), (submitted == 0, "unannotated"), (submitted < Project.overlap, "in progress"),
+                (_r.c.disputed, "disputed"), else_="agreed")
 
 
 def _metric(name: str):
@@ -135,16 +112,13 @@ def conditions(f: Filters, *, leave_out: str | None = None) -> list:
 
 def _from():
     return (select().select_from(Derivation).join(Problem, Problem.id == Derivation.problem_id)
-            .join(LLMModel, LLMModel.id == Derivation.model_id))
-
-
-_STEP_COUNT = (select(func.count()).select_from(Step).where(Step.derivation_id == Derivation.id)
-               .correlate(Derivation).scalar_subquery())
+            .join(LLMModel, LLMModel.id == Derivation.model_id).join(Project, Project.id == Derivation.project_id)
+            .outerjoin(_r, _r.c.derivation_id == Derivation.id))
 
 
 def _sort_key(sort: str):
     return {"id": Derivation.id, "model": LLMModel.name, "perturbation": Problem.perturbation,
-            "problem": Problem.key, "steps": _STEP_COUNT, "annotations": _submitted(),
+            "problem": Problem.key, "steps": _r.c.steps, "annotations": _r.c.submitted,
             **{m: _metric(m) for m in METRICS}}[sort]
 
 
@@ -180,11 +154,10 @@ def rows(session: Session, ids: list[int]) -> list[dict]:
     if not ids:
         return []
     base = session.execute(
-        select(Derivation.id, Problem.key.label("problem"), Problem.perturbation, LLMModel.name.label("model"),
-               Derivation.metrics, _STEP_COUNT.label("steps"), _submitted().label("annotations"),
-               state_expression().label("state"),
-               select(Project.overlap).where(Project.id == Derivation.project_id).scalar_subquery().label("overlap"))
-        .join(Problem, Problem.id == Derivation.problem_id).join(LLMModel, LLMModel.id == Derivation.model_id)
+        _from().add_columns(Derivation.id, Problem.key.label("problem"), Problem.perturbation,
+                            LLMModel.name.label("model"), Derivation.metrics, func.coalesce(_r.c.steps, 0).label("steps"),
+                            func.coalesce(_r.c.submitted, 0).label("annotations"), state_expression().label("state"),
+                            Project.overlap)
         .where(Derivation.id.in_(ids))).mappings().all()
     by_id = {r["id"]: dict(r, human={}, sympy={}, sources={}) for r in base}
     for d_id, label, n in session.execute(select(rollup_labels.c.derivation_id, rollup_labels.c.label,

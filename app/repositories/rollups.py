@@ -23,15 +23,28 @@ _ROW = ", scope.project_id, scope.model_id, scope.perturbation"  # a rollup row'
 # Per derivation rows, from the live CTEs restricted to the batch.
 _BATCH_BASE = live.base("d.id IN (SELECT derivation_id FROM rollup_batch)")
 _NEW_DERIVATIONS = text(_BATCH_BASE + """,
-label_totals AS (SELECT derivation_id, count(*) AS k FROM labels GROUP BY derivation_id)
+label_totals AS (SELECT derivation_id, count(*) AS k FROM labels GROUP BY derivation_id),
+-- the data page's agreement state: each submitted annotation's labels and goal as one
+-- signature; two different ones make the derivation disputed (as the Disagreements list)
+signatures AS (
+    SELECT a.derivation_id, coalesce(a.goal_reached::text, '-') || '|' ||
+           coalesce(string_agg(sl.step_id || ':' || sl.label, ',' ORDER BY sl.step_id, sl.label), '') AS sig
+    FROM annotations a JOIN scope ON scope.id = a.derivation_id LEFT JOIN step_labels sl ON sl.annotation_id = a.id
+    WHERE a.status = 'submitted' GROUP BY a.derivation_id, a.id
+),
+agreement AS (SELECT derivation_id, count(*) AS submitted, count(DISTINCT sig) > 1 AS disputed
+              FROM signatures GROUP BY derivation_id)
 INSERT INTO rollup_derivations (derivation_id, project_id, model_id, perturbation, steps, judgements, goal_yes,
-                                goal_judged, labelled, rouge2, bleu, gleu)
+                                goal_judged, labelled, rouge2, bleu, gleu, submitted, disputed, settled)
 SELECT scope.id""" + _ROW + """, coalesce(sc.n, 0), coalesce(pd.n, 0), coalesce(pd.goal_yes, 0),
        coalesce(pd.goal_judged, 0), coalesce(lt.k, 0), (scope.metrics->>'rouge2')::float8,
-       (scope.metrics->>'bleu')::float8, (scope.metrics->>'gleu')::float8
+       (scope.metrics->>'bleu')::float8, (scope.metrics->>'gleu')::float8,
+       coalesce(ag.submitted, 0), coalesce(ag.disputed, false),
+       EXISTS (SELECT 1 FROM adjudications adj WHERE adj.derivation_id = scope.id AND adj.decided_at IS NOT NULL)
 FROM scope LEFT JOIN step_counts sc ON sc.derivation_id = scope.id
 LEFT JOIN per_derivation pd ON pd.derivation_id = scope.id
 LEFT JOIN label_totals lt ON lt.derivation_id = scope.id
+LEFT JOIN agreement ag ON ag.derivation_id = scope.id
 """)
 
 _NEW_LABELS = text(_BATCH_BASE + live.CHECKER_CTES + """,

@@ -130,3 +130,38 @@ def test_the_api_filters_as_the_page_does(client, db, world):
     assert client.get(f"/api/v1/projects/{pid}/derivations?state=agreed", headers=h).headers["X-Total-Count"] == "20"
     bad = client.get(f"/api/v1/projects/{pid}/derivations?sort=colour", headers=h)
     assert bad.status_code == 422 and bad.json()["error"].startswith("sort: use one of")
+
+
+def test_agreement_states_as_the_disagreements_list_reads_them(client, db):
+    """Overlap 2: one derivation nobody annotated, one with a single annotation, two where the
+    annotators agree or differ (on a label, then on the goal alone), one a reviewer settled."""
+    from app.services import adjudication
+    from tests.factories import make_derivation, make_project
+
+    project = make_project(db, overlap=2)
+    ds = [make_derivation(db, project=project, model="m") for _ in range(6)]
+    a, b = make_user(db, username="a"), make_user(db, username="b")
+    boss = make_user(db, role=Role.admin, username="boss")
+
+    def judge(user, d, *, label=None, goal=True):
+        assign(db, user, d)
+        if label:
+            annotating.set_step_label(db, derivation_id=d.id, step_id=steps_of(db, d)[0].id, label=label, on=True,
+                                      user=user)
+        annotating.submit(db, derivation_id=d.id, user=user, goal_reached=goal, comment="")
+
+    judge(a, ds[1])  # in progress: 1 of 2
+    judge(a, ds[2], label="incorrect"), judge(b, ds[2], label="incorrect")  # agreed
+    judge(a, ds[3], label="incorrect"), judge(b, ds[3])  # disputed on a step
+    judge(a, ds[4]), judge(b, ds[4], goal=False)  # disputed on the goal alone
+    judge(a, ds[5], label="skipped"), judge(b, ds[5])
+    adjudication.settle(db, derivation_id=ds[5].id, reviewer=boss, goal_reached=True, comment="")
+    db.flush()
+    login(client, "boss")
+    expected = {"unannotated": [ds[0]], "in progress": [ds[1]], "agreed": [ds[2]], "disputed": [ds[3], ds[4]],
+                "settled": [ds[5]]}
+    for state, members in expected.items():
+        page = client.get(f"/projects/{project.id}/data", params={"state": state}).text
+        assert _ids(page) == [d.id for d in members], state
+    listing = client.get(f"/projects/{project.id}/review").text  # the Disagreements list: the same two, and the settled
+    assert all(f"/derivations/{d.id}/review" in listing for d in (ds[3], ds[4], ds[5]))
