@@ -576,6 +576,13 @@
   document.addEventListener("DOMContentLoaded", restoreCurrent);
   document.addEventListener("htmx:after:swap", restoreCurrent);
   document.addEventListener("click", (evt) => {
+    const exporting = evt.target.closest("[data-export-selection]");
+    if (exporting) {  // a download (a GET): the view's parameters and the ticked rows
+      const params = new URLSearchParams();
+      document.querySelectorAll("#bulk input[type=hidden]").forEach((i) => { if (i.name !== "csrf_token") params.append(i.name, i.value); });
+      dataRows().forEach((r) => { const box = r.querySelector("input[name=ids]"); if (box.checked) params.append("ids", box.value); });
+      download("", `${exporting.dataset.exportSelection}?${params}`);  // "": the server names the file
+    }
     const all = evt.target.closest("[data-tick-all]");
     if (all) dataRows().forEach((r) => { r.querySelector("input[name=ids]").checked = all.checked; });
     const open = evt.target.closest("#data-table a.open");

@@ -19,6 +19,7 @@ _JSONL_SCOPE = """
     WHERE d.project_id = :project_id
       AND (CAST(:model_id AS int) IS NULL OR d.model_id = :model_id)
       AND (CAST(:perturbation AS text) IS NULL OR p.perturbation::text = :perturbation)
+      AND (CAST(:ids AS int[]) IS NULL OR d.id = ANY(CAST(:ids AS int[])))
 """
 
 JSONL_QUERIES = [
@@ -28,6 +29,7 @@ SELECT jsonb_build_object('type', 'problem', 'id', p.id, 'key', p.key, 'perturba
        'goal', p.goal, 'reference', p.reference, 'reference_srepr', p.reference_srepr)
 FROM problems p WHERE p.project_id = :project_id
   AND (CAST(:perturbation AS text) IS NULL OR p.perturbation::text = :perturbation)
+  AND (CAST(:ids AS int[]) IS NULL OR p.id IN (SELECT problem_id FROM derivations WHERE id = ANY(CAST(:ids AS int[]))))
 ORDER BY p.id"""),
     text(f"""
 SELECT jsonb_build_object('type', 'derivation', 'id', d.id, 'problem_id', d.problem_id, 'model', m.name,

@@ -108,10 +108,12 @@ def stream_csv(factory: sessionmaker[Session], *, project_id: int, labels: list[
         session.close()
 
 
-def stream_jsonl(factory: sessionmaker[Session], *, filters) -> Iterator[str]:
+def stream_jsonl(factory: sessionmaker[Session], *, filters, ids: list[int] | None = None) -> Iterator[str]:
     """Everything as JSON lines (problems, derivations with steps and checks, annotations
-    with labels, adjudications with final labels, events), filtered by model and perturbation."""
-    params = {"project_id": filters.project_id, "model_id": filters.model_id, "perturbation": filters.perturbation}
+    with labels, adjudications with final labels, events), filtered by model and perturbation,
+    or of the given derivations alone (a selection on the data page)."""
+    params = {"project_id": filters.project_id, "model_id": filters.model_id, "perturbation": filters.perturbation,
+              "ids": ids}
     session = factory()
     try:
         with session.begin():

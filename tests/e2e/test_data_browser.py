@@ -4,6 +4,8 @@ in bulk (what the server queued is read back from the database)."""
 
 from __future__ import annotations
 
+import json
+
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -51,6 +53,13 @@ def test_filter_open_come_back_and_recheck(server, page):
     expect(page.locator("#data-total")).to_have_text("2")
     expect(page.locator("select[name=sympy_not_humans]")).to_have_value("incorrect")
     expect(page.locator("#data-table tr.current")).to_have_attribute("data-id", str(flagged[1]))  # where we were
+
+    page.keyboard.press("x")  # tick the current row, export just it
+    with page.expect_download() as download:
+        page.click("[data-export-selection]")
+    lines = open(download.value.path(), encoding="utf-8").read().splitlines()
+    assert {json.loads(x)["id"] for x in lines if json.loads(x)["type"] == "derivation"} == {flagged[1]}
+    page.keyboard.press("x")  # and untick it
 
     page.click("#bulk button[type=submit]")  # none ticked: every one the filters match
     expect(page.locator("#data .flash.ok")).to_contain_text("Queued SymPy checks of 2 matching derivation(s)")

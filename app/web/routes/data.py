@@ -1,10 +1,15 @@
 """The data page: a project's derivations, filtered, sorted and paged (the URL is the view),
 and bulk actions on a selection."""
 
-from fastapi import APIRouter, Form, Request
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, Request
 
 from app.deps import SessionDep, StaffUser
-from app.services import browse
+from app.repositories.dashboards import Filters
+from app.services import browse, exporting
+from app.services.projects import get_project
+from app.web import streams
 from app.web.templating import render
 
 router = APIRouter()
@@ -39,3 +44,19 @@ async def bulk_recheck(request: Request, project_id: int, session: SessionDep, u
     return _page(request, session, project_id, params,
                  f"Queued SymPy checks of {count} {what} derivation(s): their suggestions are replaced as the "
                  "workers finish them.")
+
+
+@router.get("/projects/{project_id}/data/export.jsonl")
+def export_selection(request: Request, project_id: int, session: SessionDep, user: StaffUser,
+                     ids: list[int] = Query([])):
+    """The selection as the project's JSONL export holds it (problems, derivations with steps and
+    checks, annotations, adjudications, events): the ticked derivations, or with none ticked
+    every one the view matches."""
+    view = browse.parse(session, project_id=project_id, params=request.query_params)
+    chosen = browse.ids(session, view, chosen=ids or None)
+    name = f"{get_project(session, project_id).name}-selection.jsonl"
+    return streams.limited(request, user,
+                           exporting.stream_jsonl(request.app.state.sessionmaker, filters=Filters(project_id),
+                                                  ids=chosen),
+                           media_type="application/x-ndjson",
+                           headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})

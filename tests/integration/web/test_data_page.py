@@ -117,6 +117,24 @@ def test_bulk_recheck_of_the_ticked_or_of_everything_matching(client, db, world)
     assert client.post(url, data={"state": "bogus", "csrf_token": token}, headers=htmx(token)).status_code == 422
 
 
+def test_the_selection_exports_as_jsonl(client, db, world):
+    import json
+
+    pid, first = world["project_id"], world["first"]
+    login(client, "boss")
+    url = f"/projects/{pid}/data/export.jsonl"
+    matching = client.get(url, params={"sympy_not_humans": "incorrect"})
+    assert matching.status_code == 200 and "-selection.jsonl" in matching.headers["content-disposition"]
+    records = [json.loads(line) for line in matching.text.splitlines()]
+    expected = {first[n] for n in range(20) if n % 3 == 0 and n % 2 == 0}
+    assert {r["id"] for r in records if r["type"] == "derivation"} == expected
+    assert {r["derivation_id"] for r in records if r["type"] == "annotation"} == expected
+    problems = {r["id"] for r in records if r["type"] == "problem"}
+    assert problems == {db.get(Derivation, i).problem_id for i in expected}
+    ticked = client.get(url, params={"ids": [first[0], first[1]]}).text
+    assert {json.loads(x)["id"] for x in ticked.splitlines() if '"type": "derivation"' in x} == {first[0], first[1]}
+
+
 def test_the_api_filters_as_the_page_does(client, db, world):
     pid, first = world["project_id"], world["first"]
     from app.models import User

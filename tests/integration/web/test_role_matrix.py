@@ -98,6 +98,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("DELETE", "/api/v1/projects/{project_id}"): ADMIN,  # of a project made to be deleted (DOOMED)
     ("GET", "/projects/{project_id}/data"): STAFF,
     ("POST", "/projects/{project_id}/data/recheck"): STAFF,
+    ("GET", "/projects/{project_id}/data/export.jsonl"): STAFF,
     ("POST", "/projects"): ADMIN,
     ("POST", "/projects/{project_id}/rename"): ADMIN,
     ("POST", "/projects/{project_id}/archive"): ADMIN,
