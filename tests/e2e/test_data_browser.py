@@ -66,3 +66,10 @@ def test_filter_open_come_back_and_recheck(server, page):
     with sessions() as session:
         jobs = session.scalars(select(Job).where(Job.kind == "check").order_by(Job.id)).all()
         assert len(jobs) == before + 1 and sorted(jobs[-1].payload["derivation_ids"]) == flagged
+
+    # the problem view from a row: the reference and both models side by side, KaTeX-rendered
+    page.click(f"#data-table tr[data-id='{flagged[0]}'] td:nth-child(3) a")
+    page.wait_for_url(lambda u: "/problems/" in u)
+    expect(page.locator("section#static table.side-by-side")).to_be_visible()
+    assert page.locator("section#static .katex").count() > 3
+    screenshot(page, "problem")

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Form, Query, Request
 
 from app.deps import SessionDep, StaffUser
 from app.repositories.dashboards import Filters
-from app.services import browse, exporting
+from app.services import browse, exporting, problem_view
 from app.services.projects import get_project
 from app.web import streams
 from app.web.templating import render
@@ -60,3 +60,9 @@ def export_selection(request: Request, project_id: int, session: SessionDep, use
                                                   ids=chosen),
                            media_type="application/x-ndjson",
                            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+
+
+@router.get("/projects/{project_id}/problems/{key}")
+def problem_page(request: Request, project_id: int, key: str, session: SessionDep, user: StaffUser):
+    """A problem and its perturbed twins, the reference and every model's derivation side by side."""
+    return render(request, "pages/problem.html", {"view": problem_view.view(session, project_id=project_id, key=key)})

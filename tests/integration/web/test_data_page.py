@@ -183,3 +183,28 @@ def test_agreement_states_as_the_disagreements_list_reads_them(client, db):
         assert _ids(page) == [d.id for d in members], state
     listing = client.get(f"/projects/{project.id}/review").text  # the Disagreements list: the same two, and the settled
     assert all(f"/derivations/{d.id}/review" in listing for d in (ds[3], ds[4], ds[5]))
+
+
+def test_the_problem_view_puts_each_models_steps_beside_the_reference(client, db, world):
+    """Issue 25, item 3: a problem's five variants, the reference and both models' derivations in
+    columns; a model step that is the reference's equation (whitespace aside) sits on its row."""
+    pid = world["project_id"]
+    d = db.get(Derivation, world["first"][0])
+    problem = db.get(Problem, d.problem_id)
+    login(client, "boss")
+    page = client.get(f"/projects/{pid}/problems/{problem.key}")
+    assert page.status_code == 200
+    sections = re.findall(r'<section class="card problem-variant" id="(\w+)"', page.text)
+    assert sections == ["static", "VR", "EE", "AG", "SR"]
+    static = page.text.split('id="static"')[1].split("</section>")[0]
+    assert static.count("<th><a href=\"/derivations/") == 2  # gpt-4 and flan-t5-large
+    reference = problem.reference.split(" and ")
+    steps = [s.latex for s in steps_of(db, d)]
+    same = [s for s in steps if re.sub(r"\s+", "", s) in {re.sub(r"\s+", "", r) for r in reference}]
+    # every reference step once, and each of gpt-4's steps that repeats one is marked as the same equation
+    assert all(static.count(f'data-raw="{r}"') >= 1 for r in reference if '"' not in r and "&" not in r)
+    assert static.count('class="same"') >= len(same)
+    assert client.get(f"/projects/{pid}/problems/no-such-key").status_code == 404
+    from app.services.problem_view import align
+    assert align(["a = b", "b = c", "c = d"], [["a = b", "x = y", "c = d"], ["a=b", "b = c"]]) == [
+        (0, [0, 0]), (None, [1, None]), (1, [None, 1]), (2, [2, None])]  # x = y on a row of its own

@@ -166,9 +166,6 @@ def test_a_reviewer_rechecks_a_derivation_and_sees_the_new_suggestions(client, d
     """Re-check with SymPy: queued ahead of bulk checks, the status polls, and once the
     worker is done the page reloads (HX-Refresh) with SymPy's column filled in."""
     from app.models import Job, JobState
-    from app.repositories import checks as checks_repo
-    from app.services import checking
-    from app.math.sandbox import Sandbox
 
     project = make_project(db)
     wrong = make_derivation(db, project=project, text=r"f{(x)} = x^{2} and \frac{d}{d x} f{(x)} = 3 x")
@@ -220,8 +217,6 @@ def test_a_reviewer_accepts_sympys_proposal_or_types_the_correction(client, db):
     it, or types their own LaTeX (previewed live in the browser), or clears it."""
     from app.models import StepCorrection
     from app.repositories import checks as checks_repo
-    from app.services import checking
-    from app.math.sandbox import Sandbox
 
     project = make_project(db)
     wrong = make_derivation(db, project=project, text=r"f{(x)} = x^{2} and \frac{d}{d x} f{(x)} = 3 x")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from app.models import ExportChunk, ExportFile, GenerationRun, Job, Role
+from app.models import ExportChunk, ExportFile, GenerationRun, Job, Problem, Role
 from app.services import annotating, tokens
 from tests.conftest import htmx, login
 from tests.factories import assign, make_derivation, make_project, make_user, steps_of
@@ -99,6 +99,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/projects/{project_id}/data"): STAFF,
     ("POST", "/projects/{project_id}/data/recheck"): STAFF,
     ("GET", "/projects/{project_id}/data/export.jsonl"): STAFF,
+    ("GET", "/projects/{project_id}/problems/{key}"): STAFF,
     ("POST", "/projects"): ADMIN,
     ("POST", "/projects/{project_id}/rename"): ADMIN,
     ("POST", "/projects/{project_id}/archive"): ADMIN,
@@ -181,7 +182,7 @@ def world(db):
     return {"doomed": doomed, "project_id": project.id, "project_name": project.name, "derivation_id": d.id,
             "step_id": steps_of(db, d)[0].id, "label": "incorrect", "run_id": run.id, "users": users,
             "api": api, "revocable": revocable, "export_id": export.id, "user_id": early_id,
-            "job_id": recheck.id, "name": "step-rewards.jsonl"}
+            "job_id": recheck.id, "name": "step-rewards.jsonl", "key": db.get(Problem, d.problem_id).key}
 
 
 def _routes(app) -> set[tuple[str, str]]:
