@@ -14,7 +14,7 @@ from sqlalchemy import Float, case, column, exists, func, or_, select, table
 from sqlalchemy.orm import Session
 
 from app.models import (
-    Annotation, AnnotationStatus, AutoCheck, Derivation, LLMModel, Prediction, Problem, Project, Step,
+    Annotation, AnnotationStatus, AutoCheck, Derivation, LLMModel, Prediction, Problem, Project, SampleItem, Step,
 )
 
 # the rollups are tables of their own (migration 0007), without ORM classes
@@ -43,6 +43,7 @@ class Filters:
     source: str | None = None  # a pushed source's name: it said "yes" to `source_label` (or to any label)
     source_label: str | None = None
     q: str | None = None  # text in a step or the prompt
+    in_sample: bool | None = None  # in the project's sample (True) or not (False)
     ids: list[int] | None = None
     ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)  # metric -> (min, max)
 
@@ -100,6 +101,9 @@ def conditions(f: Filters, *, leave_out: str | None = None) -> list:
         where.append(exists().where(*said))
     if f.q:
         where.append(_search(f.q))
+    if f.in_sample is not None:
+        sampled = exists().where(SampleItem.project_id == Derivation.project_id, SampleItem.derivation_id == Derivation.id)
+        where.append(sampled if f.in_sample else ~sampled)
     if f.ids is not None:
         where.append(Derivation.id.in_(f.ids))
     for name, (low, high) in f.ranges.items():

@@ -151,3 +151,16 @@ def delete_project(session: Session, project_id: int) -> None:
 
 def derivation_count(session: Session, project_id: int) -> int:
     return session.scalar(select(func.count()).select_from(Derivation).where(Derivation.project_id == project_id))
+
+
+def add_to_sample(session: Session, project_id: int, derivation_ids: list[int]) -> int:
+    if not derivation_ids:
+        return 0
+    return len(session.execute(insert(SampleItem).values([{"project_id": project_id, "derivation_id": d}
+                                                          for d in sorted(set(derivation_ids))])
+                               .on_conflict_do_nothing().returning(SampleItem.derivation_id)).all())
+
+
+def remove_from_sample(session: Session, project_id: int, derivation_ids: list[int]) -> int:
+    return session.execute(delete(SampleItem).where(SampleItem.project_id == project_id,
+                                                    SampleItem.derivation_id.in_(derivation_ids))).rowcount

@@ -24,7 +24,7 @@ PAGE_SIZES = (25, 50, 100, 200)
 MAX_BULK = 100_000  # derivations one bulk action takes ("everything the filter matches")
 MAX_QUERY = 200  # characters of a text search
 LABEL_FILTERS = ("human", "sympy", "sympy_not_humans", "humans_not_sympy", "source_label")
-PARAMS = ("model", "perturbation", "state", "annotator", *LABEL_FILTERS, "source", "q",
+PARAMS = ("model", "perturbation", "state", "annotator", *LABEL_FILTERS, "source", "q", "sample",
           *(f"{m}_{end}" for m in repo.METRICS for end in ("min", "max")), "sort", "dir", "per_page", "page")
 
 
@@ -143,6 +143,10 @@ def parse(session: Session, *, project_id: int, params: Mapping[str, str]) -> Vi
             setattr(f, name, given[name])
     if "source" in given:
         f.source = given["source"]
+    if "sample" in given:
+        if given["sample"] not in ("in", "out"):
+            raise InvalidInput("sample: in or out")
+        f.in_sample = given["sample"] == "in"
     if "q" in given:
         if len(given["q"]) > MAX_QUERY:
             raise InvalidInput(f"q: at most {MAX_QUERY} characters")
@@ -194,6 +198,14 @@ def ids(session: Session, view: View, *, chosen: list[int] | None) -> list[int]:
     if len(found) > MAX_BULK:
         raise InvalidInput(f"the filter matches more than {MAX_BULK:,} derivations: narrow it first")
     return found
+
+
+def sample(session: Session, *, project_id: int, derivation_ids: list[int], add: bool) -> int:
+    """Put the selection in the project's sample (the queue serves only the sample once there is
+    one), or take it out; returns how many changed."""
+    if add:
+        return projects_repo.add_to_sample(session, project_id, derivation_ids)
+    return projects_repo.remove_from_sample(session, project_id, derivation_ids)
 
 
 def recheck(session: Session, derivation_ids: list[int]) -> int:

@@ -59,7 +59,14 @@ def test_filter_open_come_back_and_recheck(server, page):
         page.click("[data-export-selection]")
     lines = open(download.value.path(), encoding="utf-8").read().splitlines()
     assert {json.loads(x)["id"] for x in lines if json.loads(x)["type"] == "derivation"} == {flagged[1]}
-    page.keyboard.press("x")  # and untick it
+    page.click("#bulk button:has-text('Put in the sample')")  # the ticked one alone, what the server says
+    expect(page.locator("#data .flash.ok")).to_contain_text("1 derivation(s) put in the sample")
+    with sessions() as session:
+        from app.models import SampleItem
+        assert session.scalars(select(SampleItem.derivation_id)).all() == [flagged[1]]
+    # the page is the server's answer: nothing ticked, the row opened last still current
+    assert not page.locator(f"#data-table tr[data-id='{flagged[1]}'] input[name=ids]").is_checked()
+    expect(page.locator("#data-table tr.current")).to_have_attribute("data-id", str(flagged[1]))
 
     page.click("#bulk button[type=submit]")  # none ticked: every one the filters match
     expect(page.locator("#data .flash.ok")).to_contain_text("Queued SymPy checks of 2 matching derivation(s)")

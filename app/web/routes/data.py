@@ -5,7 +5,8 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 
-from app.deps import SessionDep, StaffUser
+from app.deps import AdminUser, SessionDep, StaffUser
+from app.errors import InvalidInput
 from app.repositories.dashboards import Filters
 from app.services import browse, exporting, problem_view
 from app.services.projects import get_project
@@ -44,6 +45,22 @@ async def bulk_recheck(request: Request, project_id: int, session: SessionDep, u
     return _page(request, session, project_id, params,
                  f"Queued SymPy checks of {count} {what} derivation(s): their suggestions are replaced as the "
                  "workers finish them.")
+
+
+@router.post("/projects/{project_id}/data/sample/{action}")
+async def bulk_sample(request: Request, project_id: int, action: str, session: SessionDep, user: AdminUser,
+                      ids: list[int] = Form([])):
+    """Put the ticked (or all matching) derivations in the project's sample (`add`), or take them out (`remove`)."""
+    if action not in ("add", "remove"):
+        raise InvalidInput("action: add or remove")
+    form = await request.form()
+    params = {k: form[k] for k in browse.PARAMS if k in form}
+    view = browse.parse(session, project_id=project_id, params=params)
+    chosen = browse.ids(session, view, chosen=ids or None)
+    changed = browse.sample(session, project_id=project_id, derivation_ids=chosen, add=action == "add")
+    words = "put in" if action == "add" else "taken out of"
+    return _page(request, session, project_id, params,
+                 f"{changed} derivation(s) {words} the sample (the queue serves only the sample while it has any).")
 
 
 @router.get("/projects/{project_id}/data/export.jsonl")

@@ -117,6 +117,29 @@ def test_bulk_recheck_of_the_ticked_or_of_everything_matching(client, db, world)
     assert client.post(url, data={"state": "bogus", "csrf_token": token}, headers=htmx(token)).status_code == 422
 
 
+def test_the_selection_goes_in_and_out_of_the_sample(client, db, world):
+    from app.models import SampleItem
+
+    pid, first = world["project_id"], world["first"]
+    token = login(client, "boss")
+
+    def sampled() -> set[int]:
+        db.expire_all()
+        return set(db.scalars(select(SampleItem.derivation_id).where(SampleItem.project_id == pid)))
+
+    added = client.post(f"/projects/{pid}/data/sample/add", data={"human": "incorrect", "csrf_token": token},
+                        headers=htmx(token))
+    odd = {first[n] for n in range(20) if n % 2}
+    assert f"{len(odd)} derivation(s) put in the sample" in added.text and sampled() == odd
+    assert _total(client.get(f"/projects/{pid}/data?sample=in").text) == len(odd)
+    assert _total(client.get(f"/projects/{pid}/data?sample=out").text) == 100 - len(odd)
+    removed = client.post(f"/projects/{pid}/data/sample/remove", data={"ids": [first[1]], "csrf_token": token},
+                          headers=htmx(token))
+    assert "1 derivation(s) taken out of the sample" in removed.text and sampled() == odd - {first[1]}
+    assert client.post(f"/projects/{pid}/data/sample/shuffle", data={"csrf_token": token},
+                       headers=htmx(token)).status_code == 422
+
+
 def test_the_selection_exports_as_jsonl(client, db, world):
     import json
 

@@ -100,6 +100,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/projects/{project_id}/data/recheck"): STAFF,
     ("GET", "/projects/{project_id}/data/export.jsonl"): STAFF,
     ("GET", "/projects/{project_id}/problems/{key}"): STAFF,
+    ("POST", "/projects/{project_id}/data/sample/{action}"): ADMIN,
     ("POST", "/projects"): ADMIN,
     ("POST", "/projects/{project_id}/rename"): ADMIN,
     ("POST", "/projects/{project_id}/archive"): ADMIN,
@@ -182,7 +183,8 @@ def world(db):
     return {"doomed": doomed, "project_id": project.id, "project_name": project.name, "derivation_id": d.id,
             "step_id": steps_of(db, d)[0].id, "label": "incorrect", "run_id": run.id, "users": users,
             "api": api, "revocable": revocable, "export_id": export.id, "user_id": early_id,
-            "job_id": recheck.id, "name": "step-rewards.jsonl", "key": db.get(Problem, d.problem_id).key}
+            "job_id": recheck.id, "name": "step-rewards.jsonl", "key": db.get(Problem, d.problem_id).key,
+            "action": "remove"}
 
 
 def _routes(app) -> set[tuple[str, str]]:
