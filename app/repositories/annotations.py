@@ -196,3 +196,15 @@ def list_for_annotator(session: Session, *, project_id: int, annotator_id: int, 
             .limit(limit)
         )
     )
+
+
+def assign_many(session: Session, *, annotator_id: int, derivation_ids: list[int]) -> int:
+    """Put derivations in an annotator's queue (an annotation in progress each, as Next makes
+    one), leaving any the annotator has already; returns how many were new."""
+    if not derivation_ids:
+        return 0
+    rows = [{"derivation_id": d, "annotator_id": annotator_id, "status": AnnotationStatus.in_progress, "comment": "",
+             "version": 1} for d in sorted(set(derivation_ids))]
+    return len(session.execute(insert(Annotation).values(rows)
+                               .on_conflict_do_nothing(index_elements=["derivation_id", "annotator_id"])
+                               .returning(Annotation.id)).all())

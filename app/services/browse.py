@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app import jobs
 from app.errors import InvalidInput
 from app.models import Perturbation
+from app.repositories import annotations as annotations_repo
 from app.repositories import browse as repo
 from app.repositories import projects as projects_repo
 from app.repositories import rollups
@@ -206,6 +207,17 @@ def sample(session: Session, *, project_id: int, derivation_ids: list[int], add:
     if add:
         return projects_repo.add_to_sample(session, project_id, derivation_ids)
     return projects_repo.remove_from_sample(session, project_id, derivation_ids)
+
+
+def assign(session: Session, *, project_id: int, username: str, derivation_ids: list[int]) -> int:
+    """Put the selection first in an annotator's queue (Next serves what they have in progress
+    first); returns how many were new to them."""
+    user = users_repo.get_by_username(session, (username or "").strip())
+    if user is None or not user.active:
+        raise InvalidInput(f"assign to: there is no active user '{username}'")
+    if not projects_repo.is_open_to(session, project_id, user.id):
+        raise InvalidInput(f"assign to: {user.username} is not one of this project's annotators (settings page)")
+    return annotations_repo.assign_many(session, annotator_id=user.id, derivation_ids=derivation_ids)
 
 
 def recheck(session: Session, derivation_ids: list[int]) -> int:

@@ -63,6 +63,20 @@ async def bulk_sample(request: Request, project_id: int, action: str, session: S
                  f"{changed} derivation(s) {words} the sample (the queue serves only the sample while it has any).")
 
 
+@router.post("/projects/{project_id}/data/assign")
+async def bulk_assign(request: Request, project_id: int, session: SessionDep, user: AdminUser,
+                      ids: list[int] = Form([]), assignee: str = Form("")):
+    """Put the ticked (or all matching) derivations first in an annotator's queue."""
+    form = await request.form()
+    params = {k: form[k] for k in browse.PARAMS if k in form}
+    view = browse.parse(session, project_id=project_id, params=params)
+    chosen = browse.ids(session, view, chosen=ids or None)
+    added = browse.assign(session, project_id=project_id, username=assignee, derivation_ids=chosen)
+    return _page(request, session, project_id, params,
+                 f"{added} derivation(s) assigned to {assignee.strip()}, first in their queue "
+                 f"({len(chosen) - added} they had already).")
+
+
 @router.get("/projects/{project_id}/data/export.jsonl")
 def export_selection(request: Request, project_id: int, session: SessionDep, user: StaffUser,
                      ids: list[int] = Query([])):

@@ -140,6 +140,36 @@ def test_the_selection_goes_in_and_out_of_the_sample(client, db, world):
                        headers=htmx(token)).status_code == 422
 
 
+def test_the_selection_is_assigned_first_in_an_annotators_queue(client, db, world):
+    from app.models import Annotation
+
+    pid, first = world["project_id"], world["first"]
+    bob = make_user(db, username="bob")
+    db.flush()
+    token = login(client, "boss")
+    url = f"/projects/{pid}/data/assign"
+    flan = client.post(url, data={"model": "flan-t5-large", "perturbation": "AG", "assignee": "bob",
+                                  "csrf_token": token}, headers=htmx(token))
+    assert "10 derivation(s) assigned to bob" in flan.text
+    db.expire_all()
+    mine = db.scalars(select(Annotation.derivation_id).where(Annotation.annotator_id == bob.id)
+                      .order_by(Annotation.id)).all()
+    expected = db.scalars(select(Derivation.id).join(Problem).join(LLMModel)
+                          .where(LLMModel.name == "flan-t5-large", Problem.perturbation == "AG")).all()
+    assert sorted(mine) == sorted(expected)
+    again = client.post(url, data={"ids": [first[0], mine[0]], "assignee": "bob", "csrf_token": token},
+                        headers=htmx(token))
+    assert "1 derivation(s) assigned to bob" in again.text and "(1 they had already)" in again.text
+    client.post("/logout", data={"csrf_token": token})
+    bob_token = login(client, "bob")
+    served = client.post(f"/projects/{pid}/next", headers=htmx(bob_token))
+    assert int(served.headers["HX-Redirect"].rsplit("/", 1)[1]) in expected  # the assigned come first
+    client.post("/logout", data={"csrf_token": bob_token})
+    token = login(client, "boss")
+    nobody = client.post(url, data={"assignee": "nobody", "csrf_token": token}, headers=htmx(token))
+    assert nobody.status_code == 422 and "no active user &#39;nobody&#39;" in nobody.text
+
+
 def test_the_selection_exports_as_jsonl(client, db, world):
     import json
 

@@ -101,6 +101,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/projects/{project_id}/data/export.jsonl"): STAFF,
     ("GET", "/projects/{project_id}/problems/{key}"): STAFF,
     ("POST", "/projects/{project_id}/data/sample/{action}"): ADMIN,
+    ("POST", "/projects/{project_id}/data/assign"): ADMIN,
     ("POST", "/projects"): ADMIN,
     ("POST", "/projects/{project_id}/rename"): ADMIN,
     ("POST", "/projects/{project_id}/archive"): ADMIN,
@@ -135,6 +136,7 @@ FORMS = {
     "/projects/{project_id}/rename": lambda ids: {"name": ids["project_name"], "description": "renamed in place"},
     "/projects/{project_id}/archive": lambda ids: {"archived": "false"},
     "/projects/{project_id}/delete": lambda ids: {"confirm": "doomed_page"},
+    "/projects/{project_id}/data/assign": lambda ids: {"assignee": "the-annotator", "ids": [ids["derivation_id"]]},
 }
 JSON = {"/api/v1/projects/{project_id}/runs": {"model": "/models/tiny", "perturbations": ["static"]},
         "/api/v1/projects": {"name": "pushed"},
