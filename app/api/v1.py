@@ -113,8 +113,13 @@ def list_derivations(
     page (metric ranges too: `rouge2_min`, `bleu_max`, …), sorted, paged."""
     params = {k: v for k, v in request.query_params.items() if k in browse.PARAMS and k not in ("page", "per_page")}
     view = browse.parse(session, project_id=project_id, params=params)
-    ids, total = browse.select_page(session, view, limit=limit, offset=offset)
-    return paged(request, response, api_repo.derivations_by_id(session, ids), total=total, limit=limit, offset=offset)
+    if set(params) <= {"model", "perturbation"}:  # the plain list: one query (peer-bench's "list 100 tasks")
+        rows, total = api_repo.derivations(session, project_id=project_id, model=model, perturbation=perturbation,
+                                           limit=limit, offset=offset)
+    else:
+        ids, total = browse.select_page(session, view, limit=limit, offset=offset)
+        rows = api_repo.derivations_by_id(session, ids)
+    return paged(request, response, rows, total=total, limit=limit, offset=offset)
 
 
 @router.get("/derivations/{derivation_id}", response_model=schemas.DerivationOut)
