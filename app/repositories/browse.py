@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Float, case, column, exists, func, or_, select, table
+from sqlalchemy import Float, case, column, exists, func, select, table, union_all
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -21,7 +21,7 @@ from app.models import (
 rollup_labels = table("rollup_labels", column("derivation_id"), column("label"), column("steps"), column("fp"),
                       column("fn"))
 rollup_derivations = table("rollup_derivations", column("derivation_id"), column("steps"), column("submitted"),
-                           column("disputed"), column("settled"))
+                           column("disputed"), column("settled"), column("rouge2"), column("bleu"), column("gleu"))
 _r = rollup_derivations
 
 STATES = ("unannotated", "in progress", "agreed", "disputed", "settled")
@@ -58,15 +58,24 @@ def state_expression():
 
 
 def _metric(name: str):
+    """A metric as a sort key or a range's operand: the rollup's float column where it keeps one
+    (sorting 91,667 rows by the JSON field spilled to disk: 80 ms at 100,000 derivations)."""
+    if name in ("rouge2", "bleu", "gleu"):
+        return getattr(_r.c, name)
     return Derivation.metrics[name].astext.cast(Float)
 
 
-def _search(q: str):
+def _search(q: str, project_id: int):
     """Text anywhere in a step's LaTeX or the prompt, as typed (`\\int` finds `\\int`): ILIKE,
-    which the trigram indexes of migration 0016 serve where pg_trgm is installed."""
+    which the trigram indexes of migration 0016 serve where pg_trgm is installed. One set of
+    ids from both (an OR across the two tables made the planner join every derivation with
+    every problem: 2.4 s at 100,000 derivations)."""
     pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    in_steps = Derivation.id.in_(select(Step.derivation_id).where(Step.latex.ilike(pattern, escape="\\")))
-    return or_(in_steps, Problem.prompt.ilike(pattern, escape="\\"))  # problems: joined in every query here
+    in_steps = select(Step.derivation_id).where(Step.latex.ilike(pattern, escape="\\"))
+    d2, p2 = Derivation.__table__.alias("d2"), Problem.__table__.alias("p2")
+    in_prompts = (select(d2.c.id).join(p2, p2.c.id == d2.c.problem_id)
+                  .where(p2.c.project_id == project_id, p2.c.prompt.ilike(pattern, escape="\\")))
+    return Derivation.id.in_(union_all(in_steps, in_prompts))
 
 
 def conditions(f: Filters, *, leave_out: str | None = None) -> list:
@@ -100,7 +109,7 @@ def conditions(f: Filters, *, leave_out: str | None = None) -> list:
             said.append(Prediction.label == f.source_label)
         where.append(exists().where(*said))
     if f.q:
-        where.append(_search(f.q))
+        where.append(_search(f.q, f.project_id))
     if f.in_sample is not None:
         sampled = exists().where(SampleItem.project_id == Derivation.project_id, SampleItem.derivation_id == Derivation.id)
         where.append(sampled if f.in_sample else ~sampled)

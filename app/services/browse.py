@@ -185,7 +185,8 @@ def browse(session: Session, view: View) -> Page:
 
 def _needs_rollups(view: View) -> bool:
     f = view.filters
-    return bool(f.human or f.sympy_not_humans or f.humans_not_sympy or f.state) or view.sort in ("steps", "annotations")
+    return (bool(f.human or f.sympy_not_humans or f.humans_not_sympy or f.state or f.ranges)
+            or view.sort in ("steps", "annotations", *repo.METRICS))
 
 
 def select_page(session: Session, view: View, *, limit: int, offset: int) -> tuple[list[int], int]:
