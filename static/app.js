@@ -96,13 +96,14 @@
       status.textContent = `Uploading: ${Math.round((100 * e.loaded) / e.total)}% of ${(e.total / 1048576).toFixed(1)} MB`;
     };
     xhr.upload.onload = () => { bar.removeAttribute("value"); status.textContent = "Uploaded; reading and checking the file…"; };
-    xhr.onerror = () => done("The upload failed: the server could not be reached. Nothing was imported.");
+    xhr.onerror = () => done("The upload stopped: the server closed the connection (a file over the size limit is " +
+                             "refused as it arrives) or could not be reached. Nothing was imported.");
     xhr.onload = () => {
       const redirect = xhr.getResponseHeader("HX-Redirect");
       if (redirect) { window.location.href = redirect; return; }
       done();
       const result = document.getElementById("import-result");
-      if (xhr.getResponseHeader("HX-Retarget") === "#flash") {
+      if (xhr.getResponseHeader("HX-Retarget") === "#flash" || xhr.status >= 400) {  // an error: in the flash area
         document.getElementById("flash").innerHTML = xhr.responseText;
         document.getElementById("flash").scrollIntoView({ block: "nearest" });
       } else {
