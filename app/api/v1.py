@@ -111,6 +111,8 @@ def list_derivations(
 ):
     """The project's derivations with their steps and SymPy's verdicts, filtered as on the data
     page (metric ranges too: `rouge2_min`, `bleu_max`, …), sorted, paged."""
+    # the parameters above document the filters; they are read, with the metric ranges, from
+    # the query string by the one parser the data page uses (app.services.browse.parse)
     params = {k: v for k, v in request.query_params.items() if k in browse.PARAMS and k not in ("page", "per_page")}
     view = browse.parse(session, project_id=project_id, params=params)
     if set(params) <= {"model", "perturbation"}:  # the plain list: one query (peer-bench's "list 100 tasks")

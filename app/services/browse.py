@@ -6,7 +6,7 @@ after opening a derivation."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
@@ -58,7 +58,6 @@ class Page:
     project_name: str = ""
     states: tuple[str, ...] = repo.STATES
     metrics: tuple[str, ...] = repo.METRICS
-    extra: dict = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
