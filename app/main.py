@@ -18,6 +18,7 @@ from app.web.streams import StreamSlots
 from app.web.guards import BodyLimit, LoginGate
 from app.web.login_throttle import KnownBrowsers, LoginThrottle
 from app.web.routes import annotate, auth, dashboards, home, importing, jobs, projects, review, runs
+from app.web.refs import Refs
 from app.web.routes import data, exports, profile, users
 from app.web.routes import training as training_routes
 from app.web.routes import settings as settings_routes
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
     app.state.sessionmaker = sessions
     app.state.login_throttle = LoginThrottle(settings.login_limit, settings.login_limit_per_address)
     app.state.known_browsers = KnownBrowsers(settings.session_secret())
+    app.state.refs = Refs(settings.session_secret())  # annotators' opaque derivation and step references
     app.state.stream_slots = StreamSlots(settings.streams_per_user, settings.streams_total)
     app.add_middleware(LoginGate)  # inside the session middleware: it reads the session
     app.add_middleware(

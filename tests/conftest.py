@@ -204,3 +204,21 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "e2e" in item.keywords:
                 item.add_marker(skip)
+
+
+def derivation_in(url: str, secret: str = "test-secret") -> int:
+    """The derivation id an annotator's address stands for (/derivations/<reference>/...): the
+    app shows annotators opaque references (app.web.refs), made with the app's secret."""
+    from app.web.refs import Refs
+
+    ref = re.search(r"/derivations/([^/?#]+)", url).group(1)
+    found = Refs(secret).decode(ref)
+    assert found is not None, url
+    return found
+
+
+def ref(number: int, secret: str = "test-secret") -> str:
+    """What an annotator's page shows for a derivation or step id (app.web.refs)."""
+    from app.web.refs import Refs
+
+    return Refs(secret).encode(number)

@@ -30,7 +30,7 @@ async def handle_domain_error(request: Request, exc: DomainError):
             return JSONResponse({}, status_code=401, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
     if isinstance(exc, StaleAnnotation):  # show the tab the current state, and why
-        target = f"/derivations/{exc.derivation_id}?changed=true"
+        target = f"/derivations/{request.app.state.refs.encode(exc.derivation_id)}?changed=true"
         if request.headers.get("HX-Request") == "true":
             return JSONResponse({"error": exc.message}, status_code=409, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from jinja2 import pass_context
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app.config import ROOT
@@ -19,6 +20,15 @@ from app.services.event_text import describe
 
 templates = Jinja2Blocks(directory=str(ROOT / "templates"))
 templates.env.globals["csrf_token"] = csrf_token
+
+
+@pass_context
+def _ref(context, number: int) -> str:
+    """A derivation's or step's opaque reference (app.web.refs), for annotators' pages."""
+    return context["request"].app.state.refs.encode(number)
+
+
+templates.env.filters["ref"] = _ref
 templates.env.filters["steps"] = split_steps
 templates.env.filters["display_form"] = display_form
 templates.env.filters["is_mixed"] = is_mixed

@@ -3,6 +3,8 @@ keyboard, reload and see them kept, submit, and find them in the exported CSV.""
 
 from __future__ import annotations
 
+from tests.conftest import derivation_in
+
 import csv
 import io
 
@@ -84,7 +86,7 @@ def test_tag_with_keyboard_reload_submit_export(server, page):
     with page.expect_download() as download:
         page.click("#export-options button[type=submit]")  # one row per step, the default
     rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
-    derivation_id = url.rsplit("/", 1)[1]
+    derivation_id = str(derivation_in(url, "e2e"))
     mine = [r for r in rows if r["derivation_id"] == derivation_id]
     assert [(r["step_index"], r["incorrect"], r["irrelevant"], r["redundant"], r["annotator"]) for r in mine] == [
         ("1", "0", "1", "0", "alice"), ("2", "1", "0", "0", "alice"), ("3", "0", "0", "1", "alice"),

@@ -4,6 +4,8 @@ project's own items, and the agreement page shows their accuracy on gold."""
 
 from __future__ import annotations
 
+from tests.conftest import derivation_in, ref
+
 import pytest
 from sqlalchemy import select
 
@@ -31,18 +33,18 @@ def test_a_newcomer_meets_a_gold_item_and_gets_feedback(server, page):
     page.goto(f"{base}/projects/{project_id}")
     page.click("text=Annotate next")
     page.wait_for_url("**/derivations/*")
-    first = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    first = derivation_in(page.url, "e2e")
     expect(page.locator("body")).not_to_contain_text("gold")
     htmx_ready(page)
     page.keyboard.press("1")  # "incorrect" on step 1 (right or wrong: the feedback will say)
     expect(page.locator("#annotate")).to_have_attribute("data-pending", "0", timeout=15000)
     page.keyboard.press("Enter")
-    page.wait_for_url(f"**/derivations/{first}/feedback")
+    page.wait_for_url(f"**/derivations/{ref(first, 'e2e')}/feedback")
     expect(page.locator("h1")).to_contain_text("practice item")
     expect(page.locator("#feedback tbody tr")).not_to_have_count(0)
     page.click("text=Continue")
-    page.wait_for_url(lambda url: "/derivations/" in url and "feedback" not in url and f"/{first}" not in url)
-    second = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    page.wait_for_url(lambda url: "/derivations/" in url and "feedback" not in url and f"/{ref(first, 'e2e')}" not in url)
+    second = derivation_in(page.url, "e2e")
     with transaction(sessions) as session:
         assert session.get(Derivation, first).gold_truth is not None
         assert session.get(Derivation, second).gold_truth is None  # onboarding done: the project's own

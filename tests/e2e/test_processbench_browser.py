@@ -4,6 +4,8 @@ where the annotator put it."""
 
 from __future__ import annotations
 
+from tests.conftest import derivation_in
+
 import json
 
 import pytest
@@ -36,7 +38,7 @@ def test_processbench_first_error_from_the_browser_to_the_export(server, page):
     page.goto(f"{base}/projects/{project_id}")
     page.click("text=Annotate next")
     page.wait_for_url("**/derivations/*")
-    derivation_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    derivation_id = derivation_in(page.url, "e2e")
     htmx_ready(page)
     expect(page.locator(".labels").first.locator("button")).to_have_count(1)  # one mark, key 1
     page.keyboard.press("j")  # step 2

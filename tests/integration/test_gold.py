@@ -15,7 +15,7 @@ from app.errors import InvalidInput
 from app.models import Derivation, Project, Role, Step
 from app.services import annotating, gold, taxonomy
 from app.services.importing import import_file
-from tests.conftest import PAPER_FILES, htmx, login
+from tests.conftest import PAPER_FILES, derivation_in, htmx, login, ref
 from tests.factories import make_user
 
 
@@ -53,7 +53,7 @@ def test_a_newcomer_gets_gold_first_with_feedback_then_the_projects_items(client
     served = []
     for n in range(3):
         moved = client.post(f"/projects/{project.id}/next", headers=htmx(token))
-        derivation_id = int(moved.headers["HX-Redirect"].rsplit("/", 1)[1])
+        derivation_id = derivation_in(moved.headers["HX-Redirect"])
         served.append(derivation_id)
         page = client.get(f"/derivations/{derivation_id}").text
         assert "study" in page and "gold" not in page.lower()  # nothing tells a gold item apart
@@ -66,7 +66,7 @@ def test_a_newcomer_gets_gold_first_with_feedback_then_the_projects_items(client
                                 headers=htmx(token))
         done = client.post(f"/derivations/{derivation_id}/submit", data={"goal_reached": ""}, headers=htmx(token))
         if n < 2:
-            assert done.headers["HX-Redirect"] == f"/derivations/{derivation_id}/feedback"
+            assert done.headers["HX-Redirect"] == f"/derivations/{ref(derivation_id)}/feedback"
             feedback = client.get(f"/derivations/{derivation_id}/feedback").text
             assert "The answer" in feedback and 'id="feedback"' in feedback
             if n == 0:
@@ -185,8 +185,7 @@ def test_the_gold_companion_project_does_not_exist_for_annotators(client, db, pr
     gold.set_rates(db, project_id=project.id, rate=0, onboarding=1)
     make_user(db, username="ann")
     token = login(client, "ann")
-    served = int(client.post(f"/projects/{project.id}/next", headers=htmx(token)).headers["HX-Redirect"]
-                 .rsplit("/", 1)[1])
+    served = derivation_in(client.post(f"/projects/{project.id}/next", headers=htmx(token)).headers["HX-Redirect"])
     assert _is_gold(db, served)
     hidden, missing = client.get(f"/projects/{companion.id}"), client.get("/projects/987654")
     assert hidden.status_code == missing.status_code == 404
@@ -195,7 +194,7 @@ def test_the_gold_companion_project_does_not_exist_for_annotators(client, db, pr
     # Next from a gold item goes on in the project it calibrates, not in the companion
     moved = client.post(f"/derivations/{served}/skip", headers=htmx(token))
     assert moved.status_code == 204 and moved.headers["HX-Redirect"].startswith("/derivations/")
-    assert not _is_gold(db, int(moved.headers["HX-Redirect"].rsplit("/", 1)[1]))  # onboarding was one item
+    assert not _is_gold(db, derivation_in(moved.headers["HX-Redirect"]))  # onboarding was one item
     make_user(db, username="rita", role=Role.reviewer)
     login(client, "rita")
     assert client.get(f"/projects/{companion.id}").status_code == 200  # reviewers and admins may look
@@ -236,3 +235,30 @@ def test_gold_items_are_written_the_way_the_projects_model_writes(db):
         latex = [s.latex for s in steps_of(db, d)]
         assert not any(re.search(r"\S\{|\{\S", s) for s in latex), latex  # every brace spaced apart
         assert latex != problem_of[d.id].reference.split(" and ")
+
+
+def test_an_annotators_pages_carry_no_row_ids(client, db, project):
+    """Issue 24, item 5: gold items' ids came in one block above the project's (`#1501`… in a
+    project of 1,500), shown in the address, the title, the step ids and "Your work". An
+    annotator's pages now carry opaque references; a gold item's and a real item's look alike."""
+    gold.set_rates(db, project_id=project.id, rate=0, onboarding=2)
+    make_user(db, username="ann")
+    token = login(client, "ann")
+    seen = []
+    for _ in range(3):  # two gold items (onboarding), then one of the project's
+        moved = client.post(f"/projects/{project.id}/next", headers=htmx(token)).headers["HX-Redirect"]
+        derivation_id = derivation_in(moved)
+        seen.append((derivation_id, moved))
+        page = client.get(moved).text
+        numbers = {str(derivation_id), *(str(s.id) for s in db.scalars(select(Step).where(
+            Step.derivation_id == derivation_id)))}
+        assert re.fullmatch(r"/derivations/[A-Za-z0-9]{7,}", moved) and not re.search(r'/derivations/\d+["/?]', page)
+        for n in numbers:  # neither the derivation's id nor a step's appears as a reference
+            assert not re.search(rf'(step-|labels-|/steps/|/derivations/|#){n}\b', page), n
+        client.post(f"/derivations/{derivation_id}/submit", data={}, headers=htmx(token))
+    assert [_is_gold(db, d) for d, _ in seen] == [True, True, False]
+    work = client.get(f"/projects/{project.id}").text  # "Your work": the project's item, by reference
+    assert seen[2][1] in work and not re.search(r'href="/derivations/\d+"', work)
+    # the references show neither order nor block: same length, no shared prefix beyond chance
+    refs = [moved.rsplit("/", 1)[1] for _, moved in seen]
+    assert len({len(r) for r in refs}) == 1 and len({r[:2] for r in refs}) == 3

@@ -19,7 +19,8 @@ from app.db import transaction
 from app.models import Role
 from app.services.auth import create_user
 from app.services.importing import import_file
-from tests.conftest import PAPER_FILES, free_port, login
+from app.web.refs import Refs
+from tests.conftest import PAPER_FILES, derivation_in, free_port, login
 
 PASSWORD = "reliability pw 1"
 ANNOTATORS = 4
@@ -58,8 +59,8 @@ def _annotate(base: str, username: str, project_id: int, acked: list, stop: thre
         while not stop.is_set():
             location = client.post(f"/projects/{project_id}/next",  # a plain POST, as the button's form sends it
                                    headers={"X-CSRF-Token": token}).headers.get("location", "")
-            derivation = int(location.rsplit("/", 1)[1])
-            steps = [int(s) for s in re.findall(r'data-step-id="(\d+)"', client.get(location).text)]
+            derivation = derivation_in(location, "kill-test")
+            steps = [Refs("kill-test").decode(s) for s in re.findall(r'data-step-id="([^"]+)"', client.get(location).text)]
             for step in steps:
                 for label in ("incorrect", "irrelevant", "redundant", "skipped"):
                     response = client.post(f"/derivations/{derivation}/steps/{step}/labels/{label}?on=true",

@@ -5,6 +5,8 @@ from app.deps import CurrentUser, SessionDep
 from app.errors import InvalidInput, NotFound
 from app.repositories import derivations as derivations_repo
 from app.services import annotating, gold
+from app.web import refs
+from app.web.refs import DerivationRef, StepRef
 from app.web.templating import is_fragment_request, render
 
 router = APIRouter()
@@ -40,7 +42,8 @@ NO_STORE = {"Cache-Control": "no-store"}  # Back must not show a stale copy of l
 
 def _to_next(request: Request, session, *, project_id: int, user, skipping: int | None = None) -> Response:
     derivation_id = annotating.next_derivation(session, project_id=project_id, user=user, skipping=skipping)
-    return _redirect(request, f"/derivations/{derivation_id}" if derivation_id else f"/projects/{project_id}/next")
+    return _redirect(request, f"/derivations/{refs.of(request).encode(derivation_id)}" if derivation_id
+                     else f"/projects/{project_id}/next")
 
 
 @router.get("/projects/{project_id}/next")
@@ -49,7 +52,7 @@ def next_page(request: Request, project_id: int, session: SessionDep, user: Curr
     button that asks for the next one, or "all done"."""
     state = annotating.queue_state(session, project_id=project_id, user=user)
     if state.current is not None:
-        return RedirectResponse(f"/derivations/{state.current}", status_code=303)
+        return RedirectResponse(f"/derivations/{refs.of(request).encode(state.current)}", status_code=303)
     return render(request, "pages/all_done.html", {"project_id": project_id, "state": state}, headers=NO_STORE)
 
 
@@ -59,22 +62,22 @@ def claim_next(request: Request, project_id: int, session: SessionDep, user: Cur
 
 
 @router.post("/derivations/{derivation_id}/skip")
-def skip(request: Request, derivation_id: int, session: SessionDep, user: CurrentUser):
+def skip(request: Request, derivation_id: DerivationRef, session: SessionDep, user: CurrentUser):
     """Next on the annotate page: this one goes to the back of the queue, the next one opens."""
     project_id = annotating.skip(session, derivation_id=derivation_id, user=user)
     return _to_next(request, session, project_id=project_id, user=user, skipping=derivation_id)
 
 
 @router.get("/derivations/{derivation_id}/previous")
-def previous(request: Request, derivation_id: int, session: SessionDep, user: CurrentUser):
+def previous(request: Request, derivation_id: DerivationRef, session: SessionDep, user: CurrentUser):
     found = annotating.previous_derivation(session, derivation_id=derivation_id, user=user)
     if found is None:
         raise NotFound("This is the first derivation you were given in this project: there is none before it.")
-    return RedirectResponse(f"/derivations/{found}", status_code=303)
+    return RedirectResponse(f"/derivations/{refs.of(request).encode(found)}", status_code=303)
 
 
 @router.get("/derivations/{derivation_id}")
-def annotate_page(request: Request, derivation_id: int, session: SessionDep, user: CurrentUser, changed: bool = False):
+def annotate_page(request: Request, derivation_id: DerivationRef, session: SessionDep, user: CurrentUser, changed: bool = False):
     """`changed`: this tab's last change was refused (another tab had changed the annotation)."""
     view = annotating.open_derivation(session, derivation_id=derivation_id, user=user)
     return render(request, "pages/annotate.html", {"view": view, "changed": changed}, headers=NO_STORE)
@@ -82,7 +85,7 @@ def annotate_page(request: Request, derivation_id: int, session: SessionDep, use
 
 @router.post("/derivations/{derivation_id}/steps/{step_id}/labels/{label}")
 def set_label(
-    request: Request, derivation_id: int, step_id: int, label: str, session: SessionDep, user: CurrentUser,
+    request: Request, derivation_id: DerivationRef, step_id: StepRef, label: str, session: SessionDep, user: CurrentUser,
     on: bool = True,
 ):
     change = annotating.set_step_label(
@@ -98,7 +101,7 @@ def set_label(
 
 @router.post("/derivations/{derivation_id}/steps/{step_id}/note")
 def set_note(
-    request: Request, derivation_id: int, step_id: int, session: SessionDep, user: CurrentUser,
+    request: Request, derivation_id: DerivationRef, step_id: StepRef, session: SessionDep, user: CurrentUser,
     note: str = Form(""), unsure: bool = Form(False),
 ):
     annotation, note, unsure = annotating.set_step_note(
@@ -110,7 +113,7 @@ def set_note(
 
 @router.post("/derivations/{derivation_id}/judgement")
 def save_judgement(
-    request: Request, derivation_id: int, session: SessionDep, user: CurrentUser,
+    request: Request, derivation_id: DerivationRef, session: SessionDep, user: CurrentUser,
     goal_reached: str = Form(""), comment: str = Form(""),
 ):
     annotation = annotating.save_judgement(
@@ -123,7 +126,7 @@ def save_judgement(
 
 @router.post("/derivations/{derivation_id}/submit")
 def submit(
-    request: Request, derivation_id: int, session: SessionDep, user: CurrentUser,
+    request: Request, derivation_id: DerivationRef, session: SessionDep, user: CurrentUser,
     goal_reached: str = Form(""), comment: str = Form(""),
 ):
     project_id = annotating.submit(
@@ -131,12 +134,12 @@ def submit(
         seen=_seen(request),
     )
     if gold.feedback(session, derivation_id=derivation_id, user=user) is not None:  # an onboarding item
-        return _redirect(request, f"/derivations/{derivation_id}/feedback")
+        return _redirect(request, f"/derivations/{refs.of(request).encode(derivation_id)}/feedback")
     return _to_next(request, session, project_id=project_id, user=user)
 
 
 @router.get("/derivations/{derivation_id}/feedback")
-def gold_feedback(request: Request, derivation_id: int, session: SessionDep, user: CurrentUser):
+def gold_feedback(request: Request, derivation_id: DerivationRef, session: SessionDep, user: CurrentUser):
     """The answer to an onboarding item, beside the annotator's labels."""
     found = gold.feedback(session, derivation_id=derivation_id, user=user)  # None: nothing to show (a page says so)
     project_id = derivations_repo.get_project_id(session, derivation_id)  # a gold item's: the project it calibrates
@@ -146,7 +149,7 @@ def gold_feedback(request: Request, derivation_id: int, session: SessionDep, use
 
 
 @router.post("/derivations/{derivation_id}/time")
-def active_time(request: Request, derivation_id: int, session: SessionDep, user: CurrentUser, seconds: float = Form(...)):
+def active_time(request: Request, derivation_id: DerivationRef, session: SessionDep, user: CurrentUser, seconds: float = Form(...)):
     """The annotate page reports time spent active (page visible, annotator at work)."""
     total = annotating.record_active_time(session, derivation_id=derivation_id, user=user, seconds=seconds)
     return Response(status_code=204, headers={"X-Active-Seconds": f"{total:.1f}"})

@@ -6,7 +6,7 @@ import re
 from sqlalchemy import select
 
 from app.models import Annotation, AnnotationEvent, Role, StepLabel, StepNote
-from tests.conftest import htmx, login
+from tests.conftest import derivation_in, htmx, login, ref
 from tests.factories import assign, make_derivation, make_project, make_user, steps_of
 
 
@@ -29,12 +29,12 @@ def test_next_opens_an_unfinished_derivation_and_claims_it(client, db):
     token = login(client, user.username)
     response = claim(client, token, project.id)
     assert response.status_code == 303
-    first = int(response.headers["location"].rsplit("/", 1)[1])
+    first = derivation_in(response.headers["location"])
     assert first in (d1.id, d2.id)
     assert db.scalar(select(Annotation.derivation_id).where(Annotation.annotator_id == user.id)) == first
     # not finished yet: Next keeps giving the same one, and the GET opens it too
-    assert claim(client, token, project.id).headers["location"] == f"/derivations/{first}"
-    assert client.get(f"/projects/{project.id}/next").headers["location"] == f"/derivations/{first}"
+    assert claim(client, token, project.id).headers["location"] == f"/derivations/{ref(first)}"
+    assert client.get(f"/projects/{project.id}/next").headers["location"] == f"/derivations/{ref(first)}"
 
 
 def test_a_get_of_next_claims_nothing(client, db):
@@ -58,7 +58,7 @@ def test_annotate_page_shows_prompt_parts_steps_and_labels(client, db):
     body = page.text
     steps = steps_of(db, d1)
     for step in steps:
-        assert f'id="step-{step.id}"' in body
+        assert f'id="step-{ref(step.id)}"' in body
     assert body.count('data-hotkey="1"') == len(steps)
     assert "Given" in body and "Goal" in body and "Whole prompt" in body
     assert 'id="reference"' in body  # one key away
@@ -78,7 +78,7 @@ def test_label_change_returns_a_fragment_and_is_saved(client, db):
     response = client.post(f"/derivations/{d1.id}/steps/{step.id}/labels/incorrect?on=true", headers=htmx(token))
     assert response.status_code == 200
     assert "<html" not in response.text
-    assert f'id="labels-{step.id}"' in response.text
+    assert f'id="labels-{ref(step.id)}"' in response.text
     assert re.search(r'class="label on" aria-pressed="true"\s+data-label="incorrect"', response.text)
     assert "labels/incorrect?on=false" in response.text  # the button now takes it off
     assert 'hx-swap-oob="true"' in response.text and "in progress" in response.text
@@ -86,7 +86,7 @@ def test_label_change_returns_a_fragment_and_is_saved(client, db):
     assert labels == [(step.id, "incorrect")]
     # the reloaded page shows it
     page = client.get(f"/derivations/{d1.id}").text
-    block = page[page.index(f'id="labels-{step.id}"'):][:1500]
+    block = page[page.index(f'id="labels-{ref(step.id)}"'):][:1500]
     assert 'aria-pressed="true"' in block
 
 
@@ -124,7 +124,7 @@ def test_judgement_submit_next_and_reopen(client, db):
     submitted = client.post(f"/derivations/{d1.id}/submit", data={"goal_reached": "yes", "comment": "fine after all"},
                             headers=htmx(token))
     # Submit goes straight to the next derivation (claimed in the same request)
-    assert submitted.status_code == 204 and submitted.headers["HX-Redirect"] == f"/derivations/{d2.id}"
+    assert submitted.status_code == 204 and submitted.headers["HX-Redirect"] == f"/derivations/{ref(d2.id)}"
     annotation = db.scalar(select(Annotation).where(Annotation.derivation_id == d1.id))
     assert (annotation.status.value, annotation.goal_reached, annotation.comment) == ("submitted", True, "fine after all")
     assert annotation.submitted_at is not None
@@ -158,31 +158,31 @@ def test_overlap_one_keeps_a_claimed_derivation_from_others(client, db):
     got_first = claim(client, token, project.id).headers["location"]
     token = login(client, second.username)
     got_second = claim(client, token, project.id).headers["location"]
-    assert {got_first, got_second} == {f"/derivations/{d1.id}", f"/derivations/{d2.id}"}
+    assert {got_first, got_second} == {f"/derivations/{ref(d1.id)}", f"/derivations/{ref(d2.id)}"}
 
 
 def test_next_on_unfinished_work_skips_it_and_the_queue_brings_it_back_last(client, db):
     project, derivations, user = setup(db, n=3, assigned=False)
     token = login(client, user.username)
-    first = int(claim(client, token, project.id).headers["location"].rsplit("/", 1)[1])
+    first = derivation_in(claim(client, token, project.id).headers["location"])
     step = steps_of(db, db.get(type(derivations[0]), first))[0]
     client.post(f"/derivations/{first}/steps/{step.id}/labels/incorrect?on=true", headers=htmx(token))
     skipped = client.post(f"/derivations/{first}/skip", headers=htmx(token))
-    second = int(skipped.headers["HX-Redirect"].rsplit("/", 1)[1])
+    second = derivation_in(skipped.headers["HX-Redirect"])
     assert second != first
     # the skipped one keeps its label and waits; the new ones come first
     annotation = db.scalar(select(Annotation).where(Annotation.derivation_id == first))
     assert annotation.skipped_at is not None and annotation.status.value == "in_progress"
     assert db.scalar(select(StepLabel.label).where(StepLabel.annotation_id == annotation.id)) == "incorrect"
     assert db.scalar(select(AnnotationEvent.kind).where(AnnotationEvent.kind == "skip")) == "skip"
-    third = int(client.post(f"/derivations/{second}/submit", data={}, headers=htmx(token))
-                .headers["HX-Redirect"].rsplit("/", 1)[1])
+    third = derivation_in(client.post(f"/derivations/{second}/submit", data={}, headers=htmx(token))
+                          .headers["HX-Redirect"])
     assert third not in (first, second)
     back = client.post(f"/derivations/{third}/submit", data={}, headers=htmx(token)).headers["HX-Redirect"]
-    assert back == f"/derivations/{first}"  # nothing new left: the skipped one again
+    assert back == f"/derivations/{ref(first)}"  # nothing new left: the skipped one again
     # Previous walks back in the order Next first gave them
-    assert client.get(f"/derivations/{third}/previous").headers["location"] == f"/derivations/{second}"
-    assert client.get(f"/derivations/{second}/previous").headers["location"] == f"/derivations/{first}"
+    assert client.get(f"/derivations/{third}/previous").headers["location"] == f"/derivations/{ref(second)}"
+    assert client.get(f"/derivations/{second}/previous").headers["location"] == f"/derivations/{ref(first)}"
     none = client.get(f"/derivations/{first}/previous")
     assert none.status_code == 404 and "there is none before it" in none.text
 
@@ -191,7 +191,7 @@ def test_skipping_the_only_open_derivation_serves_it_again(client, db):
     project, (d1,), user = setup(db, n=1, assigned=False)
     token = login(client, user.username)
     claim(client, token, project.id)
-    assert client.post(f"/derivations/{d1.id}/skip", headers=htmx(token)).headers["HX-Redirect"] == f"/derivations/{d1.id}"
+    assert client.post(f"/derivations/{ref(d1.id)}/skip", headers=htmx(token)).headers["HX-Redirect"] == f"/derivations/{ref(d1.id)}"
 
 
 def test_the_annotate_page_is_never_cached(client, db):
@@ -232,9 +232,9 @@ def test_suggestions_show_with_their_reason(client, db):
     login(client, user.username)
     page = client.get(f"/derivations/{d1.id}").text
     steps = steps_of(db, d1)
-    second = page[page.index(f'id="step-{steps[1].id}"'):page.index(f'id="step-{steps[2].id}"')]
+    second = page[page.index(f'id="step-{ref(steps[1].id)}"'):page.index(f'id="step-{ref(steps[2].id)}"')]
     assert 'class="suggestion" data-label="incorrect"' in second and "does not hold &lt;b&gt;" in second
-    third = page[page.index(f'id="step-{steps[2].id}"'):]
+    third = page[page.index(f'id="step-{ref(steps[2].id)}"'):]
     assert 'data-label="skipped" title' not in third  # a "no" is not a suggestion
     # both: reached (no incorrect step on the way) and stated (the last step is the goal)
     assert re.search(r"SymPy: reached no \(the last step is the goal, but step 2 is incorrect\)\s*"
@@ -267,7 +267,7 @@ def test_a_stale_tab_is_refused_and_shown_the_current_state(client, db):
     before = _version(db, annotation.id)
     refused = client.post(f"/derivations/{d1.id}/steps/{steps[0].id}/labels/incorrect?on=false", headers=tab_b)
     assert refused.status_code == 409
-    assert refused.headers["HX-Redirect"] == f"/derivations/{d1.id}?changed=true"
+    assert refused.headers["HX-Redirect"] == f"/derivations/{ref(d1.id)}?changed=true"
     judged = client.post(f"/derivations/{d1.id}/judgement", data={"goal_reached": "no", "comment": "from B"},
                          headers=tab_b)
     assert judged.status_code == 409
@@ -294,7 +294,7 @@ def test_a_stale_submit_without_htmx_is_sent_to_the_current_state(client, db):
     response = client.post(f"/derivations/{d1.id}/submit",
                            data={"goal_reached": "no", "comment": "B", "csrf_token": token},
                            headers={"X-Annotation-Version": str(annotation.version), "X-Tab": "b"})
-    assert response.status_code == 303 and response.headers["location"] == f"/derivations/{d1.id}?changed=true"
+    assert response.status_code == 303 and response.headers["location"] == f"/derivations/{ref(d1.id)}?changed=true"
     db.expire_all()
     kept = db.get(Annotation, annotation.id)
     assert kept.status.value == "in_progress" and kept.comment == "A"
