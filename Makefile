@@ -35,7 +35,7 @@ test: $(STAMP) $(WORKER_STAMP)
 
 # The README's screenshots, taken by the browser tests.
 screenshots: $(STAMP) $(WORKER_STAMP)
-	DERIVLAB_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/e2e -q -k "annotate or dashboards"
+	DERIVLAB_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/e2e -q -k "annotate or dashboards or data_browser"
 
 # Forget the embedded database (its data and the demo passwords).
 clean-db:

@@ -3,14 +3,13 @@ keyboard, reload and see them kept, submit, and find them in the exported CSV.""
 
 from __future__ import annotations
 
-from tests.conftest import derivation_in
-
 import csv
 import io
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD, saved, screenshot
+from tests.conftest import derivation_in
+from tests.e2e.conftest import PASSWORD, log_in, saved, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -92,3 +91,28 @@ def test_tag_with_keyboard_reload_submit_export(server, page):
         ("1", "0", "1", "0", "alice"), ("2", "1", "0", "0", "alice"), ("3", "0", "0", "1", "alice"),
     ]
     assert mine[1]["latex"] == "\\frac{1}{ = c" and mine[0]["submitted_at"]
+
+
+def test_a_six_step_derivation_fits_one_laptop_screen(server, page):
+    """Issue 24, item 2: the steps, their labels and the goal of a typical 6-step derivation on
+    one 1280x800 screen, without scrolling (it took ~990 px)."""
+    from sqlalchemy import func, select
+
+    from app.models import Step
+    from tests.conftest import ref
+
+    base, sessions = server
+    with sessions() as session:
+        six = session.execute(select(Step.derivation_id).group_by(Step.derivation_id)
+                              .having(func.count() == 6).order_by(Step.derivation_id).limit(1)).scalar_one()
+    log_in(page, base)
+    page.goto(f"{base}/derivations/{ref(six, 'e2e')}")
+    assert page.viewport_size == {"width": 1280, "height": 800}
+    assert page.locator(".step").count() == 6
+    for n in range(1, 7):  # each step's last label button and note box are on screen
+        for box in (page.locator(f".step:nth-child({n}) .labels button").last.bounding_box(),
+                    page.locator(f".step:nth-child({n}) .step-note input[type=text]").bounding_box()):
+            assert box["y"] + box["height"] <= 800, (n, box)
+    for selector in ("#judgement input[value=yes]", "#judgement textarea", "#submit-button"):
+        box = page.locator(selector).bounding_box()
+        assert box["y"] + box["height"] <= 800, (selector, box)

@@ -4,8 +4,6 @@ project's own items, and the agreement page shows their accuracy on gold."""
 
 from __future__ import annotations
 
-from tests.conftest import derivation_in, ref
-
 import pytest
 from sqlalchemy import select
 
@@ -14,6 +12,7 @@ from app.models import Derivation, Project, Role
 from app.services import gold
 from app.services.auth import create_user
 from tests.e2e.conftest import PASSWORD, htmx_ready, log_in
+from tests.conftest import derivation_in, ref
 
 pytestmark = pytest.mark.e2e
 
