@@ -43,12 +43,12 @@ def test_gold_items_stay_out_of_the_projects_reports(client, db, project):
     assert "gold items of project" not in home
     rows = list(csv.DictReader(io.StringIO(client.get(f"/projects/{project.id}/export.csv?level=derivation").text)))
     assert len({r["derivation_id"] for r in rows}) == 50  # the project's own, no gold
-    assert f"<b id=\"gold-count\">12</b>" in client.get(f"/projects/{project.id}/settings").text
+    assert "<b id=\"gold-count\">12</b>" in client.get(f"/projects/{project.id}/settings").text
 
 
 def test_a_newcomer_gets_gold_first_with_feedback_then_the_projects_items(client, db, project):
     gold.set_rates(db, project_id=project.id, rate=0, onboarding=2)
-    ann = make_user(db, username="ann")
+    make_user(db, username="ann")
     token = login(client, "ann")
     served = []
     for n in range(3):
@@ -240,7 +240,9 @@ def test_gold_items_are_written_the_way_the_projects_model_writes(db):
 def test_an_annotators_pages_carry_no_row_ids(client, db, project):
     """Issue 24, item 5: gold items' ids came in one block above the project's (`#1501`… in a
     project of 1,500), shown in the address, the title, the step ids and "Your work". An
-    annotator's pages now carry opaque references; a gold item's and a real item's look alike."""
+    annotator's pages now carry enciphered references; a gold item's and a real item's look alike."""
+    from app.web.refs import Refs
+
     gold.set_rates(db, project_id=project.id, rate=0, onboarding=2)
     make_user(db, username="ann")
     token = login(client, "ann")
@@ -250,15 +252,18 @@ def test_an_annotators_pages_carry_no_row_ids(client, db, project):
         derivation_id = derivation_in(moved)
         seen.append((derivation_id, moved))
         page = client.get(moved).text
-        numbers = {str(derivation_id), *(str(s.id) for s in db.scalars(select(Step).where(
-            Step.derivation_id == derivation_id)))}
-        assert re.fullmatch(r"/derivations/[A-Za-z0-9]{7,}", moved) and not re.search(r'/derivations/\d+["/?]', page)
-        for n in numbers:  # neither the derivation's id nor a step's appears as a reference
-            assert not re.search(rf'(step-|labels-|/steps/|/derivations/|#){n}\b', page), n
+        assert re.fullmatch(r"/derivations/1\d{9}", moved)  # a reference, not the row id
+        shown = set(re.findall(r'/derivations/(\d+)', page)) | set(re.findall(r'data-step-id="(\d+)"', page))
+        steps = {s.id for s in db.scalars(select(Step).where(Step.derivation_id == derivation_id))}
+        assert shown and all(len(x) == 10 for x in shown)  # references only: no row id of the item or its steps
+        assert {Refs("test-secret").decode(x) for x in re.findall(r'data-step-id="(\d+)"', page)} == steps
         client.post(f"/derivations/{derivation_id}/submit", data={}, headers=htmx(token))
     assert [_is_gold(db, d) for d, _ in seen] == [True, True, False]
     work = client.get(f"/projects/{project.id}").text  # "Your work": the project's item, by reference
-    assert seen[2][1] in work and not re.search(r'href="/derivations/\d+"', work)
-    # the references show neither order nor block: same length, no shared prefix beyond chance
-    refs = [moved.rsplit("/", 1)[1] for _, moved in seen]
-    assert len({len(r) for r in refs}) == 1 and len({r[:2] for r in refs}) == 3
+    assert seen[2][1] in work and not re.search(r'href="/derivations/\d{1,9}"', work)
+    # a block of ids is no block of references: their order is shuffled and they spread wide
+    refs = Refs("test-secret")
+    ids = list(range(1501, 1521))
+    assert sorted(ids, key=refs.encode) != ids and max(map(int, map(refs.encode, ids))) - min(
+        map(int, map(refs.encode, ids))) > 10**8
+    assert all(refs.decode(refs.encode(n)) == n for n in range(1, 2000))
