@@ -84,11 +84,16 @@ async def annotator(base: str, name: str, project_id: int, seconds: float, think
 
         await asyncio.sleep(rng.uniform(0, think))  # not all at the same instant
         while time.monotonic() < deadline:
-            nxt = await rec.timed("next", client.post(f"/projects/{project_id}/next", headers=headers), (303,))
+            # Next answers an htmx request with 204 and HX-Redirect (a plain form post: 303 and Location);
+            # the address carries the derivation's reference (app.web.refs), which the routes take back
+            nxt = await rec.timed("next", client.post(f"/projects/{project_id}/next", headers=headers), (204, 303))
             if nxt is None:
                 await pause()
                 continue
-            url = nxt.headers["location"]
+            url = nxt.headers.get("HX-Redirect") or nxt.headers["location"]
+            if not url.startswith("/derivations/"):  # nothing left for this annotator
+                await pause()
+                continue
             derivation = int(url.rsplit("/", 1)[1])
             page = await rec.timed("annotate page", client.get(url), (200,))
             if page is None:
