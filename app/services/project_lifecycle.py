@@ -28,11 +28,25 @@ def _checked_name(session: Session, name: str, *, other_than: int | None = None)
     return name
 
 
-def create(session: Session, *, name: str, description: str = "", preset: str | None = None) -> Project:
+# what "copy settings from" takes from another project (its data, members and sample stay there)
+COPIED = ("taxonomy", "guidelines", "overlap", "blind", "queue_strategy", "gold_rate", "onboarding_gold")
+
+
+def create(session: Session, *, name: str, description: str = "", preset: str | None = None,
+           copy_from: int | None = None) -> Project:
+    """A new, empty project: its labels from a preset, or its labels and settings (guidelines,
+    overlap, blind mode, queue, gold rates) copied from another project."""
     name = _checked_name(session, name)
+    source = get_project(session, copy_from) if copy_from is not None else None
+    if source is not None and source.gold_of is not None:
+        raise InvalidInput("copy settings from: a gold companion project has no settings of its own")
     project, _ = projects_repo.get_or_create(session, name)
     project.description = description or ""
-    if preset:
+    if source is not None:
+        for attribute in COPIED:
+            value = getattr(source, attribute)
+            setattr(project, attribute, [dict(item) for item in value] if attribute == "taxonomy" else value)
+    elif preset:
         taxonomy.apply_preset(session, project_id=project.id, preset=preset)
     session.flush()
     return project

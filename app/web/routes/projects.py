@@ -28,9 +28,12 @@ def project_page(request: Request, project_id: int, session: SessionDep, user: C
 
 @router.post("/projects")
 def create_project(session: SessionDep, user: AdminUser, name: str = Form(...), description: str = Form(""),
-                   preset: str = Form("")):
-    """The home page's "New project": an empty project, its labels from a preset; then import or generate."""
-    project = project_lifecycle.create(session, name=name, description=description, preset=preset or None)
+                   preset: str = Form(""), copy_from: str = Form("")):
+    """The home page's "New project": an empty project, its labels from a preset or its labels and
+    settings copied from another project; then import or generate."""
+    source = int(copy_from) if copy_from.strip().isdigit() else None
+    project = project_lifecycle.create(session, name=name, description=description, preset=preset or None,
+                                       copy_from=source)
     return RedirectResponse(f"/projects/{project.id}", status_code=303)
 
 

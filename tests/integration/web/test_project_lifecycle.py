@@ -105,3 +105,22 @@ def test_the_lifecycle_through_the_api(client, db):
     assert client.get(f"/api/v1/projects/{doomed.id}", headers=h).status_code == 404
     assert _counts(db, doomed.id) == (0, 0, 0) and _counts(db, other.id)[0] == 1
     assert re.fullmatch(r"\d+", client.get("/api/v1/projects", headers=h).headers["X-Total-Count"])
+
+
+def test_a_new_project_copies_another_ones_labels_and_settings(client, db):
+    from app.services import taxonomy
+
+    make_user(db, role=Role.admin, username="boss")
+    source = make_project(db, name="pilot")
+    taxonomy.apply_preset(db, project_id=source.id, preset="processbench")
+    source.guidelines, source.overlap, source.blind, source.gold_rate = "Mark the first error.", 3, False, 10
+    make_derivation(db, project=source, model="m")
+    db.commit()
+    csrf = login(client, "boss")
+    assert 'name="copy_from"' in client.get("/").text
+    made = client.post("/projects", data={"name": "main study", "copy_from": str(source.id), "csrf_token": csrf})
+    db.expire_all()
+    copy = db.get(Project, int(made.headers["location"].rsplit("/", 1)[1]))
+    assert (copy.taxonomy, copy.guidelines, copy.overlap, copy.blind, copy.gold_rate) == (
+        source.taxonomy, "Mark the first error.", 3, False, 10)
+    assert _counts(db, copy.id) == (0, 0, 0)  # settings, not data
