@@ -3,7 +3,9 @@ and bulk actions on a selection."""
 
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Query, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request
 
 from app.deps import AdminUser, SessionDep, StaffUser
 from app.errors import InvalidInput
@@ -14,6 +16,17 @@ from app.web import streams
 from app.web.templating import render
 
 router = APIRouter()
+
+
+async def _form_view(request: Request) -> dict[str, str]:
+    """The view's parameters a bulk form carries (hidden fields). Read here, in an async
+    dependency, so that the routes stay plain functions run off the event loop (their
+    database work must not block it)."""
+    form = await request.form()
+    return {k: form[k] for k in browse.PARAMS if k in form}
+
+
+FormView = Annotated[dict, Depends(_form_view)]
 
 
 def _page(request: Request, session, project_id: int, params, message: str | None = None):
@@ -32,12 +45,10 @@ def data_page(request: Request, project_id: int, session: SessionDep, user: Staf
 
 
 @router.post("/projects/{project_id}/data/recheck")
-async def bulk_recheck(request: Request, project_id: int, session: SessionDep, user: StaffUser,
-                       ids: list[int] = Form([])):
+def bulk_recheck(request: Request, project_id: int, session: SessionDep, user: StaffUser, params: FormView,
+                 ids: list[int] = Form([])):
     """Re-check with SymPy the ticked derivations, or with none ticked every one the view matches
     (the view's parameters come with the form)."""
-    form = await request.form()
-    params = {k: form[k] for k in browse.PARAMS if k in form}
     view = browse.parse(session, project_id=project_id, params=params)
     chosen = browse.ids(session, view, chosen=ids or None)
     count = browse.recheck(session, chosen)
@@ -48,13 +59,11 @@ async def bulk_recheck(request: Request, project_id: int, session: SessionDep, u
 
 
 @router.post("/projects/{project_id}/data/sample/{action}")
-async def bulk_sample(request: Request, project_id: int, action: str, session: SessionDep, user: AdminUser,
-                      ids: list[int] = Form([])):
+def bulk_sample(request: Request, project_id: int, action: str, session: SessionDep, user: AdminUser,
+                params: FormView, ids: list[int] = Form([])):
     """Put the ticked (or all matching) derivations in the project's sample (`add`), or take them out (`remove`)."""
     if action not in ("add", "remove"):
         raise InvalidInput("action: add or remove")
-    form = await request.form()
-    params = {k: form[k] for k in browse.PARAMS if k in form}
     view = browse.parse(session, project_id=project_id, params=params)
     chosen = browse.ids(session, view, chosen=ids or None)
     changed = browse.sample(session, project_id=project_id, derivation_ids=chosen, add=action == "add")
@@ -64,11 +73,9 @@ async def bulk_sample(request: Request, project_id: int, action: str, session: S
 
 
 @router.post("/projects/{project_id}/data/assign")
-async def bulk_assign(request: Request, project_id: int, session: SessionDep, user: AdminUser,
-                      ids: list[int] = Form([]), assignee: str = Form("")):
+def bulk_assign(request: Request, project_id: int, session: SessionDep, user: AdminUser, params: FormView,
+                ids: list[int] = Form([]), assignee: str = Form("")):
     """Put the ticked (or all matching) derivations first in an annotator's queue."""
-    form = await request.form()
-    params = {k: form[k] for k in browse.PARAMS if k in form}
     view = browse.parse(session, project_id=project_id, params=params)
     chosen = browse.ids(session, view, chosen=ids or None)
     added = browse.assign(session, project_id=project_id, username=assignee, derivation_ids=chosen)
