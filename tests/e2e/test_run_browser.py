@@ -20,7 +20,7 @@ def test_queue_a_run_and_watch_it_finish(server, page, tiny_model):
 
     base, sessions = server
     log_in(page, base)
-    page.click("text=e2e")
+    page.click("table.grid a:text-is('e2e')")  # the project link (the New project form lists it too)
     page.click("text=Generate (runs)")
     page.fill("input[name=model]", str(tiny_model))
     page.fill("input[name=name]", "tiny-browser")
