@@ -115,7 +115,9 @@ def renamed(ref: Reference) -> list[str]:
     fresh = iter(n for n in UNSEEN if n not in used)
     mapping_s, mapping_f = {}, {}
     for eq in eqs:
-        for s in sorted(eq.free_symbols, key=str):
+        # a function an integral is taken with respect to (`d L{(A_y)}`) is among SymPy's free
+        # symbols: it is renamed as a function, below, not turned into a symbol
+        for s in sorted((s for s in eq.free_symbols if isinstance(s, sympy.Symbol)), key=str):
             if s.name not in mapping_s:
                 mapping_s[s.name] = next(fresh)
         for f in sorted(eq.atoms(AppliedUndef), key=str):
@@ -123,7 +125,7 @@ def renamed(ref: Reference) -> list[str]:
                 mapping_f[f.func.__name__] = next(fresh)
     out = []
     for eq in eqs:
-        new = eq.xreplace({s: sympy.Symbol(mapping_s[s.name]) for s in eq.free_symbols})
+        new = eq.xreplace({s: sympy.Symbol(mapping_s[s.name]) for s in eq.free_symbols if isinstance(s, sympy.Symbol)})
         new = new.replace(lambda e: isinstance(e, AppliedUndef),
                           lambda e: sympy.Function(mapping_f.get(e.func.__name__, e.func.__name__))(*e.args))
         out.append(_released_style(to_latex(Eq(new.lhs, new.rhs, evaluate=False))))

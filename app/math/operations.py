@@ -22,10 +22,11 @@ import sympy
 from sympy import Derivative, Eq, Integral
 
 from app.math.calculus import (
-    UNARY, bounded, derivatives_done, evaluable_integrals, evaluate_derivatives, evaluate_integrals, evaluate_integrals_generic,
+    UNARY, bounded, derivatives_done, evaluable_integrals, evaluate_derivatives, evaluate_integrals,
     integrals_with,
     integrals_with_each, is_zero, peel, simple_factor,
 )
+from app.math.limits import TooSlow, time_limit
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,10 @@ def _is_power(s: Sides) -> bool:
     c, d, a, b = s.c, s.d, s.a, s.b
     if c.is_Pow and d.is_Pow and c.base == a and d.base == b and c.exp == d.exp:
         return True
+    # the power one side shows (`1/(∂²f)² = A⁴` is `∂²f = -1/A²` to the power -2)
+    shown = [x.exp for x, base in ((c, a), (d, b)) if x.is_Pow and x.base == base and x.exp not in s.exponents]
     return not (a.is_Number and b.is_Number) and any(
-        is_zero(c - a**t, 0.1) and is_zero(d - b**t, 0.1) for t in s.exponents)
+        is_zero(c - a**t, 0.1) and is_zero(d - b**t, 0.1) for t in [*s.exponents, *shown])
 
 
 def _is_add(s: Sides) -> bool:
@@ -123,6 +126,8 @@ def _is_add(s: Sides) -> bool:
 
 def _is_times(s: Sides) -> bool:
     c, d, a, b = s.c, s.d, s.a, s.b
+    if c == sympy.zoo * a and d == sympy.zoo * b:
+        return True  # divided by 0, as the authors' engine sometimes does (SymPy writes zoo)
     if c != a and a != 0 and b != 0 and is_zero(c * b - d * a, 0.2):
         return True
     return bool(b == 0 and d == 0 and a != 0 and c != a and simple_factor(c / a))
@@ -131,8 +136,20 @@ def _is_times(s: Sides) -> bool:
 def _is_evaluate_derivatives(s: Sides) -> bool:
     if not s.src.has(Derivative):
         return False
-    da, db = bounded(evaluate_derivatives, s.a), bounded(evaluate_derivatives, s.b)
-    return bool(da is not None and db is not None and is_zero(s.c - da, 0.2) and is_zero(s.d - db, 0.2))
+    for evaluate in (evaluate_derivatives, _derivatives_through_integrals):
+        da, db = bounded(evaluate, s.a), bounded(evaluate, s.b)
+        if da is not None and db is not None and is_zero(s.c - da, 0.2) and is_zero(s.d - db, 0.2):
+            return True
+        if not s.src.atoms(Derivative) or not any(d.expr.has(Integral) for d in s.src.atoms(Derivative)):
+            return False
+    return False
+
+
+def _derivatives_through_integrals(expr):
+    """The authors' engine (SymPy 1.5's doit) also differentiates an integral:
+    ∂/∂J ∬ V dJ dM = ∫ V dM, and ∂/∂J ∬ J M dJ dM = J M²/2, what is left integrated (by the
+    fast rule-based integrator: a full doit could run SymPy's heurisch for minutes)."""
+    return evaluate_integrals(expr.replace(lambda e: isinstance(e, Derivative), lambda e: e.doit(integrals=False)))
 
 
 def _constant_terms(rest) -> bool:
@@ -142,39 +159,58 @@ def _constant_terms(rest) -> bool:
 
 
 def _derivatives_inside_first(expr):
-    """The authors' engine evaluates ∫ ∂(f + i)/∂i di as ∫ 1 di = i, where SymPy's integrator
-    gives f + i: the same up to the constant, but not where the constant lands in a product."""
     return expr.replace(lambda e: isinstance(e, Integral) and e.function.has(Derivative),
                         lambda e: Integral(derivatives_done(e.function), *e.limits))
 
 
 def _is_evaluate_integrals(s: Sides) -> bool:
+    """Each side evaluated as the authors' engine may have: its integrals evaluated (SymPy's
+    integrator), or the derivatives inside an integrand done first (they write
+    ∫ ∂(f + i)/∂i di as ∫ 1 di = i, where SymPy gives f + i: the same up to the constant, but
+    not where the constant lands in a product), or left as written (their engine can evaluate
+    one side and keep the other: `∫ t dJ = J t + C`)."""
     if not s.src.has(Integral):
         return False
-    if _evaluates_integrals(s.src, s.a, s.b, s.c, s.d):
-        return True
-    a, b = bounded(_derivatives_inside_first, s.a), bounded(_derivatives_inside_first, s.b)
-    return a is not None and b is not None and (a, b) != (s.a, s.b) \
-        and _evaluates_integrals(s.src, a, b, s.c, s.d)
+    first = (False, True) if s.src.has(Derivative) else (False,)
+    for derivatives_first in first:
+        for keep in (None, "a", "b"):
+            if keep == "a" and s.c != s.a or keep == "b" and s.d != s.b:
+                continue
+            if _evaluates_integrals(s, derivatives_first, keep):
+                return True
+    return False
 
 
-def _evaluates_integrals(src: Eq, a, b, c, d) -> bool:
-    ea, eb = bounded(evaluate_integrals_generic, a), bounded(evaluate_integrals_generic, b)
-    if ea is None or eb is None:
+def _evaluates_integrals(s: Sides, derivatives_first: bool, keep: str | None) -> bool:
+    src, a, b, c, d = s.src, s.a, s.b, s.c, s.d
+
+    def side(x, which, constant=0):
+        return x if keep == which else bounded(integrals_with(constant, derivatives_first), x)
+
+    ea, eb = side(a, "a"), side(b, "b")
+    if ea is None or eb is None or (ea, eb) == (a, b):
         return False
     rest = sympy.expand((c - d) - (ea - eb))
     variables = {lim[0] for i in src.atoms(Integral) for lim in i.limits}
     if rest == 0 or not (rest.free_symbols & variables) and _constant_terms(rest):
         return True
+    if rest.has(sympy.log) and _constant_in(rest, variables):
+        return True  # another branch of a logarithm: SymPy 1.5's log(F - r) is 1.14's log(r - F) + iπ
     # the authors' engine gives each evaluated integral its own constant, where the
     # integral stood (`x ∫ e^x dx` -> `x (e^x + C)`): try the step's new symbols there
     dst = Eq(c, d, evaluate=False)
     fresh = sorted(dst.free_symbols - src.free_symbols, key=str)[:3]
     for k in fresh:
-        ka, kb = bounded(integrals_with(k), a), bounded(integrals_with(k), b)
+        ka, kb = side(a, "a", k), side(b, "b", k)
         if ka is not None and kb is not None and is_zero((c - d) - (ka - kb), 0.2):
             return True
+    if keep:
+        return False
     # ... and each integral a constant of its own (`∫ χ' = ∫ log'` -> `ṙ + χ = Ψ + log`)
+    if derivatives_first:
+        a, b = bounded(_derivatives_inside_first, a), bounded(_derivatives_inside_first, b)
+        if a is None or b is None:
+            return False
     na, nb = evaluable_integrals(a), evaluable_integrals(b)
     if 2 <= na + nb <= len(fresh):
         for order in itertools.permutations(fresh, na + nb):
@@ -183,6 +219,15 @@ def _evaluates_integrals(src: Eq, a, b, c, d) -> bool:
             if ka is not None and kb is not None and is_zero((c - d) - (ka - kb), 0.2):
                 return True
     return False
+
+
+def _constant_in(expr, variables) -> bool:
+    """expr does not change with any of the variables (its derivatives cancel)."""
+    try:
+        with time_limit(0.2):
+            return all(sympy.together(sympy.diff(expr, v)) == 0 for v in variables & expr.free_symbols)
+    except (TooSlow, RecursionError):
+        return False
 
 
 def substituted(a, b, c, d, other: Eq) -> bool:

@@ -221,6 +221,7 @@ def check_and_propose(premises: list[str], goal: str | None, steps: list[str],
                       reference: list[str] | None = None) -> DerivationCheck:
     """The check, with proposals for its incorrect steps and, given the reference, the symbolic
     metric (app.math.symbolic_metric): one sandbox call for all three."""
+    checker.read_ahead(premises, goal, steps)
     with budget():  # one budget for the check and its proposals
         result = checker.check_derivation(premises, goal, steps)
         result.proposals = proposals(premises, steps, result, reference)
