@@ -7,7 +7,7 @@ WORKER_STAMP := $(VENV)/.worker-installed
 # The CPU build (it lies on this project's machines); on a GPU box install a CUDA torch first.
 TORCH ?= torch==2.13.0
 
-.PHONY: run test install worker-deps clean-db bench
+.PHONY: run test install worker-deps clean-db bench docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ test: $(STAMP) $(WORKER_STAMP)
 # The README's screenshots, taken by the browser tests.
 screenshots: $(STAMP) $(WORKER_STAMP)
 	DERIVLAB_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/e2e -q -k "annotate or dashboards or data_browser"
+
+# The documentation site (docs/, mkdocs.yml) into var/site; --strict: a broken link fails.
+docs: $(STAMP)
+	$(BIN)/python -c "import mkdocs, material" 2>/dev/null || $(BIN)/pip install -q --disable-pip-version-check -e '.[docs]'
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 # Forget the embedded database (its data and the demo passwords).
 clean-db:

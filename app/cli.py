@@ -34,29 +34,14 @@ cli.add_typer(math_cli, name="math")
 
 
 def _sessions():
-    """Migrated database and its sessionmaker (embedded PostgreSQL when DATABASE_URL is unset).
-    A DATABASE_URL that cannot be used stops here with what to check, not a traceback."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, OperationalError
+    """Migrated database and its sessionmaker; a DATABASE_URL that cannot be used stops here
+    with what to check, not a traceback."""
+    from app.db import DatabaseUnusable, open_sessions
 
-    from app.db import database_url, make_engine, make_sessionmaker, upgrade
-
-    settings = get_settings()
-    hint = ("Check DATABASE_URL (postgresql://user:password@host:5432/dbname): that PostgreSQL runs there, "
-            "accepts this user and has this database; or unset it to use the embedded PostgreSQL.")
     try:
-        url = database_url(settings)
-        if not make_url(url).drivername.startswith("postgresql"):
-            _fail(f"DATABASE_URL must be a PostgreSQL URL (postgresql://...), not '{make_url(url).drivername}://...'. "
-                  + hint)
-        upgrade(url)
-    except ArgumentError as exc:
-        _fail(f"DATABASE_URL is not a database URL ({exc}). " + hint)
-    except OperationalError as exc:
-        shown = make_url(url).render_as_string(hide_password=True)
-        reason = (str(exc.orig).strip().splitlines() or ["unknown"])[0]
-        _fail(f"cannot connect to the database at {shown}: {reason}. " + hint)
-    return make_sessionmaker(make_engine(url))
+        return open_sessions(get_settings())
+    except DatabaseUnusable as exc:
+        _fail(str(exc))
 
 
 def _fail(message: str, details: list[str] | None = None) -> None:
@@ -207,7 +192,7 @@ def import_cmd(
 ) -> None:
     """Import derivations (the paper's *_results.json, JSONL or CSV). All or nothing."""
     from app.db import transaction
-    from app.services.import_formats import read_records
+    from app.services.file_formats import read_records
     from app.services.importing import check_size, file_hash, import_records
     from app.services.labelled_formats import lm_eval_results
     from app.services.source_labels import parse_map
@@ -438,37 +423,13 @@ def worker(
                                                                          "derivations at once (default: cores, at most 4).")] = None,
 ) -> None:
     """Run a worker: claims generation, check and export jobs from the database until stopped."""
-    import logging
+    from app.worker.run import WorkerOptions, run
 
-    from app.worker.backends import BackendCache, NoGPU, resolve_device
-    from app.worker.handlers import Context
-    from app.worker.loop import Worker
-    from app.worker.supervisor import stop_with_parent
-
-    stop_with_parent()  # started by `derivlab serve`: end with it
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    chosen = [k.strip() for k in kinds.split(",") if k.strip()]
-    if device not in ("cpu", "cuda", "auto"):
-        _fail(f"--device must be cpu, cuda or auto (got {device})")
-    if "generate" in chosen and device != "cpu":
-        try:
-            resolve_device(device)
-        except NoGPU as exc:
-            _fail(str(exc))
-        except ImportError:
-            _fail("generation needs torch and transformers: pip install 'derivation-lab[worker]' "
-                  "(or make worker-deps), or run with --kinds check")
-    settings = get_settings()
-    sessions = _sessions()
-    ctx = Context(sessions, BackendCache(device, settings.openai_base_url, settings.openai_api_key),
-                  sandbox_processes=sandbox_processes)
     try:
-        loop = Worker(ctx, kinds=chosen, lease_seconds=lease_seconds, poll_seconds=poll_seconds)
+        typer.echo(run(WorkerOptions(kinds, device, exit_when_idle, lease_seconds, poll_seconds, sandbox_processes),
+                       _sessions))
     except ValueError as exc:
         _fail(str(exc))
-    loop.install_signal_handlers()
-    stats = loop.run(exit_when_idle=exit_when_idle)
-    typer.echo(f"worker {loop.id} stopped: {stats.done} jobs done, {stats.failed} failed, {stats.lost} lost")
 
 
 @run_cli.command("create")

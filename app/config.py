@@ -6,7 +6,11 @@ import secrets
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = Path(__file__).resolve().parent  # templates, static files and migrations ship inside it
+ROOT = PACKAGE.parent  # the checkout (or, installed, site-packages)
+# A checkout keeps its data in ./var beside the code; an installed copy in ./var where it is run
+# (site-packages is no place for a database).
+DATA_DIR = ROOT / "var" if (ROOT / "pyproject.toml").exists() else Path.cwd() / "var"
 
 
 class Settings(BaseSettings):
@@ -14,7 +18,7 @@ class Settings(BaseSettings):
 
     # Unset: an embedded PostgreSQL (pgserver) is started under data_dir/pg.
     database_url: str | None = None
-    data_dir: Path = ROOT / "var"
+    data_dir: Path = DATA_DIR
     # Unset: a random key is created once and kept in data_dir/secret_key.
     secret_key: str | None = None
     host: str = "127.0.0.1"

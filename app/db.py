@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import ROOT, Settings
+from app.config import PACKAGE, Settings
 
 _embedded = None  # the pgserver handle must live as long as the process
 
@@ -71,7 +71,33 @@ def upgrade(url: str) -> None:
     from alembic import command
     from alembic.config import Config
 
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg = Config()  # no alembic.ini needed: an installed copy has none
+    cfg.set_main_option("script_location", str(PACKAGE / "migrations"))
     cfg.attributes["url"] = url
     command.upgrade(cfg, "head")
+
+
+class DatabaseUnusable(Exception):
+    """DATABASE_URL cannot be used; the message says what to check."""
+
+
+def open_sessions(settings: Settings) -> sessionmaker[Session]:
+    """The migrated database's sessionmaker (embedded PostgreSQL when DATABASE_URL is unset).
+    A DATABASE_URL that cannot be used raises DatabaseUnusable saying what to check."""
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    hint = ("Check DATABASE_URL (postgresql://user:password@host:5432/dbname): that PostgreSQL runs there, "
+            "accepts this user and has this database; or unset it to use the embedded PostgreSQL.")
+    try:
+        url = database_url(settings)
+        if not make_url(url).drivername.startswith("postgresql"):
+            raise DatabaseUnusable(f"DATABASE_URL must be a PostgreSQL URL (postgresql://...), not "
+                                   f"'{make_url(url).drivername}://...'. " + hint)
+        upgrade(url)
+    except ArgumentError as exc:
+        raise DatabaseUnusable(f"DATABASE_URL is not a database URL ({exc}). " + hint) from None
+    except OperationalError as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        reason = (str(exc.orig).strip().splitlines() or ["unknown"])[0]
+        raise DatabaseUnusable(f"cannot connect to the database at {shown}: {reason}. " + hint) from None
+    return make_sessionmaker(make_engine(url))

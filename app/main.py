@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
 
-from app.config import ROOT, Settings, get_settings
+from app.config import PACKAGE, Settings, get_settings
 from app.db import database_url, make_engine, make_sessionmaker
 from app.deps import csrf_protect, reject_nul
 from app.web import errors
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
     app.add_middleware(BodyLimit, default_bytes=settings.max_body_kb * 1024, upload_mb=settings.import_max_mb)
     app.add_middleware(ResponseHeaders)
 
-    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static")
     for module in (auth, home, annotate, projects, importing, runs, jobs, review, settings_routes, dashboards, profile,
                    exports, training_routes, users, data, api_v1):
         # /api/openapi.json documents the JSON API alone; the HTML pages are not an API

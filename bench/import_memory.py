@@ -43,7 +43,7 @@ def files(mb: int) -> dict[str, tuple[str, bytes]]:
 
 def _read(name: str, data: bytes, out) -> None:
     from app.errors import InvalidInput
-    from app.services.import_formats import read_records
+    from app.services.file_formats import read_records
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t = time.perf_counter()

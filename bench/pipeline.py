@@ -110,7 +110,7 @@ def main() -> None:
                                    files={"file": (small.name, small.read_bytes(), "application/jsonl")})
             seconds = time.perf_counter() - started
             assert response.status_code == 200 and "Imported" in response.text, response.text[:500]
-            line(f"import over HTTP (the upload page)", args.n, seconds, "(Label Studio: 1,500 in ~0.8 s)")
+            line("import over HTTP (the upload page)", args.n, seconds, "(Label Studio: 1,500 in ~0.8 s)")
 
             started = time.perf_counter()
             stats = Worker(Context(sessions, BackendCache("cpu")), kinds=["metrics"]).run(exit_when_idle=True)
@@ -163,7 +163,7 @@ def main() -> None:
 
             large_id = project_id(sessions, "large")
             started = time.perf_counter()
-            cli = subprocess.run([DERIVLAB, "export", "--project", "large", "--level", "step", "-o", str(tmp / "s.csv")],
+            subprocess.run([DERIVLAB, "export", "--project", "large", "--level", "step", "-o", str(tmp / "s.csv")],
                                  env=env, check=True, capture_output=True)
             cli_seconds = time.perf_counter() - started
             started = time.perf_counter()

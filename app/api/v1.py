@@ -10,13 +10,11 @@ from fastapi.responses import JSONResponse
 
 from app.deps import ApiAdmin, ApiStaff, ApiUser, SessionDep
 from app.errors import NotFound
-from app.repositories import api as api_repo
-from app.repositories import runs as runs_repo
 from app.schemas import api as schemas
 from app.schemas.runs import Decoding
-from app.services import browse, dashboards, exporting, project_lifecycle, pushing, runs
+from app.services import api_reads, browse, dashboards, exporting, project_lifecycle, pushing, runs
 from app.web import streams
-from app.web.routes import training as training_routes  # the page's answer: the same files
+from app.web import training_files  # the page's answer: the same files
 from app.services.projects import get_project
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
@@ -55,7 +53,7 @@ def list_projects(request: Request, response: Response, session: SessionDep, use
                   archived: bool | None = Query(None, description="true: only archived ones; false: only the others"),
                   limit: int = PAGE, offset: int = OFFSET):
     """Projects by name (X-Total-Count and a Link header page them)."""
-    rows, total = api_repo.projects(session, archived=archived, limit=limit, offset=offset)
+    rows, total = api_reads.projects(session, archived=archived, limit=limit, offset=offset)
     return paged(request, response, [_project_out(p, n) for p, n in rows], total=total, limit=limit, offset=offset)
 
 
@@ -86,7 +84,7 @@ def delete_project(project_id: int, session: SessionDep, user: ApiAdmin,
 def list_problems(request: Request, response: Response, project_id: int, session: SessionDep, user: ApiStaff,
                   perturbation: str | None = None, limit: int = PAGE, offset: int = OFFSET):
     get_project(session, project_id)
-    rows, total = api_repo.problems(session, project_id=project_id, perturbation=perturbation, limit=limit,
+    rows, total = api_reads.problems(session, project_id=project_id, perturbation=perturbation, limit=limit,
                                     offset=offset)
     return paged(request, response, rows, total=total, limit=limit, offset=offset)
 
@@ -116,17 +114,17 @@ def list_derivations(
     params = {k: v for k, v in request.query_params.items() if k in browse.PARAMS and k not in ("page", "per_page")}
     view = browse.parse(session, project_id=project_id, params=params)
     if set(params) <= {"model", "perturbation"}:  # the plain list: one query (peer-bench's "list 100 tasks")
-        rows, total = api_repo.derivations(session, project_id=project_id, model=model, perturbation=perturbation,
+        rows, total = api_reads.derivations(session, project_id=project_id, model=model, perturbation=perturbation,
                                            limit=limit, offset=offset)
     else:
         ids, total = browse.select_page(session, view, limit=limit, offset=offset)
-        rows = api_repo.derivations_by_id(session, ids)
+        rows = api_reads.derivations_by_id(session, ids)
     return paged(request, response, rows, total=total, limit=limit, offset=offset)
 
 
 @router.get("/derivations/{derivation_id}", response_model=schemas.DerivationOut)
 def get_derivation(derivation_id: int, session: SessionDep, user: ApiStaff):
-    found, _ = api_repo.derivations(session, derivation_id=derivation_id, limit=1, offset=0)
+    found, _ = api_reads.derivations(session, derivation_id=derivation_id, limit=1, offset=0)
     if not found:
         raise NotFound(f"derivation {derivation_id} does not exist")
     return found[0]
@@ -139,7 +137,7 @@ def list_annotations(request: Request, response: Response, project_id: int, sess
                                                                        "(ISO 8601): pass the last one's submitted_at")):
     """Submitted annotations, oldest submission first (with `since`: read new ones incrementally)."""
     get_project(session, project_id)
-    rows, total = api_repo.annotations(session, project_id=project_id, limit=limit, offset=offset, since=since)
+    rows, total = api_reads.annotations(session, project_id=project_id, limit=limit, offset=offset, since=since)
     return paged(request, response, rows, total=total, limit=limit, offset=offset)
 
 
@@ -230,8 +228,8 @@ def list_runs(request: Request, response: Response, project_id: int, session: Se
               limit: int = PAGE, offset: int = OFFSET):
     """Newest first. A project has a handful of runs: they are read whole and sliced."""
     get_project(session, project_id)
-    every = runs_repo.list_for_project(session, project_id)
-    rows = [_run_out(session, run.id) for run, _ in every[offset:offset + limit]]
+    every = runs.of_project(session, project_id)
+    rows = [_run_out(session, run.id) for run in every[offset:offset + limit]]
     return paged(request, response, rows, total=len(every), limit=limit, offset=offset)
 
 
@@ -247,7 +245,6 @@ def create_run(project_id: int, body: schemas.RunIn, session: SessionDep, user: 
     run = runs.create_run(session, project_name=project.name, model_path=body.model, backend=body.backend,
                           decoding=decoding, perturbations=body.perturbations, name=body.name, fresh=body.fresh,
                           seed=body.seed, user_id=user.id)
-    session.flush()
     return _run_out(session, run.id)
 
 
@@ -258,4 +255,4 @@ def training_export(request: Request, project_id: int, name: str, session: Sessi
     """A training export: `step-rewards`, `preference-pairs` or `corrections`, as `.jsonl` or
     `.parquet`, or `README.md` (the dataset card; `kind=` names the export it describes).
     Made from judged derivations only (settled, or every annotator agreeing)."""
-    return training_routes.respond(request, session, project_id, name, model, perturbation, final_only, ratings)
+    return training_files.respond(request, session, project_id, name, model, perturbation, final_only, ratings)

@@ -34,7 +34,7 @@ from app.math.corpus import render
 from app.math.engine import to_latex
 from app.math.latex import parsed_sides
 from app.math.limits import CHECK_TIMEOUT, PARSE_TIMEOUT
-from app.math.normalize import canonical_names
+from app.math.latex import canonical_names
 from app.math.sandbox import Sandbox, default_sandbox
 from app.math.srepr import read_srepr
 
@@ -169,6 +169,8 @@ class Report:
         xs = sorted(self.seconds)
         return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else 0.0
 
+# Long because it is a benchmark's loop: the items built, checked and tallied in one pass
+# over the sandbox's answers.
 def evaluate(refs: list[Reference], *, variants: tuple[str, ...] = VARIANTS, styles: tuple[str, ...] = STYLES,
              sandbox: Sandbox | None = None, progress: Callable[[int], None] | None = None) -> Report:
     """Check every reference in every variant and rendering; parse every equation."""

@@ -169,6 +169,8 @@ class _Context:
             expr = new
         return expr
 
+    # Long because the cases of one comparison (integrals, constants of integration, branches)
+    # fall through to each other in order, under one time limit.
     def truth(self, eq: Eq) -> tuple[str, str]:
         """("true" | "false" | "unknown", reason) for the equation given the premises."""
         try:
@@ -482,6 +484,8 @@ def read_ahead(premises: list[str], goal: str | None, steps: list[str]) -> None:
         _parse(latex, variables)
 
 
+# Long because the verdicts of a step are a ladder read top to bottom: the order of the
+# branches is the rules' precedence, which splitting would scatter.
 def _check_derivation(premises: list[str], goal: str | None, steps: list[str]) -> DerivationCheck:
     _too_slow.clear()
     variables = problem_variables(premises)

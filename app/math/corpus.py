@@ -22,7 +22,7 @@ from app.math.checker import check_derivation
 from app.math.engine import Problem, generate, prompt_text, to_latex
 from app.math.latex import parsed_sides
 from app.math.limits import CHECK_TIMEOUT, PARSE_TIMEOUT
-from app.math.normalize import canonical_names
+from app.math.latex import canonical_names
 from app.math.sandbox import Sandbox, default_sandbox
 
 STYLES = ("paper", "gpt", "t5")

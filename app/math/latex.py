@@ -18,7 +18,7 @@ import sympy
 from sympy import E, Eq, Function, Integral, Symbol
 from sympy.core.function import AppliedUndef
 
-from app.math.normalize import NO_LOWER_LIMIT, NormalizeError, rewrite, undo_t5_spacing
+from app.math.normalize import NO_LOWER_LIMIT, NormalizeError, canonical_name, rewrite, undo_t5_spacing
 
 # Functions SymPy's printer writes as \\operatorname{name}: integrals of the engine's bodies
 # produce them (Ei, Si, erf, ...), so they are read as the functions, not as undefined ones.
@@ -175,6 +175,17 @@ def sorted_partials(expr):
     return expr.replace(
         lambda e: isinstance(e, sympy.Derivative) and isinstance(e.expr, AppliedUndef) and len(e.variable_count) > 1,
         lambda e: sympy.Derivative(e.expr, *sorted(e.variable_count, key=lambda vc: str(vc[0]))))
+
+
+def canonical_names(expr):
+    """expr with every symbol and undefined function renamed by canonical_name (to compare a
+    parsed equation with an srepr or an engine equation spelled another way)."""
+    if isinstance(expr, sympy.Eq):  # side by side: rebuilding an Eq of equal sides gives True
+        return sympy.Eq(canonical_names(expr.lhs), canonical_names(expr.rhs), evaluate=False)
+    symbols = {s: sympy.Symbol(canonical_name(s.name)) for s in expr.atoms(sympy.Symbol)}
+    expr = expr.xreplace(symbols)
+    return sorted_partials(expr.replace(lambda e: isinstance(e, AppliedUndef),
+                                        lambda e: sympy.Function(canonical_name(e.func.__name__))(*e.args)))
 
 
 def _factors(expr) -> list:

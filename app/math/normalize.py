@@ -107,22 +107,6 @@ def canonical_name(raw: str) -> str:
     return "".join(out)
 
 
-def canonical_names(expr):
-    """expr with every symbol and undefined function renamed by canonical_name (to compare a
-    parsed equation with an srepr or an engine equation spelled another way)."""
-    import sympy
-    from sympy.core.function import AppliedUndef
-
-    if isinstance(expr, sympy.Eq):  # side by side: rebuilding an Eq of equal sides gives True
-        return sympy.Eq(canonical_names(expr.lhs), canonical_names(expr.rhs), evaluate=False)
-    symbols = {s: sympy.Symbol(canonical_name(s.name)) for s in expr.atoms(sympy.Symbol)}
-    from app.math.latex import sorted_partials
-
-    expr = expr.xreplace(symbols)
-    return sorted_partials(expr.replace(lambda e: isinstance(e, AppliedUndef),
-                                        lambda e: sympy.Function(canonical_name(e.func.__name__))(*e.args)))
-
-
 def _pi_is_variable(tokens: list[str]) -> bool:
     """`\\pi` is a variable where the problem uses it as one (the authors' engine draws it as a
     plain symbol): a differential or derivative variable (`d\\pi`, `\\partial \\pi`), or an
@@ -313,6 +297,8 @@ class _Rewriter:
         return None
 
     # --- derivatives and integrals -----------------------------------------
+    # Long because it reads the printer's derivative fraction token by token (numerator, order,
+    # each variable and its power), one grammar.
     def derivative_at(self, i: int) -> tuple[str, int, list[str]] | None:
         """`\\frac{d^{n}}{d x^{n}}`, `\\frac{\\partial^{2}}{\\partial x\\partial y}`: the operator,
         the end of the fraction, and the variables' placeholders in the order the

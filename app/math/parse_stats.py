@@ -13,7 +13,7 @@ from sympy import Eq
 
 from app.math.latex import parsed_sides, split_steps
 from app.math.limits import PARSE_TIMEOUT
-from app.math.normalize import canonical_names
+from app.math.latex import canonical_names
 from app.math.sandbox import Sandbox, default_sandbox
 from app.math.srepr import SreprError, read_srepr
 from app.math.paper import OUTPUT_KEY, VARIANTS

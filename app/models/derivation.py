@@ -18,6 +18,9 @@ class Perturbation(str, enum.Enum):
     SR = "SR"  # step removal
 
 
+PERTURBATIONS = tuple(p.value for p in Perturbation)  # the one spelling of the list, in the paper's order
+
+
 class Problem(Base):
     __tablename__ = "problems"
     __table_args__ = (UniqueConstraint("project_id", "key", "perturbation"),)

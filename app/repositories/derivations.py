@@ -65,6 +65,8 @@ UNCERTAIN_SQL = """(
 STRATEGIES = ("interleaved", "uncertain", "balanced")
 
 
+# Long because it is one statement assembled per queue strategy: the three share the lock,
+# the overlap and the sample filters, which must stay one query.
 def next_candidate(session: Session, *, project_id: int, annotator_id: int, overlap: int, sampled: bool,
                    exclude: list[int], strategy: str = "interleaved") -> int | None:
     """The next derivation this annotator has not touched, below the overlap (within the

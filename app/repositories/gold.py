@@ -1,10 +1,10 @@
 """Gold items' queries: the companion project that holds them, which one an annotator gets
 next, and how each annotator's labels compare with the known answers."""
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from app.models import Annotation, Derivation, Project
+from app.models import Annotation, Derivation, LLMModel, Problem, Project
 
 
 def companion(session: Session, project_id: int) -> Project | None:
@@ -68,3 +68,35 @@ def model_steps(session: Session, project_id: int, per_model: int = 200) -> dict
     for name, index, latex in rows:
         out.setdefault(name, []).append((index, latex))
     return out
+
+
+def problems_with_reference_and_model(session: Session, project_id: int) -> list[tuple]:
+    """(problem, a model that answered it) for each problem with a reference, by id."""
+    return session.execute(
+        select(Problem, func.min(LLMModel.name)).join(Derivation, Derivation.problem_id == Problem.id)
+        .join(LLMModel, LLMModel.id == Derivation.model_id)
+        .where(Problem.project_id == project_id, Problem.reference.is_not(None))
+        .group_by(Problem.id).order_by(Problem.id)).all()
+
+
+def set_truths(session: Session, companion_id: int, truths: dict[str, dict]) -> None:
+    """Each gold item's known answer, by its content hash."""
+    for digest, truth in truths.items():
+        session.execute(update(Derivation).where(Derivation.project_id == companion_id,
+                                                 Derivation.content_hash == digest).values(gold_truth=truth))
+
+
+def item_count(session: Session, companion_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Derivation).where(Derivation.project_id == companion_id))
+
+
+def steps_of(session: Session, derivation_id: int) -> list[tuple[int, str]]:
+    return session.execute(text("SELECT index, latex FROM steps WHERE derivation_id = :d ORDER BY index"),
+                           {"d": derivation_id}).all()
+
+
+def steps_of_project(session: Session, project_id: int) -> list[tuple[int, str]]:
+    """(derivation id, step LaTeX) for every step of the project, in order."""
+    return session.execute(text(
+        "SELECT s.derivation_id, s.latex FROM steps s JOIN derivations d ON d.id = s.derivation_id "
+        "WHERE d.project_id = :gold ORDER BY s.derivation_id, s.index"), {"gold": project_id}).all()

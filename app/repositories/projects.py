@@ -1,4 +1,4 @@
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -164,3 +164,17 @@ def add_to_sample(session: Session, project_id: int, derivation_ids: list[int]) 
 def remove_from_sample(session: Session, project_id: int, derivation_ids: list[int]) -> int:
     return session.execute(delete(SampleItem).where(SampleItem.project_id == project_id,
                                                     SampleItem.derivation_id.in_(derivation_ids))).rowcount
+
+
+def label_keys_in_use(session: Session, project_id: int) -> set[str]:
+    """Label keys some step label or final label of the project holds."""
+    return set(session.scalars(text("""
+        SELECT DISTINCT sl.label FROM step_labels sl JOIN annotations a ON a.id = sl.annotation_id
+        JOIN derivations d ON d.id = a.derivation_id WHERE d.project_id = :p
+        UNION SELECT DISTINCT fl.label FROM final_labels fl JOIN derivations d ON d.id = fl.derivation_id
+        WHERE d.project_id = :p"""), {"p": project_id}))
+
+
+def set_gold_taxonomy(session: Session, project_id: int, taxonomy: list[dict]) -> None:
+    """The project's gold companion (app.services.gold) takes the project's labels."""
+    session.execute(update(Project).where(Project.gold_of == project_id).values(taxonomy=taxonomy))

@@ -16,6 +16,7 @@ from app.repositories import annotations as annotations_repo
 from app.repositories import checks as checks_repo
 from app.repositories import corrections as corrections_repo
 from app.repositories import derivations as derivations_repo
+from app.repositories import history as history_repo
 from app.repositories import projects as projects_repo
 
 
@@ -158,3 +159,8 @@ def disagreements(session: Session, *, project_id: int, model_id: int | None = N
     if projects_repo.get(session, project_id) is None:
         raise NotFound(f"project {project_id} does not exist")
     return adjudication_repo.disagreements(session, project_id=project_id, model_id=model_id, perturbation=perturbation)
+
+
+def history(session: Session, *, derivation_id: int) -> tuple[ReviewView, list]:
+    """The derivation's review view (404 for an unknown one) and its events, oldest first."""
+    return review(session, derivation_id=derivation_id), history_repo.for_derivation(session, derivation_id)

@@ -96,3 +96,15 @@ def set_active(session: Session, *, user_id: int, active: bool, by: User) -> Use
     user.active = active
     end_sessions(session, user)
     return user
+
+
+def account_named(session: Session, username: str) -> User | None:
+    return users_repo.get_by_username(session, username)
+
+
+def user_by_id(session: Session, user_id: int) -> User | None:
+    return users_repo.get(session, user_id)
+
+
+def all_users(session: Session) -> list[User]:
+    return users_repo.list_all(session)

@@ -11,7 +11,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput, NotFound
-from app.models import Perturbation, Project
+from app.models import PERTURBATIONS, Project
 from app.repositories import dashboards as repo
 from app.repositories import rollups
 from app.repositories import projects as projects_repo
@@ -19,7 +19,6 @@ from app.repositories import users as users_repo
 from app.repositories.dashboards import Filters
 
 METRICS = ("rouge2", "bleu", "gleu")
-PERTURBATIONS = tuple(p.value for p in Perturbation)
 
 
 @dataclass

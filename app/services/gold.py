@@ -21,7 +21,6 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
@@ -30,7 +29,7 @@ from app.math.corpus import t5_spacing
 from app.math.latex import split_steps
 from app.math.mutants import KINDS, gold_from_reference
 from app.math.sandbox import Sandbox, default_sandbox
-from app.models import Derivation, LLMModel, Problem, Project, User
+from app.models import Derivation, Project, User
 from app.repositories import gold as gold_repo
 from app.repositories import projects as projects_repo
 from app.schemas.importing import DerivationIn
@@ -64,11 +63,7 @@ def make(session: Session, *, project_id: int, count: int, seed: int = 0, sandbo
         raise InvalidInput("gold items need the paper's labels (incorrect, irrelevant, redundant, skipped): "
                            "their known errors are of those kinds")
     # each problem with a reference, and a model that answered it (a gold item looks like its output)
-    problems = session.execute(
-        select(Problem, func.min(LLMModel.name)).join(Derivation, Derivation.problem_id == Problem.id)
-        .join(LLMModel, LLMModel.id == Derivation.model_id)
-        .where(Problem.project_id == project_id, Problem.reference.is_not(None))
-        .group_by(Problem.id).order_by(Problem.id)).all()
+    problems = gold_repo.problems_with_reference_and_model(session, project_id)
     if not problems:
         raise InvalidInput("no problem of this project has a reference to make gold items from")
     sandbox = sandbox or default_sandbox()
@@ -91,9 +86,7 @@ def make(session: Session, *, project_id: int, count: int, seed: int = 0, sandbo
     batch = hashlib.sha256(f"gold:{project_id}:{seed}:{sorted(truths)}".encode()).hexdigest()
     result = import_records(session, project_name=companion.name, filename="gold items", sha256=batch, fmt="gold",
                             records=records)
-    for digest, truth in truths.items():
-        session.execute(update(Derivation).where(Derivation.project_id == companion.id,
-                                                 Derivation.content_hash == digest).values(gold_truth=truth))
+    gold_repo.set_truths(session, companion.id, truths)
     session.flush()
     return result.added
 
@@ -198,7 +191,7 @@ def item_count(session: Session, project_id: int) -> int:
     companion = gold_repo.companion(session, project_id)
     if companion is None:
         return 0
-    return session.scalar(select(func.count()).select_from(Derivation).where(Derivation.project_id == companion.id))
+    return gold_repo.item_count(session, companion.id)
 
 
 def due(session: Session, *, project: Project, user: User) -> int | None:
@@ -240,8 +233,7 @@ def feedback(session: Session, *, derivation_id: int, user: User) -> Feedback | 
     if mine is None or had > project.onboarding_gold:
         return None  # not submitted, or past the onboarding round: gold stays unannounced
     truth = derivation.gold_truth["labels"]
-    steps = session.execute(text("SELECT index, latex FROM steps WHERE derivation_id = :d ORDER BY index"),
-                            {"d": derivation_id}).all()
+    steps = gold_repo.steps_of(session, derivation_id)
     rows = []
     for index, latex in steps:
         yours = sorted(mine["given"].get(str(index), []))
@@ -285,9 +277,7 @@ def answers_export(session: Session, *, project_id: int) -> list[dict]:
     if companion is None:
         return []
     steps: dict[int, list[str]] = defaultdict(list)
-    for derivation_id, latex in session.execute(text(
-            "SELECT s.derivation_id, s.latex FROM steps s JOIN derivations d ON d.id = s.derivation_id "
-            "WHERE d.project_id = :gold ORDER BY s.derivation_id, s.index"), {"gold": companion.id}):
+    for derivation_id, latex in gold_repo.steps_of_project(session, companion.id):
         steps[derivation_id].append(latex)
     out = []
     for a in gold_repo.answers(session, companion.id):

@@ -21,7 +21,7 @@ from app.repositories import users as users_repo
 from app.schemas.importing import DerivationIn, ImportResult
 from app.services.auth import hash_password
 from app.services import labelled_formats, source_labels, taxonomy
-from app.services.import_formats import read_records
+from app.services.file_formats import read_records
 
 BATCH = 5000  # records written per round (COPY: the size only paces the progress bar)
 
@@ -146,6 +146,9 @@ def _same_prompts(session: Session, project_id: int, records: list[DerivationIn]
                      for k, p in sorted(clashes)][:20])
 
 
+# Long because it is one transaction's steps in order (clashes, problems, derivations, steps,
+# labels, checks queued), each using the ids the one before wrote; split, the order would
+# live in the caller.
 def import_records(
     session: Session,
     *,

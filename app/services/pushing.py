@@ -7,13 +7,12 @@ from __future__ import annotations
 import hashlib
 import json
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
-from app.models import Prediction, Project
+from app.models import Project
 from app.repositories import derivations as derivations_repo
+from app.repositories import predictions as predictions_repo
 from app.schemas.api import DerivationsIn, ItemErrors, PredictionsIn, PushResult
 from app.schemas.importing import DerivationIn
 from app.services import import_formats, project_lifecycle, step_split
@@ -105,12 +104,7 @@ def push_predictions(session: Session, *, project_id: int, body: PredictionsIn) 
     rows = {(p.derivation_id, p.step_index, p.label): {
         "source": body.source, "derivation_id": p.derivation_id, "step_index": p.step_index, "label": p.label,
         "verdict": p.verdict, "score": p.score, "reason": p.reason} for p in body.predictions}
-    for start in range(0, len(rows), 5000):  # under the driver's parameter limit
-        chunk = list(rows.values())[start:start + 5000]
-        stmt = insert(Prediction).values(chunk)
-        session.execute(stmt.on_conflict_do_update(
-            index_elements=[Prediction.source, Prediction.derivation_id, Prediction.step_index, Prediction.label],
-            set_={"verdict": stmt.excluded.verdict, "score": stmt.excluded.score, "reason": stmt.excluded.reason}))
+    predictions_repo.upsert(session, list(rows.values()))
     session.flush()
     return len(rows)
 
@@ -118,8 +112,6 @@ def push_predictions(session: Session, *, project_id: int, body: PredictionsIn) 
 def predictions_for(session: Session, derivation_id: int) -> dict[int, list[tuple[str, str, float | None, str]]]:
     """step index -> [(source, label, score, reason)] the sources say yes to."""
     out: dict[int, list] = {}
-    for p in session.scalars(select(Prediction).where(Prediction.derivation_id == derivation_id,
-                                                      Prediction.verdict == "yes")
-                             .order_by(Prediction.source, Prediction.label)):
+    for p in predictions_repo.yes_for(session, derivation_id):
         out.setdefault(p.step_index, []).append((p.source, p.label, p.score, p.reason))
     return out

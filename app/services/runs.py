@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app import jobs
 from app.errors import InvalidInput, NotFound
-from app.models import GenerationRun, Perturbation
+from app.models import PERTURBATIONS, GenerationRun
 from app.repositories import imports as imports_repo
 from app.repositories import jobs as jobs_repo
 from app.repositories import projects as projects_repo
@@ -21,7 +21,7 @@ from app.schemas.runs import BACKENDS, Decoding
 from app.services import step_split
 from app.services.problems import generate_problems
 
-ALL_PERTURBATIONS = tuple(p.value for p in Perturbation)
+ALL_PERTURBATIONS = PERTURBATIONS
 
 
 def parse_perturbations(raw: str | list[str] | None) -> list[str]:
@@ -90,6 +90,7 @@ def create_run(session: Session, *, project_name: str, model_path: str, backend:
          "payload": {"run_id": run.id, "problem_ids": problem_ids[i:i + size]}}
         for i in range(0, len(problem_ids), size)
     ])
+    session.flush()  # its jobs written before anyone reads its progress in this transaction
     return run
 
 
@@ -157,3 +158,8 @@ def progress(session: Session, *, run_id: int) -> RunProgress:
     return RunProgress(run=run, model_name=runs_repo.model_name(session, run.model_id), total=run.total,
                        done=done, jobs=jobs_by_state, per_second=per_second, eta_seconds=eta,
                        started_at=raw["started_at"], state=state)
+
+
+def of_project(session: Session, project_id: int) -> list[GenerationRun]:
+    """The project's runs, newest first."""
+    return [run for run, _ in runs_repo.list_for_project(session, project_id)]

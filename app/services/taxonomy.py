@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import text
-from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
 from app.models import Project
+from app.repositories import projects as projects_repo
 from app.services.projects import get_project
 
 MAX_ACTIVE = 9  # keys 1-9 on the annotate page
@@ -64,15 +63,6 @@ def ratings(project: Project) -> dict[str, int]:
     return {i["key"]: i["rating"] for i in items(project)}
 
 
-def _in_use(session: Session, project_id: int) -> set[str]:
-    """Label keys some step label, final label or event of the project holds."""
-    return set(session.scalars(text("""
-        SELECT DISTINCT sl.label FROM step_labels sl JOIN annotations a ON a.id = sl.annotation_id
-        JOIN derivations d ON d.id = a.derivation_id WHERE d.project_id = :p
-        UNION SELECT DISTINCT fl.label FROM final_labels fl JOIN derivations d ON d.id = fl.derivation_id
-        WHERE d.project_id = :p"""), {"p": project_id}))
-
-
 def _check(rows: list[dict]) -> list[dict]:
     out, seen, problems = [], set(), []
     for n, row in enumerate(rows, start=1):
@@ -116,11 +106,11 @@ def update(session: Session, *, project_id: int, rows: list[dict]) -> list[dict]
     new = _check(rows)
     kept = {r["key"] for r in new}
     for old in items(project):
-        if old["key"] not in kept and old["key"] in _in_use(session, project_id):
+        if old["key"] not in kept and old["key"] in projects_repo.label_keys_in_use(session, project_id):
             new.append({**old, "retired": True})  # data holds it: retire it instead of dropping it
     project.taxonomy = new
     # gold items (app.services.gold) are labelled with the project's labels, whatever they are now
-    session.execute(sql_update(Project).where(Project.gold_of == project_id).values(taxonomy=new))
+    projects_repo.set_gold_taxonomy(session, project_id, new)
     session.flush()
     return new
 

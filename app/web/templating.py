@@ -11,14 +11,14 @@ from fastapi.responses import HTMLResponse
 from jinja2 import pass_context
 from jinja2_fragments.fastapi import Jinja2Blocks
 
-from app.config import ROOT
+from app.config import PACKAGE
 from app.deps import csrf_token
 from app.math.latex import display_form, is_mixed, split_steps
 from app.web.markdown import render_markdown
 from app.services.annotating import STATE_TEXT, state_of
 from app.services.event_text import describe
 
-templates = Jinja2Blocks(directory=str(ROOT / "templates"))
+templates = Jinja2Blocks(directory=str(PACKAGE / "templates"))
 templates.env.globals["csrf_token"] = csrf_token
 
 

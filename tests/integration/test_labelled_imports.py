@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.errors import InvalidInput
 from app.models import Annotation, Derivation, LLMModel, Step, StepLabel, User
-from app.services.import_formats import read_records
+from app.services.file_formats import read_records
 from app.services.importing import import_file
 
 

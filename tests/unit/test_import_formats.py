@@ -5,7 +5,8 @@ import json
 import pytest
 
 from app.errors import InvalidInput
-from app.services.import_formats import paper_problem_key, read_records
+from app.services.file_formats import read_records
+from app.services.import_formats import paper_problem_key
 from tests.conftest import PAPER_FILES
 
 

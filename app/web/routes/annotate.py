@@ -3,8 +3,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.deps import CurrentUser, SessionDep
 from app.errors import InvalidInput, NotFound
-from app.repositories import derivations as derivations_repo
 from app.services import annotating, gold
+from app.services.projects import project_of_derivation
 from app.web import refs
 from app.web.refs import DerivationRef, StepRef
 from app.web.templating import is_fragment_request, render
@@ -142,7 +142,7 @@ def submit(
 def gold_feedback(request: Request, derivation_id: DerivationRef, session: SessionDep, user: CurrentUser):
     """The answer to an onboarding item, beside the annotator's labels."""
     found = gold.feedback(session, derivation_id=derivation_id, user=user)  # None: nothing to show (a page says so)
-    project_id = derivations_repo.get_project_id(session, derivation_id)  # a gold item's: the project it calibrates
+    project_id = project_of_derivation(session, derivation_id)  # a gold item's: the project it calibrates
     if project_id is None:
         raise NotFound(f"derivation {derivation_id} does not exist")
     return render(request, "pages/feedback.html", {"feedback": found, "project_id": project_id}, headers=NO_STORE)

@@ -5,7 +5,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
 from app.deps import SessionDep
-from app.repositories import users as users_repo
 from app.services import auth
 from app.web.login_throttle import KNOWN_COOKIE, KNOWN_MAX_AGE
 from app.web.templating import render
@@ -37,7 +36,7 @@ def login(
     address = request.client.host if request.client else "unknown"
     # A browser this account logged in from before is counted on its own: failures elsewhere
     # (anyone failing on purpose) do not lock the owner out of it.
-    account = users_repo.get_by_username(session, username.strip())
+    account = auth.account_named(session, username.strip())
     cookie = request.cookies.get(KNOWN_COOKIE)
     browser = hashlib.sha256(cookie.encode()).hexdigest()[:16] if (
         account and account.id in known.users(cookie)) else None
@@ -76,7 +75,7 @@ def logout(request: Request, session: SessionDep):
     """Ends the session for good: the cookie stops working even if someone kept a copy
     (this ends the user's sessions in other browsers too)."""
     user_id = request.session.get("uid")
-    user = users_repo.get(session, user_id) if isinstance(user_id, int) else None
+    user = auth.user_by_id(session, user_id) if isinstance(user_id, int) else None
     if user is not None and request.session.get("gen") == user.session_generation:
         auth.end_sessions(session, user)
     request.session.clear()

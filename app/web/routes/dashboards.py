@@ -3,9 +3,7 @@
 from fastapi import APIRouter, Request
 
 from app.deps import SessionDep, StaffUser
-from app.repositories import projects as projects_repo
-from app.repositories import users as users_repo
-from app.services import dashboards
+from app.services import auth, dashboards, projects
 from app.web.templating import render
 
 router = APIRouter()
@@ -20,7 +18,7 @@ def dashboards_page(request: Request, project_id: int, session: SessionDep, user
     board = dashboards.compute(session, filters)
     return render(request, "pages/dashboards.html", {
         "d": board, "project": board.project, "f": filters,
-        "models": projects_repo.models_of(session, project_id), "annotators": users_repo.list_all(session),
+        "models": projects.models_of(session, project_id), "annotators": auth.all_users(session),
         "perturbations": dashboards.PERTURBATIONS, "chart": chart_data(board),
     }, block="boards")
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 
 from app.deps import AdminUser, SessionDep, StaffUser
 from app.errors import InvalidInput
-from app.repositories.dashboards import Filters
+from app.services.dashboards import Filters
 from app.services import browse, exporting, problem_view
 from app.services.projects import get_project
 from app.web import streams

@@ -2,8 +2,8 @@ from fastapi import APIRouter, Request
 
 from app.deps import CurrentUser, SessionDep
 from app.models import Role
-from app.repositories import projects as projects_repo
 from app.services import taxonomy
+from app.services.projects import listing
 from app.web.templating import render
 
 router = APIRouter()
@@ -12,7 +12,7 @@ router = APIRouter()
 @router.get("/")
 def home(request: Request, session: SessionDep, user: CurrentUser, deleted: str | None = None):
     only = user.id if user.role == Role.annotator else None  # annotators see the projects open to them
-    projects = projects_repo.list_with_progress(session, user.id, only_open_to=only)
+    projects = listing(session, user.id, only_open_to=only)
     return render(request, "pages/home.html", {"projects": projects, "deleted": deleted,
                                                "presets": taxonomy.PRESETS})
 

@@ -2,8 +2,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from app.deps import AdminUser, SessionDep
 from app.errors import InvalidInput
-from app.repositories import projects as projects_repo
-from app.services import source_labels, step_split
+from app.services import projects, source_labels, step_split
 from app.services.importing import check_size, import_file
 from app.web.templating import render
 
@@ -17,7 +16,7 @@ def _choices() -> dict:
 
 @router.get("/import")
 def import_page(request: Request, session: SessionDep, user: AdminUser, project: str = ""):
-    names = [p["project"].name for p in projects_repo.list_with_progress(session, user.id)]
+    names = [p["project"].name for p in projects.listing(session, user.id)]
     return render(request, "pages/import.html", {"projects": names, "project_name": project, **_choices()})
 
 
@@ -39,6 +38,6 @@ def import_upload(
     result = import_file(session, project_name=project, filename=file.filename or "upload", data=data, user_id=user.id,
                          split=split, model=model.strip() or None, label_map=source_labels.parse_map(labels) or None,
                          results=run)
-    project_id = projects_repo.get_by_name(session, result.project).id
+    project_id = projects.get_project_named(session, result.project).id
     return render(request, "pages/import.html", {"result": result, "project_id": project_id,
                                                   "project_name": result.project, **_choices()}, block="result")

@@ -6,7 +6,6 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.deps import AdminUser, CurrentUser, SessionDep, StaffUser
 from app.models import Perturbation
-from app.repositories import projects as projects_repo
 from app.services import (annotating, breakdown, checking, dashboards, export_jobs, exporting, gold,
                           project_lifecycle)
 from app.services.projects import get_project
@@ -104,7 +103,7 @@ def export_jsonl(request: Request, project_id: int, session: SessionDep, user: S
                  perturbation: str | None = None):
     """Everything, one JSON object per line, filtered like the dashboards."""
     filters = dashboards.parse_filters(session, project_id=project_id, model=model, perturbation=perturbation)
-    name = projects_repo.get(session, project_id).name
+    name = get_project(session, project_id).name
     return streams.limited(
         request, user,
         exporting.stream_jsonl(request.app.state.sessionmaker, filters=filters), media_type="application/x-ndjson",
@@ -116,7 +115,7 @@ def export_jsonl(request: Request, project_id: int, session: SessionDep, user: S
 def export_gold(request: Request, project_id: int, session: SessionDep, user: StaffUser):
     """Gold items' answers, per annotator: the known labels beside theirs, step by step."""
     rows = gold.answers_export(session, project_id=project_id)
-    name = projects_repo.get(session, project_id).name
+    name = get_project(session, project_id).name
     body = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     return Response(body, media_type="application/x-ndjson",
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name + '-gold.jsonl')}"})

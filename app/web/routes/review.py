@@ -6,10 +6,8 @@ from fastapi.responses import RedirectResponse
 from app.deps import SessionDep, StaffUser
 from app.errors import InvalidInput
 from app.models import Perturbation
-from app.repositories import history as history_repo
-from app.repositories import projects as projects_repo
 from app.services import adjudication, agreement, breakdown, checking, corrections, gold
-from app.services.projects import get_project
+from app.services.projects import get_project, models_of
 from app.web.templating import is_fragment_request, render
 
 router = APIRouter()
@@ -17,7 +15,7 @@ router = APIRouter()
 
 def _filters(session, project_id: int, model: str | None, perturbation: str | None) -> dict:
     chosen = breakdown.parse_perturbation(perturbation)
-    models = projects_repo.models_of(session, project_id)
+    models = models_of(session, project_id)
     model_id = None
     if model:
         if not model.isdigit() or int(model) not in {m_id for m_id, _ in models}:
@@ -83,10 +81,9 @@ def settle(request: Request, derivation_id: int, session: SessionDep, user: Staf
 
 @router.get("/derivations/{derivation_id}/history")
 def history_page(request: Request, derivation_id: int, session: SessionDep, user: StaffUser):
-    view = adjudication.review(session, derivation_id=derivation_id)  # 404 for an unknown derivation
+    view, events = adjudication.history(session, derivation_id=derivation_id)
     return render(request, "pages/history.html",
-                  {"derivation": view.derivation, "project": view.project,
-                   "events": history_repo.for_derivation(session, derivation_id)})
+                  {"derivation": view.derivation, "project": view.project, "events": events})
 
 
 @router.post("/derivations/{derivation_id}/recheck")

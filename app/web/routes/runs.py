@@ -3,12 +3,9 @@
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app import jobs
 from app.deps import AdminUser, SessionDep
-from app.repositories import jobs as jobs_repo
-from app.repositories import runs as runs_repo
 from app.schemas.runs import BACKENDS, TEMPLATES, Decoding
-from app.services import runs, step_split
+from app.services import queue_status, runs, step_split
 from app.services.projects import get_project
 from app.web.templating import is_fragment_request, render
 
@@ -21,7 +18,7 @@ _project = get_project
 @router.get("/projects/{project_id}/runs")
 def runs_page(request: Request, project_id: int, session: SessionDep, user: AdminUser):
     project = _project(session, project_id)
-    listed = [runs.progress(session, run_id=run.id) for run, _ in runs_repo.list_for_project(session, project_id)]
+    listed = [runs.progress(session, run_id=run.id) for run in runs.of_project(session, project_id)]
     return render(request, "pages/runs.html", {
         "project": project, "runs": listed, "backends": BACKENDS, "defaults": Decoding(),
         "templates": TEMPLATES, "split_rules": {k: v[0] for k, v in step_split.RULES.items()},
@@ -59,13 +56,12 @@ def run_page(request: Request, run_id: int, session: SessionDep, user: AdminUser
     report = runs.progress(session, run_id=run_id)
     return render(request, "pages/run.html", {
         "p": report, "project": _project(session, report.run.project_id),
-        "jobs": jobs_repo.list_recent(session, run_id=run_id, limit=20),
+        "jobs": queue_status.recent(session, run_id=run_id, limit=20),
     }, block="progress")
 
 
 @router.post("/runs/{run_id}/retry")
 def retry_run(request: Request, run_id: int, session: SessionDep, user: AdminUser):
     runs.progress(session, run_id=run_id)  # 404 for an unknown run
-    jobs.retry(session, run_id=run_id)
-    session.flush()
+    queue_status.retry(session, run_id=run_id)
     return run_page(request, run_id, session, user)

@@ -3,7 +3,6 @@
 from fastapi import APIRouter, Form, Request
 
 from app.deps import AdminUser, SessionDep
-from app.repositories import users as users_repo
 from app.services import auth
 from app.web.templating import render
 
@@ -11,7 +10,7 @@ router = APIRouter()
 
 
 def _page(request, session, **extra):
-    return render(request, "pages/users.html", {"users": users_repo.list_all(session), **extra}, block="users")
+    return render(request, "pages/users.html", {"users": auth.all_users(session), **extra}, block="users")
 
 
 @router.get("/users")
@@ -31,7 +30,7 @@ def add_user(request: Request, session: SessionDep, user: AdminUser, username: s
 
 @router.post("/users/{user_id}/password")
 def reset_password(request: Request, user_id: int, session: SessionDep, user: AdminUser):
-    target = users_repo.get(session, user_id)
+    target = auth.user_by_id(session, user_id)
     password = auth.generate_password()
     changed, revoked = auth.set_password(session, username=target.username if target else "", password=password)
     return _page(request, session, message=f"New password for '{changed.username}'; {auth.ended(revoked)}.",

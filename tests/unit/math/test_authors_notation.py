@@ -8,7 +8,7 @@ from sympy.core.function import AppliedUndef
 
 from app.math.checker import problem_variables
 from app.math.latex import ParseError, parse_equation
-from app.math.normalize import canonical_names
+from app.math.latex import canonical_names
 
 
 def S(name):
