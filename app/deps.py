@@ -41,7 +41,7 @@ def csrf_token(request: Request) -> str:
 
 async def csrf_protect(request: Request) -> None:
     """Synchronizer token kept in the signed session, sent as a header by htmx
-    (static/app.js) or as a form field by plain forms. Written here rather than
+    (static/js/core.js) or as a form field by plain forms. Written here rather than
     taken from a library: the ones we looked at check only a header or only a
     form field, and we need both, in one place, for every unsafe method."""
     if request.method in SAFE_METHODS or request.url.path.startswith(API_PREFIX):

@@ -30,7 +30,7 @@ import time  # noqa: E402
 
 import httpx  # noqa: E402
 
-from tests.conftest import PAPER_FILES, create_database, drop_database, free_port, login  # noqa: E402
+from tests.helpers import PAPER_FILES, create_database, drop_database, free_port, login  # noqa: E402
 
 TARGETS_MS = {"label change": 20.0, "annotate page": 30.0}
 

@@ -35,7 +35,7 @@ from sqlalchemy import text  # noqa: E402
 from bench.seed import scratch_database, seed  # noqa: E402
 from app.db import transaction  # noqa: E402
 from app.services.auth import hash_password  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from tests.helpers import free_port  # noqa: E402
 
 PASSWORD = "load password 1"
 LABELS = ("incorrect", "irrelevant", "redundant", "skipped")

@@ -44,7 +44,7 @@ from app.worker.backends import BackendCache  # noqa: E402
 from app.worker.handlers import Context  # noqa: E402
 from app.worker.loop import Worker  # noqa: E402
 from bench.seed import scratch_database  # noqa: E402
-from tests.conftest import free_port, login  # noqa: E402
+from tests.helpers import free_port, login  # noqa: E402
 
 DERIVLAB = str(ROOT / ".venv" / "bin" / "derivlab")
 SAMPLES = ROOT.parent / "shared" / "data"

@@ -6,62 +6,16 @@ transaction that is rolled back."""
 from __future__ import annotations
 
 import os
-import re
-import socket
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import ROOT, Settings
-from app.db import sqlalchemy_url, upgrade
-
-SHARED_DATA = ROOT.parent / "shared" / "data"
-PAPER_FILES = {
-    "gpt-4": SHARED_DATA / "paper_sample_gpt-4.json",
-    "gpt-3.5-turbo": SHARED_DATA / "paper_sample_chatgpt.json",
-    "flan-t5-large": SHARED_DATA / "paper_sample_flan-t5-large.json",
-}
-PASSWORD = "correct horse battery"
-
-
-def _server_url() -> str:
-    raw = os.environ.get("DATABASE_URL")
-    if raw:
-        return sqlalchemy_url(raw)
-    import pgserver
-
-    data = ROOT / "var" / "test-pg"
-    data.mkdir(parents=True, exist_ok=True)
-    return sqlalchemy_url(pgserver.get_server(data, cleanup_mode="stop").get_uri())
-
-
-SERVER_URL = _server_url()
-
-
-def create_database(prefix: str) -> str:
-    """A new, migrated database on the test server; returns its URL."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    return url
-
-
-def drop_database(url: str) -> None:
-    name = make_url(url).database
-    admin = create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+from app.config import Settings
+from tests.helpers import create_database, drop_database
 
 
 @pytest.fixture(scope="session")
@@ -170,32 +124,6 @@ def client(app) -> Iterator[TestClient]:
         yield c
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-_META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-
-
-def csrf_of(client: TestClient) -> str:
-    page = client.get("/login")
-    return _META_CSRF.search(page.text).group(1)
-
-
-def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
-    """Log in through the form; returns the CSRF token for later requests."""
-    token = csrf_of(client)
-    response = client.post("/login", data={"username": username, "password": password, "csrf_token": token, "next": "/"})
-    assert response.status_code == 303, response.text
-    return _META_CSRF.search(client.get("/").text).group(1)
-
-
-def htmx(token: str, **extra: str) -> dict[str, str]:
-    return {"HX-Request": "true", "X-CSRF-Token": token, **extra}
-
-
 def pytest_collection_modifyitems(config, items):
     # Real-browser tests need Debian's chromium; say so instead of failing obscurely
     # (CI sets DERIVLAB_REQUIRE_BROWSER so a missing browser fails there).
@@ -204,21 +132,3 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "e2e" in item.keywords:
                 item.add_marker(skip)
-
-
-def derivation_in(url: str, secret: str = "test-secret") -> int:
-    """The derivation id an annotator's address stands for (/derivations/<reference>/...): the
-    app shows annotators opaque references (app.web.refs), made with the app's secret."""
-    from app.web.refs import Refs
-
-    ref = re.search(r"/derivations/([^/?#]+)", url).group(1)
-    found = Refs(secret).decode(ref)
-    assert found is not None, url
-    return found
-
-
-def ref(number: int, secret: str = "test-secret") -> str:
-    """What an annotator's page shows for a derivation or step id (app.web.refs)."""
-    from app.web.refs import Refs
-
-    return Refs(secret).encode(number)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.math.latex import split_steps
 from app.models import Derivation, LLMModel, Problem, Project, Role, Step, User
 from app.services.auth import hash_password
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 _seq = itertools.count(1)
 _HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once

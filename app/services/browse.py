@@ -26,7 +26,12 @@ MAX_BULK = 100_000  # derivations one bulk action takes ("everything the filter 
 MAX_QUERY = 200  # characters of a text search
 LABEL_FILTERS = ("human", "sympy", "sympy_not_humans", "humans_not_sympy", "source_label")
 PARAMS = ("model", "perturbation", "state", "annotator", *LABEL_FILTERS, "source", "q", "sample",
-          *(f"{m}_{end}" for m in repo.METRICS for end in ("min", "max")), "sort", "dir", "per_page", "page")
+          *(f"{m}_{end}" for m in repo.METRICS for end in ("min", "max")), "sort", "dir", "per_page", "page", "hide")
+# The columns a reader may hide (`hide=model,bleu`: part of the view, so a shared link keeps
+# them hidden); the id and the tick box always show.
+COLUMNS = {"problem": "Problem", "model": "Model", "perturbation": "Perturbation", "steps": "Steps",
+           "annotations": "Annotations", "agreement": "Agreement", "humans": "Humans marked",
+           "sympy": "SymPy says", "sources": "Sources", **{m: m for m in repo.METRICS}}
 
 
 @dataclass
@@ -37,6 +42,16 @@ class View:
     descending: bool = False
     per_page: int = 50
     page: int = 1
+
+    @property
+    def hidden(self) -> frozenset[str]:
+        return frozenset(c for c in self.params.get("hide", "").split(",") if c)
+
+    def toggle_url(self, base: str, column: str) -> str:
+        """This view (same page) with one column hidden, or shown again."""
+        hidden = self.hidden ^ {column}
+        return self.url(base, page=self.page if self.page > 1 else None,
+                        hide=",".join(c for c in COLUMNS if c in hidden) or None)
 
     def url(self, base: str, **changes) -> str:
         """This view with some parameters changed (None removes one); page 1 unless given."""
@@ -164,6 +179,10 @@ def parse(session: Session, *, project_id: int, params: Mapping[str, str]) -> Vi
     if given.get("dir", "asc") not in ("asc", "desc"):
         raise InvalidInput("dir: asc or desc")
     view.descending = given.get("dir") == "desc"
+    if "hide" in given:
+        unknown = [c for c in given["hide"].split(",") if c and c not in COLUMNS]
+        if unknown:
+            raise InvalidInput(f"hide: no column '{unknown[0]}'", details=[f"columns: {', '.join(COLUMNS)}"])
     if "per_page" in given:
         view.per_page = _int("per_page", given["per_page"], 1, max(PAGE_SIZES))
     if "page" in given:

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from app.models import AutoCheck, Project, Role
 from app.services.auth import create_user
 from app.services.importing import import_file
-from tests.conftest import PAPER_FILES, free_port
+from tests.helpers import PAPER_FILES, free_port
 from tests.factories import score_all
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

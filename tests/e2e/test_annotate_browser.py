@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from tests.conftest import derivation_in
+from tests.helpers import derivation_in
 from tests.e2e.conftest import PASSWORD, log_in, saved, screenshot
 
 pytestmark = pytest.mark.e2e
@@ -99,7 +99,7 @@ def test_a_six_step_derivation_fits_one_laptop_screen(server, page):
     from sqlalchemy import func, select
 
     from app.models import Step
-    from tests.conftest import ref
+    from tests.helpers import ref
 
     base, sessions = server
     with sessions() as session:

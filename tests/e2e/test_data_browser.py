@@ -80,3 +80,25 @@ def test_filter_open_come_back_and_recheck(server, page):
     expect(page.locator("section#static table.side-by-side")).to_be_visible()
     assert page.locator("section#static .katex").count() > 3
     screenshot(page, "problem")
+
+
+def test_a_sort_and_hidden_columns_survive_a_filter_change(server, page):
+    """The sort (a header link) and the column chooser swap only the table; the filters' next
+    change must send them (they were lost before: the form held the values of its first load)."""
+    base, sessions = server
+    with sessions() as session:
+        project_id = session.scalar(select(Derivation.project_id).limit(1))
+    log_in(page, base)
+    page.goto(f"{base}/projects/{project_id}/data")
+    page.click("#data-table thead a:has-text('Steps')")
+    page.wait_for_url(lambda u: "sort=steps" in u)
+    page.click("details.columns summary")
+    page.click("details.columns a:has-text('Model')")
+    page.wait_for_url(lambda u: "hide=model" in u)
+    expect(page.locator("#data-table thead")).not_to_contain_text("Model")
+    page.select_option("select[name=perturbation]", "EE")
+    page.wait_for_url(lambda u: "perturbation=EE" in u)
+    assert "sort=steps" in page.url and "hide=model" in page.url
+    expect(page.locator("#data-table thead")).not_to_contain_text("Model")
+    steps = page.locator("#data-table tbody tr td:nth-child(5)").all_inner_texts()  # tick, #, problem, pert., steps
+    assert steps == sorted(steps, key=int) and len(steps) > 1

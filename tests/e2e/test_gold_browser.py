@@ -12,7 +12,7 @@ from app.models import Derivation, Project, Role
 from app.services import gold
 from app.services.auth import create_user
 from tests.e2e.conftest import PASSWORD, htmx_ready, log_in
-from tests.conftest import derivation_in, ref
+from tests.helpers import derivation_in, ref
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from app.models import Derivation, Project
-from tests.conftest import PAPER_FILES
+from tests.helpers import PAPER_FILES
 from tests.e2e.conftest import log_in
 
 WATCH_STATUS = """() => { window.statusLog = [];

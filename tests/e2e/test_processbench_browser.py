@@ -14,7 +14,7 @@ from app.models import Project, Role
 from app.services import taxonomy
 from app.services.auth import create_user
 from tests.e2e.conftest import PASSWORD, button, htmx_ready, log_in
-from tests.conftest import derivation_in
+from tests.helpers import derivation_in
 
 pytestmark = pytest.mark.e2e
 

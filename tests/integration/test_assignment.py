@@ -13,7 +13,7 @@ from app.errors import Forbidden
 from app.models import Annotation, Derivation, Problem, Project, Role, User
 from app.services import annotating, project_settings
 from app.services.importing import import_file
-from tests.conftest import PAPER_FILES
+from tests.helpers import PAPER_FILES
 from tests.factories import make_user
 
 

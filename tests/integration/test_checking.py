@@ -3,7 +3,7 @@ and the suggestions on the annotate page."""
 
 from sqlalchemy import create_engine, text
 
-from tests.conftest import PAPER_FILES
+from tests.helpers import PAPER_FILES
 
 GOOD_AND_BAD = (
     '{"problem_id": "p1", "prompt": "Given f{(x)} = x^{2}, then obtain \\\\frac{d}{d x} f{(x)} = 2 x", "model": "m", '

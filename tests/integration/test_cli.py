@@ -5,7 +5,7 @@ import csv
 from sqlalchemy import create_engine, text
 
 from app.config import get_settings
-from tests.conftest import PAPER_FILES
+from tests.helpers import PAPER_FILES
 
 
 def count(url, table):
@@ -84,7 +84,7 @@ def test_demo_without_shared_data_uses_our_own_set(run, fresh_database_url, monk
 
 
 def test_a_wrong_database_url_says_what_to_check(run, monkeypatch, fresh_database_url):
-    from tests.conftest import free_port
+    from tests.helpers import free_port
 
     missing_db = fresh_database_url.rsplit("/", 1)[0] + "/no_such_database_here"
     cases = [

@@ -1,6 +1,6 @@
 """derivlab run / worker / jobs / model: the command-line path of a generation run."""
 
-from tests.conftest import PAPER_FILES
+from tests.helpers import PAPER_FILES
 
 
 def test_tiny_model_run_and_worker_from_the_command_line(run, tmp_path):

@@ -19,7 +19,7 @@ from app.models import Derivation, Prediction, Role
 from app.services import annotating, tokens
 from app.services.auth import create_user
 from derivlab.client import Client, DerivationLabError
-from tests.conftest import PASSWORD, free_port, login
+from tests.helpers import PASSWORD, free_port, login
 from tests.factories import assign
 
 

@@ -15,7 +15,7 @@ from app.errors import InvalidInput
 from app.models import Derivation, Project, Role, Step
 from app.services import annotating, gold, taxonomy
 from app.services.importing import import_file
-from tests.conftest import PAPER_FILES, derivation_in, htmx, login, ref
+from tests.helpers import PAPER_FILES, derivation_in, htmx, login, ref
 from tests.factories import make_user
 
 

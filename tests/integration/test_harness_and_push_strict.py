@@ -16,7 +16,7 @@ from app.models import Derivation, LLMModel, Prediction, Problem, Project
 from app.schemas.api import DerivationsIn, PredictionsIn
 from app.services import pushing
 from app.services.importing import import_file
-from tests.conftest import SHARED_DATA
+from tests.helpers import SHARED_DATA
 
 HARNESS = SHARED_DATA / "formats" / "lm-eval"
 

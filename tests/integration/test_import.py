@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 from app.errors import InvalidInput
 from app.models import Derivation, LLMModel, Problem, Step
 from app.services.importing import import_file
-from tests.conftest import PAPER_FILES
+from tests.helpers import PAPER_FILES
 
 TABLES = ["projects", "llm_models", "imports", "problems", "derivations", "steps"]
 

@@ -17,7 +17,7 @@ from app.repositories import rollups
 from app.repositories.dashboards import Filters
 from app.services import adjudication, annotating
 from app.services.importing import import_file
-from tests.conftest import PAPER_FILES
+from tests.helpers import PAPER_FILES
 from tests.factories import assign, make_user, score_all
 
 READERS = ("totals", "label_counts", "checker_scores", "checker_examples", "spearman", "metric_points",

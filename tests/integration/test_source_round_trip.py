@@ -14,7 +14,7 @@ from app.errors import InvalidInput
 from app.models import Derivation, Project
 from app.services import exporting, pushing, training
 from app.services.importing import import_file
-from tests.conftest import SHARED_DATA
+from tests.helpers import SHARED_DATA
 
 FORMATS = SHARED_DATA / "formats"
 PB_FILE, PRM_FILE = FORMATS / "processbench_sample.jsonl", FORMATS / "prm800k_sample.jsonl"

@@ -129,7 +129,7 @@ def test_filters_mapping_and_bad_requests(db, project):
 
 
 def test_the_training_exports_over_http(client, db, project):
-    from tests.conftest import login
+    from tests.helpers import login
 
     pid = project["project_id"]
     token = login(client, "rita")

@@ -19,7 +19,7 @@ from app.main import create_app
 from app.models import Role
 from app.services.auth import create_user
 from app.services.importing import import_file
-from tests.conftest import PAPER_FILES, free_port, login
+from tests.helpers import PAPER_FILES, free_port, login
 
 FULL = "could not extend file \"base/1/2\": No space left on device"
 TABLES = ("problems", "derivations", "steps", "imports", "jobs", "llm_models", "projects")

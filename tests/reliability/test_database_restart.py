@@ -15,7 +15,7 @@ from app.config import Settings
 from app.db import make_engine, make_sessionmaker, sqlalchemy_url, transaction, upgrade
 from app.main import create_app
 from app.models import StepLabel
-from tests.conftest import htmx, login
+from tests.helpers import htmx, login
 from tests.factories import assign, make_derivation, make_project, make_user, steps_of
 
 

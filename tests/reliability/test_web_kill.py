@@ -20,7 +20,7 @@ from app.models import Role
 from app.services.auth import create_user
 from app.services.importing import import_file
 from app.web.refs import Refs
-from tests.conftest import PAPER_FILES, derivation_in, free_port, login
+from tests.helpers import PAPER_FILES, derivation_in, free_port, login
 
 PASSWORD = "reliability pw 1"
 ANNOTATORS = 4

@@ -16,7 +16,7 @@ from app.models import Role
 from app.services import tokens
 from app.services.auth import create_user
 from app.services.importing import import_file
-from tests.conftest import PAPER_FILES
+from tests.helpers import PAPER_FILES
 
 
 @pytest.fixture

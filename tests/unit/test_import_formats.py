@@ -7,7 +7,7 @@ import pytest
 from app.errors import InvalidInput
 from app.services.file_formats import read_records
 from app.services.import_formats import paper_problem_key
-from tests.conftest import PAPER_FILES
+from tests.helpers import PAPER_FILES
 
 
 def test_paper_file_gives_five_variants_per_record():

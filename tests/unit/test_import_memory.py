@@ -13,7 +13,7 @@ import pytest
 from app.errors import InvalidInput
 from app.services import json_records
 from app.services.file_formats import read_records
-from tests.conftest import PAPER_FILES
+from tests.helpers import PAPER_FILES
 
 RECORD = {"problem_id": "p", "prompt": "Given a = b, then obtain b = a", "model": "m", "derivation": "b = a"}
 

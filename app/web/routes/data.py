@@ -36,7 +36,8 @@ def _page(request: Request, session, project_id: int, params, message: str | Non
     here = view.url(base, page=view.page if view.page > 1 else None)
     # the address bar shows the view without the form's empty fields (a link worth sharing)
     return render(request, "pages/data.html", {"page": page, "view": view, "base": base, "message": message,
-                                                "here": here}, block="data", headers={"HX-Push-Url": here})
+                                                "here": here, "columns": browse.COLUMNS},
+                  block="data", headers={"HX-Push-Url": here})
 
 
 @router.get("/projects/{project_id}/data")

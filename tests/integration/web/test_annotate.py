@@ -6,7 +6,7 @@ import re
 from sqlalchemy import select
 
 from app.models import Annotation, AnnotationEvent, Role, StepLabel, StepNote
-from tests.conftest import derivation_in, htmx, login, ref
+from tests.helpers import derivation_in, htmx, login, ref
 from tests.factories import assign, make_derivation, make_project, make_user, steps_of
 
 

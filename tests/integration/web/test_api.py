@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from app.models import ApiToken, Derivation, Role
 from app.services import annotating, tokens
 from app.services.importing import import_file
-from tests.conftest import PAPER_FILES, htmx, login
+from tests.helpers import PAPER_FILES, htmx, login
 from tests.factories import assign, make_user, score_all, steps_of
 
 

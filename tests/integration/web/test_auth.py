@@ -5,7 +5,7 @@ import html
 from sqlalchemy import select
 
 from app.models import Role, User
-from tests.conftest import csrf_of, htmx, login
+from tests.helpers import csrf_of, htmx, login
 from tests.factories import assign, make_derivation, make_project, make_user, steps_of
 
 
@@ -242,7 +242,7 @@ def _serve(app):
 
     import uvicorn
 
-    from tests.conftest import free_port
+    from tests.helpers import free_port
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",

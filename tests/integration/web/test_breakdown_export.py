@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.models import Derivation, LLMModel, Problem, Role, Step
 from app.services import annotating
 from app.services.importing import import_file
-from tests.conftest import PAPER_FILES, login
+from tests.helpers import PAPER_FILES, login
 from tests.factories import assign, make_user, score_all
 
 LABELS = ["incorrect", "irrelevant", "redundant", "skipped"]

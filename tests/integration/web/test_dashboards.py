@@ -16,7 +16,7 @@ from app.models import AutoCheck, Derivation, LLMModel, Problem, Role, Step, Use
 from app.repositories.dashboards import Filters
 from app.services import adjudication, annotating, dashboards
 from app.services.importing import import_file
-from tests.conftest import PAPER_FILES, htmx, login
+from tests.helpers import PAPER_FILES, htmx, login
 from tests.factories import assign, make_user, score_all
 
 LABELS = ["incorrect", "irrelevant", "redundant", "skipped"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from app.models import AutoCheck, Derivation, Job, LLMModel, Problem, Role
 from app.services import annotating, tokens
 from app.services.importing import import_file
-from tests.conftest import PAPER_FILES, derivation_in, htmx, login
+from tests.helpers import PAPER_FILES, derivation_in, htmx, login
 from tests.factories import assign, make_user, score_all, steps_of
 
 
@@ -261,3 +262,39 @@ def test_the_problem_view_puts_each_models_steps_beside_the_reference(client, db
     from app.services.problem_view import align
     assert align(["a = b", "b = c", "c = d"], [["a = b", "x = y", "c = d"], ["a=b", "b = c"]]) == [
         (0, [0, 0]), (None, [1, None]), (1, [None, 1]), (2, [2, None])]  # x = y on a row of its own
+
+
+def _headers(page: str) -> list[str]:
+    head = re.search(r'<table class="grid data-table" id="data-table">.*?</thead>', page, re.S).group(0)
+    return [re.sub(r"<[^>]+>", "", th).strip() for th in re.findall(r"<th[^>]*>.*?</th>", head, re.S)]
+
+
+def test_columns_are_hidden_and_shown_again_and_the_url_keeps_them(client, db, world):
+    pid = world["project_id"]
+    login(client, "boss")
+    url = f"/projects/{pid}/data"
+    full = _headers(client.get(url).text)
+    assert {"Model", "Pert.", "bleu", "Agreement"} <= set(full)
+
+    page = client.get(url + "?hide=model,bleu&sort=rouge2&dir=desc")
+    shown = _headers(page.text)
+    assert "Model" not in shown and "bleu" not in shown and len(shown) == len(full) - 2
+    # every row has as many cells as the header: no column half hidden
+    first_row = re.search(r'<tr data-id="\d+">(.*?)</tr>', page.text, re.S).group(1)
+    assert len(re.findall(r"<td", first_row)) == len(shown)
+    # the filters' form sends the hidden columns and the sort with its next change
+    assert re.search(r'name="hide" value="model,bleu" form="data-filters"', page.text)
+    assert re.search(r'name="sort" value="rouge2" form="data-filters"', page.text)
+    # the toggle for Model shows it again, keeping bleu hidden and the sort
+    toggle = re.search(r'href="([^"]+)"[^>]*class="column-toggle off"[^>]*>☐ Model', page.text).group(1)
+    again = client.get(toggle.replace("&amp;", "&"), headers=htmx("t"))
+    assert again.status_code == 200 and "<html" not in again.text  # the fragment
+    assert "Model" in _headers(again.text) and "bleu" not in _headers(again.text)
+    pushed = urlsplit(again.headers["HX-Push-Url"])
+    assert pushed.path == url and parse_qs(pushed.query) == {"hide": ["bleu"], "sort": ["rouge2"], "dir": ["desc"]}
+
+
+def test_an_unknown_column_is_refused_by_name(client, db, world):
+    login(client, "boss")
+    page = client.get(f"/projects/{world['project_id']}/data?hide=model,colour")
+    assert page.status_code == 422 and "hide: no column &#39;colour&#39;" in page.text

@@ -5,7 +5,7 @@ import html
 from sqlalchemy import func, select
 
 from app.models import Derivation, Role
-from tests.conftest import PAPER_FILES, htmx, login
+from tests.helpers import PAPER_FILES, htmx, login
 from tests.factories import make_user
 
 
@@ -126,7 +126,7 @@ def test_chain_of_thought_split_by_lines_and_a_steps_list(client, db):
 
 def test_lm_eval_samples_upload_with_their_results_file(client, db):
     from app.models import LLMModel
-    from tests.conftest import SHARED_DATA
+    from tests.helpers import SHARED_DATA
 
     folder = SHARED_DATA / "formats" / "lm-eval" / "one-shot"
     if not folder.exists():

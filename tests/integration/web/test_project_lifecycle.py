@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.models import Annotation, Derivation, Project, Role, Step
 from app.services import tokens
-from tests.conftest import htmx, login
+from tests.helpers import htmx, login
 from tests.factories import assign, make_derivation, make_project, make_user
 
 

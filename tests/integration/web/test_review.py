@@ -11,7 +11,7 @@ import re
 import pytest
 from app.models import Adjudication, Role
 from app.services import annotating
-from tests.conftest import htmx, login
+from tests.helpers import htmx, login
 from tests.factories import assign, make_derivation, make_project, make_user, steps_of
 
 

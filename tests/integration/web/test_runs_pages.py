@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.models import GenerationRun, Job, JobState, Project, Role
 from app.services.importing import import_file
-from tests.conftest import PAPER_FILES, htmx, login
+from tests.helpers import PAPER_FILES, htmx, login
 from tests.factories import make_user
 
 
@@ -110,7 +110,7 @@ def test_infinite_or_unreadable_numbers_get_a_message_naming_the_field(client, d
     """A seed of -inf crashed the JSON error body (500): every bad number is a 422 that says which."""
     from app.models import Role
     from app.services import tokens
-    from tests.conftest import htmx, login
+    from tests.helpers import htmx, login
     from tests.factories import make_derivation, make_project, make_user
 
     project = make_project(db)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.errors import InvalidInput
 from app.models import Project, Role, StepLabel
 from app.services import annotating, taxonomy
-from tests.conftest import htmx, login
+from tests.helpers import htmx, login
 from tests.factories import assign, make_derivation, make_project, make_user, steps_of
 
 

@@ -15,7 +15,7 @@ from app.services.importing import import_file
 from app.worker.backends import BackendCache
 from app.worker.handlers import Context
 from app.worker.loop import Worker
-from tests.conftest import PAPER_FILES, htmx, login
+from tests.helpers import PAPER_FILES, htmx, login
 from tests.factories import assign, make_user, steps_of
 
 

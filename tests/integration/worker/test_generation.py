@@ -19,7 +19,7 @@ from app.services.importing import import_file
 from app.worker.backends import BackendCache
 from app.worker.handlers import Context
 from app.worker.loop import Worker
-from tests.conftest import PAPER_FILES
+from tests.helpers import PAPER_FILES
 from tests.factories import make_user
 
 
@@ -247,7 +247,7 @@ def transformers_serve(tmp_path):
     import urllib.request
 
     pytest.importorskip("openai", reason="transformers[serving] is not installed")
-    from tests.conftest import free_port
+    from tests.helpers import free_port
 
     model = _tiny_chat_model(tmp_path / "tiny-chat")
     port = free_port()

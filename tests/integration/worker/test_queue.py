@@ -147,7 +147,7 @@ def test_an_imports_metrics_are_scored_by_a_worker_and_equal_the_authors(committ
     from app.worker.backends import BackendCache
     from app.worker.handlers import Context
     from app.worker.loop import Worker
-    from tests.conftest import PAPER_FILES
+    from tests.helpers import PAPER_FILES
 
     path = PAPER_FILES["gpt-4"]
     with transaction(committed) as session:

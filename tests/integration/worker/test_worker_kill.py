@@ -18,7 +18,7 @@ from app.models import Derivation, Job, JobState
 from app.schemas.runs import Decoding
 from app.services import runs
 from app.services.importing import import_file
-from tests.conftest import PAPER_FILES
+from tests.helpers import PAPER_FILES
 
 # Long enough that a live worker on a loaded machine (CI: 2 cores, the whole suite beside it)
 # always renews its lease in time, so the only lapse is the killed worker's; short enough to wait out.

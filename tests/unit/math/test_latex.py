@@ -3,7 +3,7 @@ import json
 import pytest
 
 from app.math.latex import STEP_SEPARATOR, display_form, split_steps
-from tests.conftest import PAPER_FILES
+from tests.helpers import PAPER_FILES
 
 
 def test_split_keeps_each_equation_exactly():

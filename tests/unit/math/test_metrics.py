@@ -5,7 +5,7 @@ import json
 import pytest
 
 from app.math.metrics import text_metrics
-from tests.conftest import PAPER_FILES
+from tests.helpers import PAPER_FILES
 
 
 @pytest.mark.parametrize("model", sorted(PAPER_FILES))

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from app.math.prompt import parse_prompt, target_prompt
-from tests.conftest import PAPER_FILES
+from tests.helpers import PAPER_FILES
 
 
 def test_premise_intermediate_and_goal():

@@ -10,7 +10,7 @@ from app.math.latex import parse_equation, split_steps
 from app.math.mutants import mutants
 from app.math.prompt import parse_prompt
 from app.math.proposals import check_and_propose
-from tests.conftest import PAPER_FILES
+from tests.helpers import PAPER_FILES
 
 VARIANTS = ("static", "VR", "EE", "AG", "SR")
 

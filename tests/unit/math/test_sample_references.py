@@ -11,7 +11,7 @@ import pytest
 
 from app.math.checker import YES, check_derivation
 from app.math.latex import split_steps
-from tests.conftest import PAPER_FILES
+from tests.helpers import PAPER_FILES
 
 VARIANTS = ("", "VR ", "EE ", "AG ", "SR ")
 
