@@ -171,7 +171,11 @@ def parse(session: Session, *, project_id: int, params: Mapping[str, str]) -> Vi
         if low is not None or high is not None:
             f.ranges[metric] = (None if low is None else _number(f"{metric}_min", low),
                                 None if high is None else _number(f"{metric}_max", high))
-    view = View(filters=f, params=given)
+    return _shown(View(filters=f, params=given), given)
+
+
+def _shown(view: View, given: dict[str, str]) -> View:
+    """How the view shows its rows: sort, direction, hidden columns, page size and page."""
     if "sort" in given:
         if given["sort"] not in repo.SORTS:
             raise InvalidInput(f"sort: use one of {', '.join(repo.SORTS)}")
