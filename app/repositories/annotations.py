@@ -208,3 +208,38 @@ def assign_many(session: Session, *, annotator_id: int, derivation_ids: list[int
     return len(session.execute(insert(Annotation).values(rows)
                                .on_conflict_do_nothing(index_elements=["derivation_id", "annotator_id"])
                                .returning(Annotation.id)).all())
+
+
+# What a reset keeps: each annotation's judgement (and each settlement) as an event of the
+# derivation's history, written before the rows go.
+_RESET_ANNOTATION_EVENTS = text("""
+INSERT INTO annotation_events (derivation_id, actor_id, kind, detail)
+SELECT a.derivation_id, :actor, 'annotation reset', jsonb_build_object(
+    'annotator', u.username, 'status', a.status::text, 'goal_reached', a.goal_reached, 'comment', a.comment,
+    'submitted_at', to_char(a.submitted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    'labels', coalesce((SELECT jsonb_agg(jsonb_build_object('step', s.index, 'label', sl.label) ORDER BY s.index, sl.label)
+                        FROM step_labels sl JOIN steps s ON s.id = sl.step_id WHERE sl.annotation_id = a.id), '[]'))
+FROM annotations a JOIN users u ON u.id = a.annotator_id
+WHERE a.derivation_id = ANY(:ids) ORDER BY a.derivation_id, a.id""")
+_RESET_SETTLEMENT_EVENTS = text("""
+INSERT INTO annotation_events (derivation_id, actor_id, kind, detail)
+SELECT adj.derivation_id, :actor, 'settlement reset', jsonb_build_object(
+    'reviewer', u.username, 'goal_reached', adj.goal_reached, 'comment', adj.comment,
+    'labels', coalesce((SELECT jsonb_agg(jsonb_build_object('step', s.index, 'label', fl.label) ORDER BY s.index, fl.label)
+                        FROM final_labels fl JOIN steps s ON s.id = fl.step_id WHERE fl.derivation_id = adj.derivation_id), '[]'))
+FROM adjudications adj LEFT JOIN users u ON u.id = adj.reviewer_id
+WHERE adj.derivation_id = ANY(:ids) ORDER BY adj.derivation_id""")
+
+
+def reset(session: Session, *, derivation_ids: list[int], actor_id: int) -> tuple[int, int]:
+    """Every annotation and settlement of these derivations removed, each kept as a 'reset'
+    event first; the earlier events stay, detached from the annotation row that goes (their
+    actor says who acted). Returns (annotations, settlements) removed."""
+    params = {"ids": derivation_ids, "actor": actor_id}
+    annotations = session.execute(_RESET_ANNOTATION_EVENTS, params).rowcount
+    settlements = session.execute(_RESET_SETTLEMENT_EVENTS, params).rowcount
+    session.execute(text("""UPDATE annotation_events SET annotation_id = NULL WHERE annotation_id IN
+                            (SELECT id FROM annotations WHERE derivation_id = ANY(:ids))"""), params)
+    session.execute(text("DELETE FROM adjudications WHERE derivation_id = ANY(:ids)"), params)
+    session.execute(text("DELETE FROM annotations WHERE derivation_id = ANY(:ids)"), params)
+    return annotations, settlements

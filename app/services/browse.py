@@ -249,6 +249,18 @@ def assign(session: Session, *, project_id: int, username: str, derivation_ids: 
     return annotations_repo.assign_many(session, annotator_id=user.id, derivation_ids=derivation_ids)
 
 
+def reset(session: Session, *, derivation_ids: list[int], actor_id: int, confirm: str) -> tuple[int, int]:
+    """Remove every annotation and settlement of the selection (so the queue serves them again),
+    each kept in the derivation's history as a 'reset' event; asked for by name (`confirm=reset`).
+    Returns (annotations, settlements) removed."""
+    if confirm != "reset":
+        raise InvalidInput("reset: confirm it (confirm=reset): the selection's annotations and settlements are removed "
+                           "(each is kept in the derivation's history)")
+    removed = annotations_repo.reset(session, derivation_ids=derivation_ids, actor_id=actor_id)
+    session.flush()
+    return removed
+
+
 def recheck(session: Session, derivation_ids: list[int]) -> int:
     """Queue SymPy checks of these derivations ahead of bulk imports' checks; returns how many."""
     jobs.enqueue_checks(session, derivation_ids, priority=jobs.QUICK)

@@ -35,4 +35,9 @@ def describe(kind: str, detail: dict[str, Any] | None) -> str:
         return _changes(detail)
     if kind == "settle":
         return "settled; " + _changes(detail)
+    if kind in ("annotation reset", "settlement reset"):
+        whose = detail.get("annotator") or detail.get("reviewer") or "?"
+        labels = ", ".join(f"step {x.get('step')} {x.get('label')}" for x in detail.get("labels") or []) or "no labels"
+        what = "annotation" if kind == "annotation reset" else "settlement"
+        return f"{whose}'s {what} reset (it had: {labels}; goal reached {_value('goal_reached', detail.get('goal_reached'))})"
     return {"submit": "submitted", "skip": "skipped (back in the queue)"}.get(kind, kind)

@@ -102,3 +102,27 @@ def test_a_sort_and_hidden_columns_survive_a_filter_change(server, page):
     expect(page.locator("#data-table thead")).not_to_contain_text("Model")
     steps = page.locator("#data-table tbody tr td:nth-child(5)").all_inner_texts()  # tick, #, problem, pert., steps
     assert steps == sorted(steps, key=int) and len(steps) > 1
+
+
+def test_a_reset_asks_first_and_the_page_says_what_the_server_did(server, page):
+    base, sessions = server
+    with sessions() as session, session.begin():
+        ann = create_user(session, username="ann", password=PASSWORD, role=Role.annotator)
+        d_id = session.scalar(select(Derivation.id).order_by(Derivation.id).limit(1))
+        assign(session, ann, session.get(Derivation, d_id))
+        annotating.submit(session, derivation_id=d_id, user=ann, goal_reached=True, comment="")
+        project_id = session.get(Derivation, d_id).project_id
+    log_in(page, base)
+    page.goto(f"{base}/projects/{project_id}/data?state=agreed")
+    expect(page.locator("#data-total")).to_have_text("1")
+    dialogs = []
+    page.once("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))  # cancelled: nothing sent
+    page.click("#bulk button:has-text('Reset annotations')")
+    assert dialogs and "Reset the annotations" in dialogs[0]
+    page.once("dialog", lambda d: d.accept())
+    # had the cancelled click been sent, this one would find nothing left to reset
+    page.click("#bulk button:has-text('Reset annotations')")
+    expect(page.locator("#data .flash.ok")).to_contain_text("Reset 1 derivation(s): 1 annotation(s)")
+    with sessions() as session:
+        from app.models import Annotation
+        assert session.scalar(select(Annotation.id).where(Annotation.derivation_id == d_id)) is None

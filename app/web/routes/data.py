@@ -85,6 +85,19 @@ def bulk_assign(request: Request, project_id: int, session: SessionDep, user: Ad
                  f"({len(chosen) - added} they had already).")
 
 
+@router.post("/projects/{project_id}/data/reset")
+def bulk_reset(request: Request, project_id: int, session: SessionDep, user: AdminUser, params: FormView,
+               ids: list[int] = Form([]), confirm: str = Form("")):
+    """Reset the annotations of the ticked derivations, or of every one the view matches: the
+    queue serves them again; what annotators and reviewers had said stays in each history."""
+    view = browse.parse(session, project_id=project_id, params=params)
+    chosen = browse.ids(session, view, chosen=ids or None)
+    annotations, settlements = browse.reset(session, derivation_ids=chosen, actor_id=user.id, confirm=confirm)
+    return _page(request, session, project_id, params,
+                 f"Reset {len(chosen)} derivation(s): {annotations} annotation(s) and {settlements} settlement(s) "
+                 "removed, each kept in its derivation's history.")
+
+
 @router.get("/projects/{project_id}/data/export.jsonl")
 def export_selection(request: Request, project_id: int, session: SessionDep, user: StaffUser,
                      ids: list[int] = Query([])):

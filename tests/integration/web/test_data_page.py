@@ -8,7 +8,7 @@ from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.models import AutoCheck, Derivation, Job, LLMModel, Problem, Role
 from app.services import annotating, tokens
@@ -298,3 +298,50 @@ def test_an_unknown_column_is_refused_by_name(client, db, world):
     login(client, "boss")
     page = client.get(f"/projects/{world['project_id']}/data?hide=model,colour")
     assert page.status_code == 422 and "hide: no column &#39;colour&#39;" in page.text
+
+
+def test_a_reset_removes_the_selections_annotations_and_keeps_them_in_the_history(client, db, world):
+    from app.models import Adjudication, Annotation, AnnotationEvent, FinalLabel
+
+    pid, first = world["project_id"], world["first"]
+    # a settlement on first[1] (ann marked step 1 incorrect there), kept as "incorrect"
+    step1 = steps_of(db, db.get(Derivation, first[1]))[0]
+    db.add(Adjudication(derivation_id=first[1], goal_reached=True, comment="agreed"))
+    db.flush()
+    db.add(FinalLabel(derivation_id=first[1], step_id=step1.id, label="incorrect"))
+    db.flush()
+    token = login(client, "boss")
+    url = f"/projects/{pid}/data/reset"
+
+    def annotated() -> set[int]:
+        db.expire_all()
+        return set(db.scalars(select(Annotation.derivation_id).where(Annotation.derivation_id.in_(first))))
+
+    events_before = db.scalar(select(func.count()).select_from(AnnotationEvent).where(AnnotationEvent.derivation_id == first[1]))
+    assert events_before > 0 and annotated() == set(first)
+    # not confirmed: refused, nothing changed
+    refused = client.post(url, data={"ids": [first[1]], "csrf_token": token}, headers=htmx(token))
+    assert refused.status_code == 422 and "confirm" in refused.text and annotated() == set(first)
+
+    done = client.post(url, data={"ids": [first[1], first[2]], "confirm": "reset", "csrf_token": token},
+                       headers=htmx(token))
+    assert done.status_code == 200
+    assert "Reset 2 derivation(s): 2 annotation(s) and 1 settlement(s) removed" in done.text
+    assert annotated() == set(first) - {first[1], first[2]}
+    assert db.get(Adjudication, first[1]) is None
+    # the history keeps every earlier event and says what the reset removed
+    events = db.scalars(select(AnnotationEvent).where(AnnotationEvent.derivation_id == first[1])
+                        .order_by(AnnotationEvent.id)).all()
+    assert len(events) == events_before + 2
+    kept = {e.kind: e.detail for e in events[-2:]}
+    assert kept["annotation reset"]["annotator"] == "ann" and kept["annotation reset"]["status"] == "submitted"
+    assert kept["annotation reset"]["labels"] == [{"step": 1, "label": "incorrect"}]
+    assert kept["settlement reset"]["labels"] == [{"step": 1, "label": "incorrect"}]
+    history = client.get(f"/derivations/{first[1]}/history").text
+    assert "ann&#39;s annotation reset (it had: step 1 incorrect" in history
+    # the data page counts them as unannotated again, and the queue serves them again
+    assert _total(client.get(f"/projects/{pid}/data?state=unannotated&model=gpt-4").text) == 50 - 18
+    client.post("/logout", data={"csrf_token": token})
+    ann_token = login(client, "ann")
+    served = client.post(f"/projects/{pid}/next", headers=htmx(ann_token))
+    assert derivation_in(served.headers["HX-Redirect"]) not in set(first) - {first[1], first[2]}

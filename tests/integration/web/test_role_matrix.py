@@ -102,6 +102,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/projects/{project_id}/problems/{key}"): STAFF,
     ("POST", "/projects/{project_id}/data/sample/{action}"): ADMIN,
     ("POST", "/projects/{project_id}/data/assign"): ADMIN,
+    ("POST", "/projects/{project_id}/data/reset"): ADMIN,
     ("POST", "/projects"): ADMIN,
     ("POST", "/projects/{project_id}/rename"): ADMIN,
     ("POST", "/projects/{project_id}/archive"): ADMIN,
@@ -137,6 +138,7 @@ FORMS = {
     "/projects/{project_id}/archive": lambda ids: {"archived": "false"},
     "/projects/{project_id}/delete": lambda ids: {"confirm": "doomed_page"},
     "/projects/{project_id}/data/assign": lambda ids: {"assignee": "the-annotator", "ids": [ids["derivation_id"]]},
+    "/projects/{project_id}/data/reset": lambda ids: {"confirm": "reset", "ids": [ids["derivation_id"]]},
 }
 JSON = {"/api/v1/projects/{project_id}/runs": {"model": "/models/tiny", "perturbations": ["static"]},
         "/api/v1/projects": {"name": "pushed"},
