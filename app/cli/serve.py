@@ -66,19 +66,12 @@ def serve(
         else:  # each process builds its app from the environment: point them all at this database
             os.environ["DATABASE_URL"] = sessions.kw["bind"].url.render_as_string(hide_password=False)
             os.environ.setdefault("SECRET_KEY", settings.session_secret())  # one cookie key for all of them
-            from uvicorn.supervisors import Multiprocess
+            from app.cli.listeners import BalancedMultiprocess, listener
 
             config = uvicorn.Config("app.main:create_app", factory=True, workers=workers, host=host, port=port,
                                     log_level="info", **settings.uvicorn_options())
-            # Our own listening socket, made with proto=IPPROTO_TCP: asyncio sets TCP_NODELAY
-            # only on such sockets, and uvicorn's own (proto 0) costs every multi-packet
-            # response a 40 ms delayed-ACK stall.
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind((host, port))
-            listener.set_inheritable(True)
-            Multiprocess(config, sockets=[listener]).run()
+            # one listening socket per process (SO_REUSEPORT): the kernel spreads connections evenly
+            BalancedMultiprocess(config, [listener(host, port) for _ in range(workers)]).run()
     finally:
         if supervisor:
             supervisor.stop()  # each worker finishes its job in hand, then stops

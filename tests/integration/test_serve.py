@@ -115,3 +115,83 @@ def test_serve_starts_a_killed_worker_again_and_the_queue_moves_on(fresh_databas
     finally:
         engine.dispose()
         stop(proc)
+
+
+def _children(pid: int) -> list[int]:
+    """The web processes of a `serve` (not multiprocessing's resource tracker)."""
+    out = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                out.append(int(child))
+        except OSError:
+            continue
+    return out
+
+
+def _established(pid: int, port: int) -> int:
+    """Established TCP connections on `port` whose socket this process holds (from /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port, state, inode = int(fields[1].rsplit(":", 1)[1], 16), fields[3], fields[9]
+            count += local_port == port and state == "01" and inode in inodes
+    return count
+
+
+def test_several_web_processes_share_the_connections_and_one_killed_comes_back(fresh_database_url, tmp_path):
+    """Each web process has a listening socket of its own (SO_REUSEPORT): with one shared socket
+    one process took 38 of 50 annotators' connections while the other idled (app.cli.listeners)."""
+    import signal
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": fresh_database_url, "DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen([DERIVLAB, "serve", "--port", str(port), "--web-processes", "2", "--no-worker",
+                             "--no-demo"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    connections: list[httpx.Client] = []
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/login", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        while time.time() < deadline and len(_children(proc.pid)) < 2:
+            time.sleep(0.2)
+        web = _children(proc.pid)
+        assert len(web) == 2
+        # 40 annotators arriving at once, each with a kept-alive connection of its own: all
+        # connected before any is served (a burst), then each answered, so each is held by
+        # the process that accepted it
+        burst = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(40)]
+        for sock in burst:
+            sock.sendall(f"GET /login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        for sock in burst:
+            assert sock.recv(64).startswith(b"HTTP/1.1 200")
+        held = [_established(pid, port) for pid in web]
+        assert sum(held) == 40 and min(held) >= 8, held  # by the kernel's hash, not all on one
+
+        os.kill(web[0], signal.SIGKILL)  # its slot comes back on its own socket
+        deadline = time.time() + 60
+        while time.time() < deadline and (len(_children(proc.pid)) < 2 or web[0] in _children(proc.pid)):
+            time.sleep(0.2)
+        assert len(_children(proc.pid)) == 2 and web[0] not in _children(proc.pid)
+        fresh = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) for _ in range(20)]
+        connections += fresh
+        assert all(c.get("/login").status_code == 200 for c in fresh)  # none waits on an unserved socket
+    finally:
+        for client in connections:
+            client.close()
+        for sock in locals().get("burst", []):
+            sock.close()
+        stop(proc)
