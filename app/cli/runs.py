@@ -9,7 +9,7 @@ import typer
 
 from app.errors import DomainError
 
-from app.cli.base import run_cli, jobs_cli, model_cli, _sessions, _fail
+from app.cli.base import run_cli, model_cli, _sessions, _fail
 
 
 @run_cli.command("create")
@@ -90,39 +90,6 @@ def run_status(
         jobs = ", ".join(f"{n} {state}" for state, n in p.jobs.items() if n)
         typer.echo(f"run {p.run.id} [{p.state}] {p.model_name} ({p.run.backend}): {p.done}/{p.total} "
                    f"({p.percent:.0f}%), {rate}, ETA {_duration(p.eta_seconds)}; jobs: {jobs or 'none'}")
-
-
-@jobs_cli.command("list")
-def jobs_list(
-    run: Annotated[Optional[int], typer.Option(help="Only this run's jobs.")] = None,
-    limit: Annotated[int, typer.Option()] = 30,
-) -> None:
-    """The newest jobs with their state, attempts and last error."""
-    from app.db import transaction
-    from app.repositories import jobs as jobs_repo
-
-    with transaction(_sessions()) as session:
-        counts = jobs_repo.counts(session, run_id=run)
-        rows = jobs_repo.list_recent(session, run_id=run, limit=limit)
-    typer.echo(", ".join(f"{n} {state}" for state, n in counts.items()))
-    for job in rows:
-        error = (job.error or "").strip().splitlines()
-        typer.echo(f"  job {job.id:6d} {job.kind:9s} {job.state.value:8s} attempts {job.attempts}/{job.max_attempts}"
-                   + (f"  {error[0][:100]}" if error else ""))
-
-
-@jobs_cli.command("retry")
-def jobs_retry(
-    job_ids: Annotated[Optional[list[int]], typer.Argument(help="Failed jobs to retry (default: every failed job).")] = None,
-    run: Annotated[Optional[int], typer.Option(help="Every failed job of this run.")] = None,
-) -> None:
-    """Put failed jobs back in the queue (their last error stays visible until they succeed)."""
-    from app import jobs
-    from app.db import transaction
-
-    with transaction(_sessions()) as session:
-        n = jobs.retry(session, job_ids=job_ids, run_id=run)
-    typer.echo(f"{n} failed jobs queued again")
 
 
 @model_cli.command("tiny")
