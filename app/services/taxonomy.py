@@ -104,10 +104,9 @@ def update(session: Session, *, project_id: int, rows: list[dict]) -> list[dict]
     renamed, described, re-rated, moved and retired, never removed: it stays, retired."""
     project = get_project(session, project_id)
     new = _check(rows)
-    kept = {r["key"] for r in new}
-    for old in items(project):
-        if old["key"] not in kept and old["key"] in projects_repo.label_keys_in_use(session, project_id):
-            new.append({**old, "retired": True})  # data holds it: retire it instead of dropping it
+    dropped = [old for old in items(project) if old["key"] not in {r["key"] for r in new}]
+    in_use = projects_repo.label_keys_in_use(session, project_id) if dropped else set()  # one query, only if needed
+    new += [{**old, "retired": True} for old in dropped if old["key"] in in_use]  # data holds it: retire, not drop
     project.taxonomy = new
     # gold items (app.services.gold) are labelled with the project's labels, whatever they are now
     projects_repo.set_gold_taxonomy(session, project_id, new)
