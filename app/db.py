@@ -45,7 +45,10 @@ def database_url(settings: Settings) -> str:
 
 def make_engine(url: str) -> Engine:
     # pre-ping: a restarted PostgreSQL costs one reconnect, not a 500 page.
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # jit off: the app's queries are short or stream rows, and PostgreSQL's JIT compiled the
+    # derivation CSV's query for 2.8 s at ~33k derivations, where running it took ~70 ms.
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                         connect_args={"options": "-c jit=off"})
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.db import make_engine
 from tests.helpers import create_database, drop_database
 
 
@@ -77,7 +78,7 @@ def run(fresh_database_url, monkeypatch, tmp_path):
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
-    engine = create_engine(database_url)
+    engine = make_engine(database_url)  # connected as the app connects
     yield engine
     engine.dispose()
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from app.deps import AdminUser, SessionDep, StaffUser
 from app.errors import InvalidInput
 from app.services.dashboards import Filters
-from app.services import browse, exporting, problem_view
+from app.services import browse, exporting, problem_view, trash
 from app.services.projects import get_project
 from app.web import streams
 from app.web.templating import render
@@ -29,14 +29,16 @@ async def _form_view(request: Request) -> dict[str, str]:
 FormView = Annotated[dict, Depends(_form_view)]
 
 
-def _page(request: Request, session, project_id: int, params, message: str | None = None):
+def _page(request: Request, session, project_id: int, params, message: str | None = None,
+          undo: int | None = None):
     view = browse.parse(session, project_id=project_id, params=params)
     page = browse.browse(session, view)
     base = f"/projects/{project_id}/data"
     here = view.url(base, page=view.page if view.page > 1 else None)
     # the address bar shows the view without the form's empty fields (a link worth sharing)
     return render(request, "pages/data.html", {"page": page, "view": view, "base": base, "message": message,
-                                                "here": here, "columns": browse.COLUMNS},
+                                                "here": here, "columns": browse.COLUMNS, "undo": undo,
+                                                "trash": trash.entries(session, project_id), "kept_days": trash.KEPT_DAYS},
                   block="data", headers={"HX-Push-Url": here})
 
 
@@ -96,6 +98,30 @@ def bulk_reset(request: Request, project_id: int, session: SessionDep, user: Adm
     return _page(request, session, project_id, params,
                  f"Reset {len(chosen)} derivation(s): {annotations} annotation(s) and {settlements} settlement(s) "
                  "removed, each kept in its derivation's history.")
+
+
+@router.post("/projects/{project_id}/data/delete")
+def bulk_delete(request: Request, project_id: int, session: SessionDep, user: AdminUser, params: FormView,
+                ids: list[int] = Form([]), confirm: str = Form("")):
+    """Delete the ticked derivations, or every one the view matches: they go to the project's
+    trash with everything said about them, and can be restored from there for a while."""
+    view = browse.parse(session, project_id=project_id, params=params)
+    chosen = browse.ids(session, view, chosen=ids or None)
+    entry = trash.delete(session, project_id=project_id, derivation_ids=chosen, actor_id=user.id, confirm=confirm,
+                         view=view.url(f"/projects/{project_id}/data"))
+    return _page(request, session, project_id, params,
+                 f"Deleted {len(chosen)} derivation(s): in the trash for {trash.KEPT_DAYS} days, with their annotations.",
+                 undo=entry)
+
+
+@router.post("/projects/{project_id}/data/trash/{trash_id}/restore")
+def restore_deleted(request: Request, project_id: int, trash_id: int, session: SessionDep, user: AdminUser,
+                    params: FormView):
+    """Put a deletion back: every derivation with its steps, annotations, settlements, history
+    and checks, under the same ids."""
+    derivations, annotations = trash.restore(session, project_id=project_id, trash_id=trash_id)
+    return _page(request, session, project_id, params,
+                 f"Restored {derivations} derivation(s) and {annotations} annotation(s).")
 
 
 @router.get("/projects/{project_id}/data/export.jsonl")

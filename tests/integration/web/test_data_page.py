@@ -345,3 +345,146 @@ def test_a_reset_removes_the_selections_annotations_and_keeps_them_in_the_histor
     ann_token = login(client, "ann")
     served = client.post(f"/projects/{pid}/next", headers=htmx(ann_token))
     assert derivation_in(served.headers["HX-Redirect"]) not in set(first) - {first[1], first[2]}
+
+
+def _rows_of(db, ids: list[int]) -> set[str]:
+    """Every row of every table that refers to these derivations or their annotations, steps or
+    settlements, found from the catalog (not from the list the trash keeps), as JSON text."""
+    from sqlalchemy import text
+
+    found = {"SELECT to_jsonb(t)::text FROM derivations t WHERE id = ANY(:ids)"}
+    columns = db.execute(text("SELECT table_name, column_name FROM information_schema.columns "
+                              "WHERE table_schema = 'public' AND column_name IN ('derivation_id', 'annotation_id', 'step_id') "
+                              "AND table_name NOT LIKE 'rollup%' AND table_name NOT LIKE 'trash%'")).all()
+    for table, column in columns:
+        inner = {"derivation_id": "SELECT unnest(CAST(:ids AS int[]))",
+                 "annotation_id": "SELECT id FROM annotations WHERE derivation_id = ANY(:ids)",
+                 "step_id": "SELECT id FROM steps WHERE derivation_id = ANY(:ids)"}[column]
+        found.add(f"SELECT to_jsonb(t)::text FROM {table} t WHERE {column} IN ({inner})")
+    db.expire_all()
+    return {row for query in found for row in db.scalars(text(query), {"ids": ids})}
+
+
+def test_a_delete_goes_to_the_trash_and_undo_puts_every_row_back(client, db, world):
+    from app.models import Adjudication, FinalLabel, Prediction, SampleItem, StepNote, Annotation
+
+    pid, first = world["project_id"], world["first"]
+    chosen = [first[1], first[2], first[3]]
+    step1 = steps_of(db, db.get(Derivation, first[1]))[0]
+    db.add(Adjudication(derivation_id=first[1], goal_reached=True, comment="agreed"))
+    db.flush()
+    db.add(FinalLabel(derivation_id=first[1], step_id=step1.id, label="incorrect"))
+    db.add(Prediction(source="judge", derivation_id=first[2], step_index=1, label="incorrect", verdict="yes"))
+    db.add(SampleItem(project_id=pid, derivation_id=first[3]))
+    note_on = db.scalar(select(Annotation.id).where(Annotation.derivation_id == first[3]))
+    db.add(StepNote(annotation_id=note_on, step_id=steps_of(db, db.get(Derivation, first[3]))[0].id, note="check"))
+    db.flush()
+    before = _rows_of(db, chosen)
+    assert len(before) > 30  # derivations, steps, annotations, labels, events, checks, the extras above
+    token = login(client, "boss")
+    total = _total(client.get(f"/projects/{pid}/data").text)
+    agreed = _total(client.get(f"/projects/{pid}/data?state=agreed").text)
+    url = f"/projects/{pid}/data/delete"
+
+    refused = client.post(url, data={"ids": chosen, "csrf_token": token}, headers=htmx(token))
+    assert refused.status_code == 422 and "confirm" in refused.text and _rows_of(db, chosen) == before
+
+    done = client.post(url, data={"ids": chosen, "confirm": "delete", "csrf_token": token}, headers=htmx(token))
+    assert done.status_code == 200, done.text
+    assert "Deleted 3 derivation(s): in the trash for 30 days" in done.text and 'id="undo-delete"' in done.text
+    assert _rows_of(db, chosen) == set()  # gone from every table: no page, export or count can see them
+    assert db.scalar(select(func.count()).select_from(Derivation).where(Derivation.project_id == pid)) == total - 3
+    assert _total(done.text) == total - 3
+    assert _total(client.get(f"/projects/{pid}/data?state=agreed").text) == agreed - 3  # the rollups followed
+    assert client.get(f"/derivations/{first[1]}/review").status_code == 404
+    listed = client.get(f"/projects/{pid}/data").text
+    assert 'id="trash"' in listed and f"#{min(chosen)}" in listed
+
+    entry = re.search(r'/data/trash/(\d+)/restore', done.text).group(1)
+    restored = client.post(f"/projects/{pid}/data/trash/{entry}/restore", data={"csrf_token": token},
+                           headers=htmx(token))
+    assert restored.status_code == 200, restored.text
+    assert "Restored 3 derivation(s) and 3 annotation(s)" in restored.text
+    assert _rows_of(db, chosen) == before  # every row, with its ids and values
+    assert _total(restored.text) == total
+    assert _total(client.get(f"/projects/{pid}/data?state=agreed").text) == agreed
+    assert client.get(f"/derivations/{first[1]}/review").status_code == 200
+    again = client.post(f"/projects/{pid}/data/trash/{entry}/restore", data={"csrf_token": token}, headers=htmx(token))
+    assert again.status_code == 404 and "restored already" in again.text
+
+
+def test_the_trash_keeps_every_table_that_hangs_off_a_derivation(db):
+    """What the foreign keys cascade from derivations (walked in the catalog) is what the trash
+    keeps, parents listed before the tables that refer to them."""
+    from sqlalchemy import text
+    from app.repositories.trash import TABLES
+
+    edges = db.execute(text("SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint "
+                            "WHERE contype = 'f' AND confdeltype = 'c'")).all()
+    reached, frontier = {"derivations"}, ["derivations"]
+    while frontier:
+        parent = frontier.pop()
+        for child, referred in edges:
+            if referred == parent and child not in reached:
+                reached.add(child)
+                frontier.append(child)
+    kept = [t for t, _ in TABLES]
+    assert set(kept) == reached
+    order = {t: i for i, t in enumerate(kept)}
+    for child, referred in edges:
+        if child in order and referred in order and child != referred:
+            assert order[referred] < order[child], f"{referred} must be restored before {child}"
+
+
+def test_a_restore_that_cannot_be_done_says_why_and_changes_nothing(client, db, world):
+    from app.models import Trash
+
+    pid, first = world["project_id"], world["first"]
+    token = login(client, "boss")
+    # a model of its own for one derivation: once it is in the trash, the model can be deleted
+    loner = LLMModel(name="loner")
+    db.add(loner)
+    db.flush()
+    db.get(Derivation, first[4]).model_id = loner.id
+    db.flush()
+    client.post(f"/projects/{pid}/data/delete", data={"ids": [first[4]], "confirm": "delete", "csrf_token": token},
+                headers=htmx(token))
+    db.delete(loner)
+    db.flush()
+    entry = db.scalar(select(Trash.id).where(Trash.project_id == pid))
+    answer = client.post(f"/projects/{pid}/data/trash/{entry}/restore", data={"csrf_token": token}, headers=htmx(token))
+    assert answer.status_code == 422 and "refer to is gone" in answer.text and "model_id" in answer.text
+    db.expire_all()
+    assert db.get(Derivation, first[4]) is None and db.get(Trash, entry) is not None  # still in the trash
+
+
+def test_deletions_older_than_the_kept_days_are_not_offered_and_go_at_the_next_delete(client, db, world):
+    from datetime import timedelta
+
+    from app.models import Trash
+
+    pid, first = world["project_id"], world["first"]
+    token = login(client, "boss")
+    client.post(f"/projects/{pid}/data/delete", data={"ids": [first[5]], "confirm": "delete", "csrf_token": token},
+                headers=htmx(token))
+    old = db.scalar(select(Trash).where(Trash.project_id == pid))
+    old.deleted_at = old.deleted_at - timedelta(days=31)
+    db.flush()
+    old_id = old.id
+    assert 'id="trash"' not in client.get(f"/projects/{pid}/data").text
+    refused = client.post(f"/projects/{pid}/data/trash/{old_id}/restore", data={"csrf_token": token}, headers=htmx(token))
+    assert refused.status_code == 404
+    client.post(f"/projects/{pid}/data/delete", data={"ids": [first[6]], "confirm": "delete", "csrf_token": token},
+                headers=htmx(token))
+    db.expire_all()
+    assert db.scalars(select(Trash.derivations).where(Trash.project_id == pid)).all() == [1]  # only the new one
+    assert db.get(Trash, old_id) is None
+
+
+def test_annotators_and_reviewers_cannot_delete(client, db, world):
+    pid, first = world["project_id"], world["first"]
+    make_user(db, role=Role.reviewer, username="rev")
+    token = login(client, "rev")
+    answer = client.post(f"/projects/{pid}/data/delete", data={"ids": [first[0]], "confirm": "delete",
+                                                                "csrf_token": token}, headers=htmx(token))
+    assert answer.status_code == 403 and db.get(Derivation, first[0]) is not None
