@@ -5,23 +5,35 @@ annotators, SymPy checks on every step).
 
     DATABASE_URL=... .venv/bin/python bench/browse.py [--derivations 100000] [--reads 20]
 
+    ... bench/browse.py --label-studio ../peer-bench-work/ls-venv   # and Label Studio beside it
+
 Targets (issue 25): first page p95 <= 50 ms, facets <= 150 ms, text search <= 100 ms, a bulk
-action over 10,000 rows <= 5 s. Label Studio's task list beside it is left to
-../shared/tools/peer-bench (not run here)."""
+action over 10,000 rows <= 5 s. With --label-studio (a venv holding label-studio, as
+../shared/tools/peer-bench's `setup` makes one), the same derivations go into Label Studio
+(bench/label_studio_list.py) and the first page of comparable views is read from both over
+HTTP (our API, its Data Manager's task list), alternately, and the ratio printed."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import statistics
+import subprocess
+import sys
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
+import label_studio_list as ls  # bench/label_studio_list.py (before seed drops this folder from sys.path)
 import seed as seeding  # bench/seed.py (it keeps this folder off sys.path for the stdlib's queue)
+import httpx
 from sqlalchemy import create_engine, text
 
 from app.db import transaction
 from app.repositories import browse as repo
 from app.repositories import rollups
-from app.services import browse
+from app.services import browse, trash
 
 VIEWS = {
     "no filter, by id": {},
@@ -51,10 +63,69 @@ def timed(sessions, fn, reads: int) -> tuple[float, float, object]:
     return statistics.median(seconds) * 1000, _p95(seconds) * 1000, out
 
 
+@contextmanager
+def our_api(url: str, sessions):
+    """`derivlab serve` (2 web processes, no worker) on the bench's database; yields an API client."""
+    from app.models import Role
+    from app.services import auth, tokens
+
+    with transaction(sessions) as session:
+        admin = auth.create_user(session, username="bench-admin", password="bench-Admin-pw1", role=Role.admin)
+        _, token = tokens.create(session, user=admin, name="bench")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret-0123456789"}
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "derivlab"), "serve", "--no-demo", "--no-worker",
+                             "--web-processes", "2", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if httpx.get(base + "/login", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        yield httpx.Client(base_url=base, timeout=600, headers={"Authorization": f"Bearer {token}"})
+    finally:
+        os.killpg(proc.pid, 2)
+        proc.wait(30)
+
+
+def beside_label_studio(venv: Path, url: str, sessions, pid: int, reads: int) -> None:
+    with transaction(sessions) as session:
+        rollups.refresh(session)
+        tasks = ls.tasks_from(session, pid)
+    server = seeding.make_url(url).set(database="postgres").render_as_string(hide_password=False)
+    with our_api(url, sessions) as ours, ls.running(venv, server) as client:
+        theirs = ls.TaskList(client, tasks)
+        print(f"Label Studio 1.23 on PostgreSQL: {len(tasks):,} tasks imported in {theirs.import_s:.0f} s")
+        print(f"first page of 50 over HTTP, {reads} reads each, alternating (median / p95 ms; ratio: Label Studio's "
+              "median over ours)")
+        for name in ls.VIEWS:
+            params = {**VIEWS[name], "limit": 50}
+            mine, its = [], []
+            for i in range(reads + 2):  # two warm-ups each
+                t = time.perf_counter()
+                response = ours.get(f"/api/v1/projects/{pid}/derivations", params=params)
+                ms = (time.perf_counter() - t) * 1000
+                assert response.status_code == 200, response.text[:300]
+                total = int(response.headers["X-Total-Count"])
+                ls_ms, ls_total = theirs.first_page(name)
+                if i >= 2:
+                    mine.append(ms)
+                    its.append(ls_ms)
+            print(f"  {name:42} ours {statistics.median(mine):7.1f} / {_p95([m / 1000 for m in mine]) * 1000:7.1f}"
+                  f"  Label Studio {statistics.median(its):8.1f} / {_p95([m / 1000 for m in its]) * 1000:8.1f}"
+                  f"  ratio {statistics.median(its) / statistics.median(mine):6.1f}x  (match: {total:,} / {ls_total:,})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--derivations", type=int, default=100_000)
     parser.add_argument("--reads", type=int, default=20)
+    parser.add_argument("--label-studio", type=Path, help="a venv holding label-studio: measure its task list beside ours")
     args = parser.parse_args()
     with seeding.scratch_database("bench_browse") as (url, sessions):
         t = time.perf_counter()
@@ -103,15 +174,34 @@ def main() -> None:
         median, p95, _ = timed(sessions, page_rows, args.reads)
         print(f"a page's columns (labels, SymPy, state of 50 rows): median {median:.1f} ms, p95 {p95:.1f} ms")
 
-        bulk = {"model": "fake-model-3", "perturbation": "EE"}
+        if args.label_studio:
+            beside_label_studio(args.label_studio, url, sessions, pid, args.reads)
+        bulk = {"model": "fake-model-3"}
+        with transaction(sessions) as session:
+            view = browse.parse(session, project_id=pid, params=bulk)
+            ticked = browse.ids(session, view, chosen=None)[:10_000]
+            actor = session.execute(text("SELECT id FROM users ORDER BY id LIMIT 1")).scalar()
+        print(f"bulk actions on {len(ticked):,} ticked derivations (target <= 5 s each):")
+
+        def bulk_action(name, act):
+            with transaction(sessions) as session:
+                t = time.perf_counter()
+                view = browse.parse(session, project_id=pid, params=bulk)
+                out = act(session, browse.ids(session, view, chosen=list(ticked)))
+                session.flush()
+                seconds = time.perf_counter() - t
+            print(f"  {name:34} {seconds:6.2f} s")
+            return out
+        bulk_action("re-check with SymPy", browse.recheck)
+        bulk_action("put in the sample", lambda s, ids: browse.sample(s, project_id=pid, derivation_ids=ids, add=True))
+        entry = bulk_action("delete (to the trash)", lambda s, ids: trash.delete(
+            s, project_id=pid, derivation_ids=ids, actor_id=actor, confirm="delete"))
         with transaction(sessions) as session:
             t = time.perf_counter()
-            view = browse.parse(session, project_id=pid, params=bulk)
-            chosen = browse.ids(session, view, chosen=None)
-            browse.recheck(session, chosen)
-            seconds = time.perf_counter() - t
-        print(f"bulk re-check of everything matching {bulk} (target <= 5 s for 10,000): {len(chosen):,} "
-              f"derivations in {seconds:.2f} s")
+            trash.restore(session, project_id=pid, trash_id=entry)
+            print(f"  {'undo the delete (restore)':34} {time.perf_counter() - t:6.2f} s")
+        bulk_action("reset annotations", lambda s, ids: browse.reset(s, derivation_ids=ids, actor_id=actor,
+                                                                     confirm="reset"))
 
 
 if __name__ == "__main__":

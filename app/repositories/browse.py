@@ -4,24 +4,32 @@ counts beside each filter, and the columns of the rows on one page.
 
 Human labels are read from the dashboards' per-derivation rollups (final labels where a
 reviewer settled, else the submitted ones; refreshed before a read), so "humans marked X" and
-"SymPy says X where humans do not" mean what they mean on the dashboards."""
+"SymPy says X where humans do not" mean what they mean on the dashboards.
+
+The list and its counts are read from the rollup's one row per derivation (project, model,
+perturbation, steps, agreement, metrics), joined to other tables only where a filter or the
+sort needs them: at 100,000 derivations the joins to derivations, problems, models and projects
+were most of a broad filter's 100+ ms. Callers refresh the rollups first."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Float, case, column, exists, func, select, table, union_all
+from sqlalchemy import Float, any_, case, column, exists, func, literal, select, table, union_all
 from sqlalchemy.orm import Session
 
 from app.models import (
-    Annotation, AnnotationStatus, AutoCheck, Derivation, LLMModel, Prediction, Problem, Project, SampleItem, Step,
+    AutoCheck, Derivation, LLMModel, Prediction, Problem, Project, SampleItem, Step,
 )
 
 # the rollups are tables of their own (migration 0007), without ORM classes
 rollup_labels = table("rollup_labels", column("derivation_id"), column("label"), column("steps"), column("fp"),
                       column("fn"))
-rollup_derivations = table("rollup_derivations", column("derivation_id"), column("steps"), column("submitted"),
-                           column("disputed"), column("settled"), column("rouge2"), column("bleu"), column("gleu"))
+rollup_derivations = table("rollup_derivations", column("derivation_id"), column("project_id"), column("model_id"),
+                           column("perturbation"), column("steps"), column("submitted"), column("disputed"),
+                           column("settled"), column("rouge2"), column("bleu"), column("gleu"),
+                           column("human_labels"), column("fp_labels"), column("fn_labels"), column("sympy_labels"),
+                           column("sympy_unknown"), column("annotators"))
 _r = rollup_derivations
 
 STATES = ("unannotated", "in progress", "agreed", "disputed", "settled")
@@ -48,13 +56,17 @@ class Filters:
     ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)  # metric -> (min, max)
 
 
-def state_expression():
+def state_expression(overlap=Project.overlap):
     """unannotated, in progress (fewer submitted than the project's overlap), agreed, disputed
     (two submitted annotations differ), settled (a reviewer decided): from the per-derivation
     rollup (migration 0017), the overlap as it is now."""
     submitted = func.coalesce(_r.c.submitted, 0)
-    return case((_r.c.settled, "settled"), (submitted == 0, "unannotated"), (submitted < Project.overlap, "in progress"),
+    return case((_r.c.settled, "settled"), (submitted == 0, "unannotated"), (submitted < overlap, "in progress"),
                 (_r.c.disputed, "disputed"), else_="agreed")
+
+
+def _overlap(project_id: int):
+    return select(Project.overlap).where(Project.id == project_id).scalar_subquery()
 
 
 def _metric(name: str):
@@ -62,7 +74,7 @@ def _metric(name: str):
     (sorting 91,667 rows by the JSON field spilled to disk: 80 ms at 100,000 derivations)."""
     if name in ("rouge2", "bleu", "gleu"):
         return getattr(_r.c, name)
-    return Derivation.metrics[name].astext.cast(Float)
+    return Derivation.metrics[name].astext.cast(Float)  # the one the rollup does not keep (_listed joins it)
 
 
 def _search(q: str, project_id: int):
@@ -75,46 +87,41 @@ def _search(q: str, project_id: int):
     d2, p2 = Derivation.__table__.alias("d2"), Problem.__table__.alias("p2")
     in_prompts = (select(d2.c.id).join(p2, p2.c.id == d2.c.problem_id)
                   .where(p2.c.project_id == project_id, p2.c.prompt.ilike(pattern, escape="\\")))
-    return Derivation.id.in_(union_all(in_steps, in_prompts))
+    return _r.c.derivation_id.in_(union_all(in_steps, in_prompts))
 
 
 def conditions(f: Filters, *, leave_out: str | None = None) -> list:
     """The WHERE of a filter set (leave_out: one filter left out, for its facet's counts)."""
-    where = [Derivation.project_id == f.project_id]
+    where = [_r.c.project_id == f.project_id]
     if f.model_id is not None and leave_out != "model":
-        where.append(Derivation.model_id == f.model_id)
+        where.append(_r.c.model_id == f.model_id)
     if f.perturbation and leave_out != "perturbation":
-        where.append(Problem.perturbation == f.perturbation)
+        where.append(_r.c.perturbation == str(getattr(f.perturbation, "value", f.perturbation)))
     if f.state and leave_out != "state":
-        where.append(state_expression() == f.state)
+        where.append(state_expression(_overlap(f.project_id)) == f.state)
+    # labels, SymPy's verdicts and annotators: kept on the rollup's row (migration 0019)
     if f.annotator_id is not None:
-        where.append(exists().where(Annotation.derivation_id == Derivation.id,
-                                    Annotation.annotator_id == f.annotator_id,
-                                    Annotation.status == AnnotationStatus.submitted))
-    if f.human:
-        where.append(exists().where(rollup_labels.c.derivation_id == Derivation.id,
-                                    rollup_labels.c.label == f.human, rollup_labels.c.steps > 0))
-    if f.sympy == "unknown":
-        where.append(exists().where(AutoCheck.derivation_id == Derivation.id, AutoCheck.verdict == "unknown"))
-    elif f.sympy:
-        where.append(exists().where(AutoCheck.derivation_id == Derivation.id, AutoCheck.label == f.sympy,
-                                    AutoCheck.verdict == "yes"))
-    for label, side in ((f.sympy_not_humans, rollup_labels.c.fp), (f.humans_not_sympy, rollup_labels.c.fn)):
+        where.append(literal(f.annotator_id) == any_(_r.c.annotators))
+    for label, kept in ((f.human, _r.c.human_labels), (f.sympy_not_humans, _r.c.fp_labels),
+                        (f.humans_not_sympy, _r.c.fn_labels)):
         if label:
-            where.append(exists().where(rollup_labels.c.derivation_id == Derivation.id,
-                                        rollup_labels.c.label == label, side > 0))
+            where.append(literal(label) == any_(kept))
+    if f.sympy == "unknown":
+        where.append(_r.c.sympy_unknown)
+    elif f.sympy:
+        where.append(literal(f.sympy) == any_(_r.c.sympy_labels))
     if f.source:
-        said = [Prediction.derivation_id == Derivation.id, Prediction.source == f.source, Prediction.verdict == "yes"]
+        said = [Prediction.derivation_id == _r.c.derivation_id, Prediction.source == f.source, Prediction.verdict == "yes"]
         if f.source_label:
             said.append(Prediction.label == f.source_label)
         where.append(exists().where(*said))
     if f.q:
         where.append(_search(f.q, f.project_id))
     if f.in_sample is not None:
-        sampled = exists().where(SampleItem.project_id == Derivation.project_id, SampleItem.derivation_id == Derivation.id)
+        sampled = exists().where(SampleItem.project_id == _r.c.project_id, SampleItem.derivation_id == _r.c.derivation_id)
         where.append(sampled if f.in_sample else ~sampled)
     if f.ids is not None:
-        where.append(Derivation.id.in_(f.ids))
+        where.append(_r.c.derivation_id.in_(f.ids))
     for name, (low, high) in f.ranges.items():
         if low is not None:
             where.append(_metric(name) >= low)
@@ -124,13 +131,27 @@ def conditions(f: Filters, *, leave_out: str | None = None) -> list:
 
 
 def _from():
+    """The derivation with everything a page's columns show (one page's rows, by id)."""
     return (select().select_from(Derivation).join(Problem, Problem.id == Derivation.problem_id)
             .join(LLMModel, LLMModel.id == Derivation.model_id).join(Project, Project.id == Derivation.project_id)
             .outerjoin(_r, _r.c.derivation_id == Derivation.id))
 
 
+def _listed(f: Filters, sort: str | None = None):
+    """The rollup's rows, joined to what the sort or a filter reads beyond it (the other
+    filters correlate with the rollup's derivation_id)."""
+    q = select().select_from(_r)
+    if sort == "model":
+        q = q.join(LLMModel, LLMModel.id == _r.c.model_id)
+    if sort in ("problem", "symbolic") or "symbolic" in f.ranges:
+        q = q.join(Derivation, Derivation.id == _r.c.derivation_id)
+    if sort == "problem":
+        q = q.join(Problem, Problem.id == Derivation.problem_id)
+    return q
+
+
 def _sort_key(sort: str):
-    return {"id": Derivation.id, "model": LLMModel.name, "perturbation": Problem.perturbation,
+    return {"id": _r.c.derivation_id, "model": LLMModel.name, "perturbation": _r.c.perturbation,
             "problem": Problem.key, "steps": _r.c.steps, "annotations": _r.c.submitted,
             **{m: _metric(m) for m in METRICS}}[sort]
 
@@ -139,26 +160,28 @@ def page(session: Session, f: Filters, *, sort: str, descending: bool, limit: in
     """The ids of one page, in order, and how many derivations match."""
     where = conditions(f)
     key = _sort_key(sort)
-    order = [key.desc().nulls_last() if descending else key.asc().nulls_last(), Derivation.id]
-    ids = list(session.scalars(_from().add_columns(Derivation.id).where(*where).order_by(*order)
+    order = [key.desc().nulls_last() if descending else key.asc().nulls_last(), _r.c.derivation_id]
+    ids = list(session.scalars(_listed(f, sort).add_columns(_r.c.derivation_id).where(*where).order_by(*order)
                                .limit(limit).offset(offset)))
-    total = session.scalar(_from().add_columns(func.count()).where(*where))
+    total = session.scalar(_listed(f).add_columns(func.count()).where(*where))
     return ids, total
 
 
 def all_ids(session: Session, f: Filters, limit: int) -> list[int]:
     """Every matching id (a bulk action over "everything the filter matches"), up to `limit`."""
-    return list(session.scalars(_from().add_columns(Derivation.id).where(*conditions(f)).order_by(Derivation.id)
-                                .limit(limit)))
+    return list(session.scalars(_listed(f).add_columns(_r.c.derivation_id).where(*conditions(f))
+                                .order_by(_r.c.derivation_id).limit(limit)))
 
 
 def facets(session: Session, f: Filters) -> dict[str, dict[str, int]]:
     """Beside each filter, how many derivations each of its choices would leave, the other
     filters applied."""
     out: dict[str, dict[str, int]] = {}
-    for name, key in (("model", LLMModel.name), ("perturbation", Problem.perturbation), ("state", state_expression())):
-        grouped = _from().add_columns(key.label("k"), func.count()).where(*conditions(f, leave_out=name)).group_by(key)
-        out[name] = {str(getattr(k, "value", k)): n for k, n in session.execute(grouped)}
+    names = dict(session.execute(select(LLMModel.id, LLMModel.name)).all())
+    for name, key in (("model", _r.c.model_id), ("perturbation", _r.c.perturbation),
+                      ("state", state_expression(_overlap(f.project_id)))):
+        grouped = _listed(f).add_columns(key.label("k"), func.count()).where(*conditions(f, leave_out=name)).group_by(key)
+        out[name] = {str(names[k] if name == "model" else k): n for k, n in session.execute(grouped)}
     return out
 
 

@@ -27,21 +27,40 @@ label_totals AS (SELECT derivation_id, count(*) AS k FROM labels GROUP BY deriva
 -- the data page's agreement state: each submitted annotation's labels and goal as one
 -- signature; two different ones make the derivation disputed (as the Disagreements list)
 signatures AS (
-    SELECT a.derivation_id, coalesce(a.goal_reached::text, '-') || '|' ||
+    SELECT a.derivation_id, a.annotator_id, coalesce(a.goal_reached::text, '-') || '|' ||
            coalesce(string_agg(sl.step_id || ':' || sl.label, ',' ORDER BY sl.step_id, sl.label), '') AS sig
     FROM annotations a JOIN scope ON scope.id = a.derivation_id LEFT JOIN step_labels sl ON sl.annotation_id = a.id
     WHERE a.status = 'submitted' GROUP BY a.derivation_id, a.id
 ),
-agreement AS (SELECT derivation_id, count(*) AS submitted, count(DISTINCT sig) > 1 AS disputed
-              FROM signatures GROUP BY derivation_id)
+agreement AS (SELECT derivation_id, count(*) AS submitted, count(DISTINCT sig) > 1 AS disputed,
+                     array_agg(DISTINCT annotator_id) AS who
+              FROM signatures GROUP BY derivation_id),
+-- the data page's filter columns (migration 0019): the batch's label rows are new already
+-- (_KINDS rolls labels up first), and SymPy's verdicts
+label_sets AS (
+    SELECT derivation_id, array_agg(label ORDER BY label) FILTER (WHERE steps > 0) AS human,
+           array_agg(label ORDER BY label) FILTER (WHERE fp > 0) AS fp,
+           array_agg(label ORDER BY label) FILTER (WHERE fn > 0) AS fn
+    FROM rollup_labels WHERE """ + _IN_BATCH + """ GROUP BY derivation_id
+),
+said AS (
+    SELECT c.derivation_id, array_agg(DISTINCT c.label) FILTER (WHERE c.verdict = 'yes') AS yes,
+           bool_or(c.verdict = 'unknown') AS unknown
+    FROM auto_checks c JOIN scope ON scope.id = c.derivation_id GROUP BY c.derivation_id
+)
 INSERT INTO rollup_derivations (derivation_id, project_id, model_id, perturbation, steps, judgements, goal_yes,
-                                goal_judged, labelled, rouge2, bleu, gleu, submitted, disputed, settled)
+                                goal_judged, labelled, rouge2, bleu, gleu, submitted, disputed, settled,
+                                annotators, human_labels, fp_labels, fn_labels, sympy_labels, sympy_unknown)
 SELECT scope.id""" + _ROW + """, coalesce(sc.n, 0), coalesce(pd.n, 0), coalesce(pd.goal_yes, 0),
        coalesce(pd.goal_judged, 0), coalesce(lt.k, 0), (scope.metrics->>'rouge2')::float8,
        (scope.metrics->>'bleu')::float8, (scope.metrics->>'gleu')::float8,
        coalesce(ag.submitted, 0), coalesce(ag.disputed, false),
-       EXISTS (SELECT 1 FROM adjudications adj WHERE adj.derivation_id = scope.id AND adj.decided_at IS NOT NULL)
+       EXISTS (SELECT 1 FROM adjudications adj WHERE adj.derivation_id = scope.id AND adj.decided_at IS NOT NULL),
+       coalesce(ag.who, '{}'), coalesce(ls.human, '{}'), coalesce(ls.fp, '{}'), coalesce(ls.fn, '{}'),
+       coalesce(sd.yes, '{}'), coalesce(sd.unknown, false)
 FROM scope LEFT JOIN step_counts sc ON sc.derivation_id = scope.id
+LEFT JOIN label_sets ls ON ls.derivation_id = scope.id
+LEFT JOIN said sd ON sd.derivation_id = scope.id
 LEFT JOIN per_derivation pd ON pd.derivation_id = scope.id
 LEFT JOIN label_totals lt ON lt.derivation_id = scope.id
 LEFT JOIN agreement ag ON ag.derivation_id = scope.id
@@ -84,7 +103,9 @@ GROUP BY 1, 2, 3, 4, 5, 6
 """)
 
 # (rows table, its new-rows statement, bucket table, extra bucket keys, bucket column -> aggregate)
-_KINDS = (
+_KINDS = (  # labels first: the derivations' rows read the batch's new label rows
+    ("rollup_labels", _NEW_LABELS, "rollup_bucket_labels", ("label",),
+     {c: f"sum({c})" for c in ("steps", "judgements", "tp", "fp", "fn", "tn", "unknown")}),
     ("rollup_derivations", _NEW_DERIVATIONS, "rollup_buckets", (), {
         "derivations": "count(*)", "steps": "sum(steps)", "annotated": "count(*) FILTER (WHERE judgements > 0)",
         "judgements": "sum(judgements)", "judged_steps": "sum(steps::bigint * judgements)",
@@ -92,8 +113,6 @@ _KINDS = (
         **{f"{m}_sum": f"coalesce(sum({m}::numeric), 0)" for m in ("rouge2", "bleu", "gleu")},
         **{f"{m}_n": f"count({m})" for m in ("rouge2", "bleu", "gleu")},
     }),
-    ("rollup_labels", _NEW_LABELS, "rollup_bucket_labels", ("label",),
-     {c: f"sum({c})" for c in ("steps", "judgements", "tp", "fp", "fn", "tn", "unknown")}),
     ("rollup_days", _NEW_DAYS, "rollup_bucket_days", ("annotator_id", "day"),
      {"judgements": "sum(judgements)", "submitted": "sum(submitted)", "active_seconds": "sum(active_seconds::numeric)"}),
 )

@@ -24,5 +24,13 @@ def derivations_by_id(session: Session, ids: list[int]) -> list[dict]:
     return api_repo.derivations_by_id(session, ids)
 
 
+def derivations_json(session: Session, **page) -> tuple[str, int]:
+    return api_repo.derivations_json(session, **page)
+
+
+def derivations_json_by_id(session: Session, ids: list[int]) -> str:
+    return api_repo.derivations_json_by_id(session, ids)
+
+
 def annotations(session: Session, **page) -> tuple[list[dict], int]:
     return api_repo.annotations(session, **page)

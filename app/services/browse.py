@@ -205,16 +205,9 @@ def browse(session: Session, view: View) -> Page:
                 annotators=users_repo.list_all(session), sources=repo.sources(session, pid))
 
 
-def _needs_rollups(view: View) -> bool:
-    f = view.filters
-    return (bool(f.human or f.sympy_not_humans or f.humans_not_sympy or f.state or f.ranges)
-            or view.sort in ("steps", "annotations", *repo.METRICS))
-
-
 def select_page(session: Session, view: View, *, limit: int, offset: int) -> tuple[list[int], int]:
     """The ids of one page of the view, and how many derivations it matches (the API's list)."""
-    if _needs_rollups(view):  # human labels and agreement as of now
-        rollups.refresh(session)
+    rollups.refresh(session)  # the list is read from the rollups: derivations, labels and agreement as of now
     return repo.page(session, view.filters, sort=view.sort, descending=view.descending, limit=limit, offset=offset)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from playwright.sync_api import expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.models import AutoCheck, Derivation, Job
 from app.services import annotating
@@ -126,3 +126,27 @@ def test_a_reset_asks_first_and_the_page_says_what_the_server_did(server, page):
     with sessions() as session:
         from app.models import Annotation
         assert session.scalar(select(Annotation.id).where(Annotation.derivation_id == d_id)) is None
+
+
+def test_a_delete_asks_first_and_undo_brings_the_derivations_back(server, page):
+    base, sessions = server
+    with sessions() as session:
+        first = session.scalars(select(Derivation.id).order_by(Derivation.id).limit(2)).all()
+        project_id = session.get(Derivation, first[0]).project_id
+        total = session.scalar(select(func.count()).select_from(Derivation).where(Derivation.project_id == project_id))
+    log_in(page, base)
+    page.goto(f"{base}/projects/{project_id}/data")
+    expect(page.locator("#data-total")).to_have_text(f"{total:,}")
+    for d_id in first:
+        page.check(f"input[name=ids][value='{d_id}']")
+    page.once("dialog", lambda d: d.accept())
+    page.click("#bulk button:has-text('Delete')")
+    expect(page.locator("#data .flash.ok")).to_contain_text("Deleted 2 derivation(s)")
+    expect(page.locator("#data-total")).to_have_text(f"{total - 2:,}")
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Derivation).where(Derivation.id.in_(first))) == 0
+    page.click("#undo-delete")
+    expect(page.locator("#data .flash.ok")).to_contain_text("Restored 2 derivation(s)")
+    expect(page.locator("#data-total")).to_have_text(f"{total:,}")
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Derivation).where(Derivation.id.in_(first))) == 2

@@ -224,3 +224,27 @@ def test_stats_score_pushed_sources_beside_sympy(client, db, paper):
     assert (row["tp"], row["fp"], row["fn"], row["tn"]) == (tp, fp, fn, 10 - fn)
     assert row["precision"]["value"] == pytest.approx(tp / (tp + fp))
     assert row["recall"]["value"] == pytest.approx(tp / (tp + fn))
+
+
+def test_a_tokens_last_use_is_kept_to_the_minute_without_a_write_per_call(client, db):
+    from datetime import timedelta
+
+    user = make_user(db, role=Role.admin, username="keeper")
+    row, secret = tokens.create(db, user=user, name="t")
+    h = {"Authorization": f"Bearer {secret}"}
+    assert row.last_used_at is None
+    assert client.get("/api/v1/me", headers=h).status_code == 200
+    db.expire_all()
+    first = db.get(ApiToken, row.id).last_used_at
+    assert first is not None
+    assert client.get("/api/v1/me", headers=h).status_code == 200  # within the minute: not written again
+    db.expire_all()
+    assert db.get(ApiToken, row.id).last_used_at == first
+    db.get(ApiToken, row.id).last_used_at = first - timedelta(minutes=2)
+    db.flush()
+    assert client.get("/api/v1/me", headers=h).status_code == 200
+    db.expire_all()
+    assert db.get(ApiToken, row.id).last_used_at > first
+    db.get(ApiToken, row.id).revoked_at = first
+    db.flush()
+    assert client.get("/api/v1/me", headers=h).status_code == 401

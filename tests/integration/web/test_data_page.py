@@ -488,3 +488,27 @@ def test_annotators_and_reviewers_cannot_delete(client, db, world):
     answer = client.post(f"/projects/{pid}/data/delete", data={"ids": [first[0]], "confirm": "delete",
                                                                 "csrf_token": token}, headers=htmx(token))
     assert answer.status_code == 403 and db.get(Derivation, first[0]) is not None
+
+
+def test_the_apis_derivation_list_is_the_documented_shape(client, db, world):
+    """The list is built as JSON by PostgreSQL: it must be what the response model describes,
+    value for value (read back through the model from the repository's rows), in the order asked."""
+    from app.models import User
+    from app.schemas.api import DerivationOut
+    from app.services import api_reads
+
+    pid, first = world["project_id"], world["first"]
+    _, secret = tokens.create(db, user=db.scalar(select(User).where(User.username == "boss")), name="t")
+    h = {"Authorization": f"Bearer {secret}"}
+    for query in ("limit=7&offset=3", "model=gpt-4&limit=5", "sort=rouge2&dir=desc&limit=6"):
+        got = client.get(f"/api/v1/projects/{pid}/derivations?{query}", headers=h)
+        assert got.status_code == 200 and got.headers["content-type"] == "application/json"
+        ids = [d["id"] for d in got.json()]
+        expected = [DerivationOut.model_validate(r).model_dump(mode="json")
+                    for r in api_reads.derivations_by_id(db, ids)]
+        assert got.json() == expected and len(ids) > 0
+        assert [list(d) for d in got.json()] == [list(DerivationOut.model_fields)] * len(ids)
+    ordered = client.get(f"/api/v1/projects/{pid}/derivations?sort=rouge2&dir=desc&limit=50", headers=h).json()
+    scores = [d["metrics"].get("rouge2") for d in ordered if d["metrics"].get("rouge2") is not None]
+    assert scores == sorted(scores, reverse=True) and len(scores) > 10
+    assert client.get(f"/api/v1/projects/{pid}/derivations?q=no-step-says-this", headers=h).json() == []

@@ -11,7 +11,7 @@ import re
 
 import pytest
 from app.models import ExportChunk, ExportFile, GenerationRun, Job, Problem, Role
-from app.services import annotating, tokens
+from app.services import annotating, tokens, trash
 from tests.helpers import htmx, login
 from tests.factories import assign, make_derivation, make_project, make_user, steps_of
 
@@ -103,6 +103,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/projects/{project_id}/data/sample/{action}"): ADMIN,
     ("POST", "/projects/{project_id}/data/assign"): ADMIN,
     ("POST", "/projects/{project_id}/data/reset"): ADMIN,
+    ("POST", "/projects/{project_id}/data/delete"): ADMIN,
+    ("POST", "/projects/{project_id}/data/trash/{trash_id}/restore"): ADMIN,
     ("POST", "/projects"): ADMIN,
     ("POST", "/projects/{project_id}/rename"): ADMIN,
     ("POST", "/projects/{project_id}/archive"): ADMIN,
@@ -139,6 +141,7 @@ FORMS = {
     "/projects/{project_id}/delete": lambda ids: {"confirm": "doomed_page"},
     "/projects/{project_id}/data/assign": lambda ids: {"assignee": "the-annotator", "ids": [ids["derivation_id"]]},
     "/projects/{project_id}/data/reset": lambda ids: {"confirm": "reset", "ids": [ids["derivation_id"]]},
+    "/projects/{project_id}/data/delete": lambda ids: {"confirm": "delete", "ids": [ids["spare_id"]]},
 }
 JSON = {"/api/v1/projects/{project_id}/runs": {"model": "/models/tiny", "perturbations": ["static"]},
         "/api/v1/projects": {"name": "pushed"},
@@ -184,11 +187,14 @@ def world(db):
     db.flush()
     revocable = {role: tokens.create(db, user=user, name="to revoke")[0].id for role, user in users.items()}
     doomed = {name: make_project(db, name=name).id for name in ("doomed_api", "doomed_page")}
+    spare = make_derivation(db, project=project, model="secret")  # for the bulk delete
+    trashed = make_derivation(db, project=project, model="secret")  # deleted already: for the restore
+    trash_id = trash.delete(db, project_id=project.id, derivation_ids=[trashed.id], actor_id=early_id, confirm="delete")
     return {"doomed": doomed, "project_id": project.id, "project_name": project.name, "derivation_id": d.id,
             "step_id": steps_of(db, d)[0].id, "label": "incorrect", "run_id": run.id, "users": users,
             "api": api, "revocable": revocable, "export_id": export.id, "user_id": early_id,
             "job_id": recheck.id, "name": "step-rewards.jsonl", "key": db.get(Problem, d.problem_id).key,
-            "action": "remove"}
+            "action": "remove", "spare_id": spare.id, "trash_id": trash_id}
 
 
 def _routes(app) -> set[tuple[str, str]]:
