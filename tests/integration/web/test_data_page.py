@@ -497,7 +497,7 @@ def test_the_apis_derivation_list_is_the_documented_shape(client, db, world):
     from app.schemas.api import DerivationOut
     from app.services import api_reads
 
-    pid, first = world["project_id"], world["first"]
+    pid = world["project_id"]
     _, secret = tokens.create(db, user=db.scalar(select(User).where(User.username == "boss")), name="t")
     h = {"Authorization": f"Bearer {secret}"}
     for query in ("limit=7&offset=3", "model=gpt-4&limit=5", "sort=rouge2&dir=desc&limit=6"):
