@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, Text
+from sqlalchemy import ForeignKey, Index, Integer, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,7 +31,7 @@ class TrashRow(Base):
     __tablename__ = "trash_rows"
     __table_args__ = (Index("ix_trash_rows_trash_id_table_name", "trash_id", "table_name"),)
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    trash_id: Mapped[int] = mapped_column(ForeignKey("trash.id", ondelete="CASCADE"))
-    table_name: Mapped[str] = mapped_column(Text)
+    # no key of its own in the table (read back by entry and table); the mapper needs one
+    trash_id: Mapped[int] = mapped_column(ForeignKey("trash.id", ondelete="CASCADE"), primary_key=True)
+    table_name: Mapped[str] = mapped_column(Text, primary_key=True)
     row: Mapped[dict[str, Any]] = mapped_column(JSONB)

@@ -160,7 +160,13 @@ def page(session: Session, f: Filters, *, sort: str, descending: bool, limit: in
     """The ids of one page, in order, and how many derivations match."""
     where = conditions(f)
     key = _sort_key(sort)
-    order = [key.desc().nulls_last() if descending else key.asc().nulls_last(), _r.c.derivation_id]
+    # as the sort indexes of migration 0019 hold them: ties by id in the same direction; a
+    # missing metric last both ways (the other sort keys are never missing)
+    if sort in METRICS:
+        order = [key.desc().nulls_last() if descending else key.asc().nulls_last()]
+    else:
+        order = [key.desc() if descending else key.asc()]
+    order.append(_r.c.derivation_id.desc() if descending else _r.c.derivation_id.asc())
     ids = list(session.scalars(_listed(f, sort).add_columns(_r.c.derivation_id).where(*where).order_by(*order)
                                .limit(limit).offset(offset)))
     total = session.scalar(_listed(f).add_columns(func.count()).where(*where))

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
-from app.models import Trash, TrashRow, User
+from app.models import Trash, User
 
 _OF = "derivation_id = ANY(:ids)"
 _OF_ANNOTATIONS = "annotation_id IN (SELECT id FROM annotations WHERE derivation_id = ANY(:ids))"
@@ -76,7 +76,7 @@ def restore(session: Session, entry: Trash) -> None:
         session.execute(text(f"INSERT INTO {table} ({', '.join(columns)}) "
                              f"SELECT {', '.join('x.' + c for c in columns)} FROM trash_rows r, "
                              f"jsonb_populate_record(NULL::{table}, r.row) AS x "
-                             "WHERE r.trash_id = :t AND r.table_name = :n ORDER BY r.id"), {"t": entry.id, "n": table})
+                             "WHERE r.trash_id = :t AND r.table_name = :n"), {"t": entry.id, "n": table})
     session.delete(entry)
 
 
@@ -96,6 +96,3 @@ def purge_older_than(session: Session, project_id: int, cutoff: datetime) -> int
     """Drop the entries deleted before `cutoff` for good (their rows with them)."""
     return session.execute(delete(Trash).where(Trash.project_id == project_id, Trash.deleted_at < cutoff)).rowcount
 
-
-def rows_held(session: Session, trash_id: int) -> int:
-    return session.scalar(select(func.count()).select_from(TrashRow).where(TrashRow.trash_id == trash_id))

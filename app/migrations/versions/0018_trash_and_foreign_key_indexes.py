@@ -41,8 +41,7 @@ CREATE TABLE trash (
     op.execute("CREATE INDEX ix_trash_project_id ON trash (project_id)")
     op.execute("CREATE INDEX ix_trash_deleted_by_id ON trash (deleted_by_id)")
     op.execute("""
-CREATE TABLE trash_rows (
-    id bigserial CONSTRAINT pk_trash_rows PRIMARY KEY,
+CREATE TABLE trash_rows (  -- no key of its own: rows are read back by entry and table, never one by one
     trash_id int NOT NULL CONSTRAINT fk_trash_rows_trash_id_trash REFERENCES trash(id) ON DELETE CASCADE,
     table_name text NOT NULL,
     row jsonb NOT NULL
