@@ -190,14 +190,14 @@ def main() -> None:
             return out
         bulk_action("re-check with SymPy", browse.recheck)
         bulk_action("put in the sample", lambda s, ids: browse.sample(s, project_id=pid, derivation_ids=ids, add=True))
-        bulk_action("reset annotations", lambda s, ids: browse.reset(s, derivation_ids=ids, actor_id=actor,
-                                                                     confirm="reset"))
         entry = bulk_action("delete (to the trash)", lambda s, ids: trash.delete(
             s, project_id=pid, derivation_ids=ids, actor_id=actor, confirm="delete"))
         t = time.perf_counter()
         with transaction(sessions) as session:
             trash.restore(session, project_id=pid, trash_id=entry)
         print(f"  {'undo the delete (restore)':34} {time.perf_counter() - t:6.2f} s")
+        bulk_action("reset annotations", lambda s, ids: browse.reset(s, derivation_ids=ids, actor_id=actor,
+                                                                     confirm="reset"))
         # last: Label Studio's 100,000 tasks leave PostgreSQL checkpointing for a while, which
         # slowed the bulk actions' writes 2-10x when they came after it
         if args.label_studio:
