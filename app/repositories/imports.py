@@ -72,17 +72,21 @@ def upsert_problems(session: Session, rows: Sequence[dict[str, Any]]) -> tuple[d
         TRUNCATE import_problem_ids;
         INSERT INTO import_problem_ids SELECT n, nextval(pg_get_serial_sequence('problems', 'id'))
         FROM (SELECT n FROM import_problems ORDER BY n) ordered"""))
+    session.execute(text("ANALYZE import_problems, import_problem_ids"))  # joined below: let the planner hash them
     added = session.execute(text(f"""
-        WITH new AS (
+        WITH statics AS (  -- the static problems of this file, by key, with the ids drawn for them
+            SELECT DISTINCT ON (st.project_id, st.key) st.project_id, st.key, sid.id
+            FROM import_problems st JOIN import_problem_ids sid ON sid.n = st.n
+            WHERE st.perturbation = 'static' ORDER BY st.project_id, st.key, st.n
+        ), new AS (
             INSERT INTO problems (id, parent_id, {columns})
-            SELECT ids.id, CASE WHEN i.perturbation <> 'static' THEN coalesce(
-                       (SELECT s.id FROM problems s WHERE s.project_id = i.project_id AND s.key = i.key
-                                                      AND s.perturbation = 'static'),
-                       (SELECT sid.id FROM import_problems st JOIN import_problem_ids sid ON sid.n = st.n
-                        WHERE st.project_id = i.project_id AND st.key = i.key AND st.perturbation = 'static'
-                        ORDER BY st.n LIMIT 1)) END,
+            SELECT ids.id, CASE WHEN i.perturbation <> 'static' THEN coalesce(stored.id, statics.id) END,
                    {", ".join("i." + c for c in _PROBLEM_COLUMNS)}
-            FROM import_problems i JOIN import_problem_ids ids ON ids.n = i.n ORDER BY i.n
+            FROM import_problems i JOIN import_problem_ids ids ON ids.n = i.n
+            LEFT JOIN problems stored ON stored.project_id = i.project_id AND stored.key = i.key
+                                     AND stored.perturbation = 'static'
+            LEFT JOIN statics ON statics.project_id = i.project_id AND statics.key = i.key
+            ORDER BY i.n
             ON CONFLICT DO NOTHING RETURNING 1)
         SELECT count(*) FROM new""")).scalar_one()
     found = session.execute(text("""
