@@ -43,6 +43,13 @@ def move_to_trash(session: Session, *, project_id: int, derivation_ids: list[int
                   view: str) -> Trash:
     """Copy the derivations' rows into a new trash entry, then delete the derivations (the
     foreign keys cascade to the rest)."""
+    # Locked first: a label saved, an annotation begun or a check written meanwhile would be
+    # removed by the cascade without being in the copy. Writers already in flight are waited
+    # for (their rows are then copied); later ones wait for this and find the derivation gone.
+    session.execute(text("SELECT 1 FROM derivations WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"),
+                    {"ids": derivation_ids})
+    session.execute(text("SELECT 1 FROM annotations WHERE derivation_id = ANY(:ids) ORDER BY id FOR UPDATE"),
+                    {"ids": derivation_ids})
     annotations = session.scalar(text("SELECT count(*) FROM annotations WHERE derivation_id = ANY(:ids)"),
                                  {"ids": derivation_ids})
     entry = Trash(project_id=project_id, deleted_by_id=actor_id, derivations=len(derivation_ids),
