@@ -65,8 +65,9 @@ def move_to_trash(session: Session, *, project_id: int, derivation_ids: list[int
 
 
 def _columns(session: Session, table: str) -> list[str]:
-    return list(session.scalars(text("SELECT attname FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) "
-                                     "AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum"), {"t": table}))
+    return list(session.scalars(text("SELECT attname FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) AND "
+                                     "attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum"),
+                                {"t": table}))
 
 
 def restore(session: Session, entry: Trash) -> None:
@@ -90,7 +91,8 @@ def restore(session: Session, entry: Trash) -> None:
 def entries(session: Session, project_id: int, *, since: datetime) -> list[dict]:
     """The project's trash deleted since `since`, newest first, with who deleted each."""
     rows = session.execute(select(Trash, User.username).outerjoin(User, User.id == Trash.deleted_by_id)
-                           .where(Trash.project_id == project_id, Trash.deleted_at >= since).order_by(Trash.deleted_at.desc(), Trash.id.desc()))
+                           .where(Trash.project_id == project_id, Trash.deleted_at >= since)
+                           .order_by(Trash.deleted_at.desc(), Trash.id.desc()))
     return [{"entry": entry, "by": username} for entry, username in rows]
 
 
