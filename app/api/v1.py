@@ -3,6 +3,7 @@ reviewers; creating runs for admins; /me for everyone."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from fastapi import APIRouter, Query, Request, Response
@@ -127,7 +128,7 @@ def list_derivations(
 
 @router.get("/derivations/{derivation_id}", response_model=schemas.DerivationOut)
 def get_derivation(derivation_id: int, session: SessionDep, user: ApiStaff):
-    found, _ = api_reads.derivations(session, derivation_id=derivation_id, limit=1, offset=0)
+    found = json.loads(api_reads.derivations_json_by_id(session, [derivation_id]))  # the list's one query
     if not found:
         raise NotFound(f"derivation {derivation_id} does not exist")
     return found[0]

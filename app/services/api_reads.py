@@ -16,14 +16,6 @@ def problems(session: Session, **page) -> tuple[list[dict], int]:
     return api_repo.problems(session, **page)
 
 
-def derivations(session: Session, **page) -> tuple[list[dict], int]:
-    return api_repo.derivations(session, **page)
-
-
-def derivations_by_id(session: Session, ids: list[int]) -> list[dict]:
-    return api_repo.derivations_by_id(session, ids)
-
-
 def derivations_json(session: Session, **page) -> tuple[str, int]:
     return api_repo.derivations_json(session, **page)
 
