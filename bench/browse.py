@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from app.db import transaction
+from tests.helpers import free_port  # importable: seed put the checkout on sys.path
 from app.repositories import browse as repo
 from app.repositories import rollups
 from app.services import browse, trash
@@ -72,9 +72,7 @@ def our_api(url: str, sessions):
     with transaction(sessions) as session:
         admin = auth.create_user(session, username="bench-admin", password="bench-Admin-pw1", role=Role.admin)
         _, token = tokens.create(session, user=admin, name="bench")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret-0123456789"}
     proc = subprocess.Popen([str(Path(sys.executable).parent / "derivlab"), "serve", "--no-demo", "--no-worker",
                              "--web-processes", "2", "--host", "127.0.0.1", "--port", str(port)], env=env,
@@ -98,7 +96,7 @@ def beside_label_studio(venv: Path, url: str, sessions, pid: int, reads: int) ->
         rollups.refresh(session)
         tasks = ls.tasks_from(session, pid)
     server = seeding.make_url(url).set(database="postgres").render_as_string(hide_password=False)
-    with our_api(url, sessions) as ours, ls.running(venv, server) as client:
+    with our_api(url, sessions) as ours, ls.running(venv, server, free_port()) as client:
         theirs = ls.TaskList(client, tasks)
         print(f"Label Studio 1.23 on PostgreSQL: {len(tasks):,} tasks imported in {theirs.import_s:.0f} s")
         print(f"first page of 50 over HTTP, {reads} reads each, alternating (median / p95 ms; ratio: Label Studio's "

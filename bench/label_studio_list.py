@@ -16,7 +16,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -32,12 +31,6 @@ CONFIG = """<View>
   <Choices name="goal" toName="text" choice="single"><Choice value="goal reached"/><Choice value="not reached"/></Choices>
 </View>"""
 USER, PASSWORD = "bench@derivlab.local", "bench-Admin-pw1"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _item(field: str, operator: str, kind: str, value) -> dict:
@@ -83,9 +76,9 @@ def _database(server_url: str):
 
 
 @contextmanager
-def running(venv: Path, server_url: str):
-    """A Label Studio server on its own PostgreSQL database and data folder; yields a logged-in client."""
-    port = _free_port()
+def running(venv: Path, server_url: str, port: int):
+    """A Label Studio server on `port`, on its own PostgreSQL database and data folder; yields a
+    logged-in client."""
     with _database(server_url) as url, tempfile.TemporaryDirectory(prefix="bench-ls-") as data_dir:
         env = {**os.environ, "LABEL_STUDIO_BASE_DATA_DIR": data_dir, "DJANGO_DB": "default",
                "POSTGRE_NAME": url.database, "POSTGRE_USER": url.username or "postgres",
