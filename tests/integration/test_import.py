@@ -143,3 +143,24 @@ def test_a_bad_last_line_of_15000_writes_nothing(db, engine_lines):
         import_file(db, project_name="big", filename="engine.jsonl", data="\n".join(lines).encode())
     assert "line 15000" in caught.value.message + " ".join(caught.value.details)
     assert table_counts(db) == before
+
+
+def test_a_perturbed_problem_finds_its_static_parent_in_any_file_order(db):
+    """The parent is the static problem with the same key: in the same file (the ids drawn
+    before writing), in an earlier file (stored), or in a later one (linked then). The outcome
+    is what is checked; that the first two need no UPDATE is measured, not tested."""
+    head = "problem_id,prompt,model,derivation,perturbation\n"
+    static = lambda key: f'{key},"Given a = b, then obtain b = a",m,b = a,static\n'  # noqa: E731
+    vr = lambda key: f'{key},"Given x = y, then obtain y = x",m,y = x,VR\n'  # noqa: E731
+    import_file(db, project_name="order", filename="1.csv", data=(head + vr("later") + static("same") + vr("same")
+                                                                   + static("earlier")).encode())
+    import_file(db, project_name="order", filename="2.csv", data=(head + vr("earlier") + static("later")).encode())
+
+    def parent_of(key: str) -> str | None:
+        child = db.scalar(select(Problem).where(Problem.key == key, Problem.perturbation == "VR"))
+        parent = db.get(Problem, child.parent_id) if child.parent_id else None
+        return parent and (parent.key, parent.perturbation.value)
+
+    assert parent_of("same") == ("same", "static")
+    assert parent_of("earlier") == ("earlier", "static")
+    assert parent_of("later") == ("later", "static")
