@@ -155,8 +155,9 @@ def test_several_web_processes_share_the_connections_and_one_killed_comes_back(f
 
     port = free_port()
     env = {**os.environ, "DATABASE_URL": fresh_database_url, "DATA_DIR": str(tmp_path)}
+    log = tmp_path / "serve.log"
     proc = subprocess.Popen([DERIVLAB, "serve", "--port", str(port), "--web-processes", "2", "--no-worker",
-                             "--no-demo"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--no-demo"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     connections: list[httpx.Client] = []
     try:
         deadline = time.time() + 90
@@ -185,7 +186,7 @@ def test_several_web_processes_share_the_connections_and_one_killed_comes_back(f
         deadline = time.time() + 60
         while time.time() < deadline and (len(_children(proc.pid)) < 2 or web[0] in _children(proc.pid)):
             time.sleep(0.2)
-        assert len(_children(proc.pid)) == 2 and web[0] not in _children(proc.pid)
+        assert len(_children(proc.pid)) == 2 and web[0] not in _children(proc.pid), log.read_text()[-3000:]
         fresh = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) for _ in range(20)]
         connections += fresh
         assert all(c.get("/login").status_code == 200 for c in fresh)  # none waits on an unserved socket
