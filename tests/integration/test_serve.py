@@ -118,15 +118,29 @@ def test_serve_starts_a_killed_worker_again_and_the_queue_moves_on(fresh_databas
 
 
 def _children(pid: int) -> list[int]:
-    """The web processes of a `serve` (not multiprocessing's resource tracker)."""
+    """The web processes of a `serve` (not multiprocessing's resource tracker): every process
+    whose parent is `pid`, from each one's stat (/proc/PID/task/PID/children may miss a child
+    while another exits, the kernel says), with a command line (a zombie has none)."""
     out = []
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
-                out.append(int(child))
-        except OSError:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == pid and b"spawn_main" in (stat.parent / "cmdline").read_bytes():
+                out.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
             continue
-    return out
+    return sorted(out)
+
+
+def _state(pid: int) -> str:
+    """What a process is doing, for a failure message."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        wchan = {t.name: (t / "wchan").read_text() for t in Path(f"/proc/{pid}/task").iterdir()}
+    except OSError as exc:
+        return f"{pid}: {exc}"
+    return f"{pid}: " + " ".join(line for line in status.splitlines() if line.startswith(("State", "Threads"))) \
+        + f" wchan {wchan}"
 
 
 def _established(pid: int, port: int) -> int:
@@ -184,9 +198,11 @@ def test_several_web_processes_share_the_connections_and_one_killed_comes_back(f
 
         os.kill(web[0], signal.SIGKILL)  # its slot comes back on its own socket
         deadline = time.time() + 60
-        while time.time() < deadline and (len(_children(proc.pid)) < 2 or web[0] in _children(proc.pid)):
+        now = _children(proc.pid)
+        while time.time() < deadline and (len(now) < 2 or web[0] in now):
             time.sleep(0.2)
-        assert len(_children(proc.pid)) == 2 and web[0] not in _children(proc.pid), log.read_text()[-3000:]
+            now = _children(proc.pid)
+        assert len(now) == 2 and web[0] not in now, (now, _state(proc.pid), _state(web[0]), log.read_text()[-3000:])
         fresh = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) for _ in range(20)]
         connections += fresh
         assert all(c.get("/login").status_code == 200 for c in fresh)  # none waits on an unserved socket
