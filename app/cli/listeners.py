@@ -6,17 +6,19 @@ process that wakes first accepts a whole burst of connections (asyncio takes up 
 wakeup) and keeps them (keep-alive). Under 50 annotators one process held 38 of the 50
 connections at 80% of a core while the other idled, and p99 rose to 0.5-1.9 s
 (bench/load.py, 2026-12-06). This subclass keeps uvicorn's supervision (health checks,
-restarts, signals) and changes only which socket each process slot gets."""
+restarts, signals) and changes which socket each process slot gets, and what wakes the loop
+(a process's end, see run)."""
 
 from __future__ import annotations
 
+import os
 import socket
+from multiprocessing.connection import wait
 
 from uvicorn import Config
 from uvicorn.supervisors.multiprocess import Multiprocess, Process, logger
 
 STARTUP_FAILURE = 3  # uvicorn's exit code for a worker that failed before serving
-EXIT_WAIT_S = 2.0  # how long a slot waits for its killed process to end before starting the next
 
 
 def listener(host: str, port: int) -> socket.socket:
@@ -43,7 +45,23 @@ class BalancedMultiprocess(Multiprocess):
     def __init__(self, config: Config, listeners: list[socket.socket]) -> None:
         super().__init__(config, sockets=listeners)
         self.listeners = listeners
-        self.exiting: list[Process] = []  # killed, not yet ended: reaped by later rounds
+
+    def run(self) -> None:
+        """uvicorn's loop, woken by a process's end as well as every half second. uvicorn's
+        sleeps 0.5 s on an Event, and a process killed just before the round was still running
+        when pinged, so its slot waited out the 5 s health check (2 of 30 kills, 5.1 s); and CI
+        saw a killed process neither reaped nor replaced within 60 s, the parent idle in that
+        Event's wait (cause not pinned down). Here the processes' sentinels (readable once a
+        process is ending) are waited on with poll(2), and an ending one is taken as dead at once."""
+        logger.info(f"Started parent process [{os.getpid()}]")
+        self.init_processes()
+        while not self.should_exit.is_set():
+            wait([process.process.sentinel for process in self.processes], timeout=0.5)
+            self.handle_signals()
+            self.keep_subprocess_alive()
+        self.terminate_all()
+        self.join_all()
+        logger.info(f"Stopping parent process [{os.getpid()}]")
 
     def _spawn(self, slot: int) -> Process:
         process = Process(self.config, [self.listeners[slot]])
@@ -69,18 +87,15 @@ class BalancedMultiprocess(Multiprocess):
     def keep_subprocess_alive(self) -> None:
         if self.should_exit.is_set():
             return
-        self.exiting = [process for process in self.exiting if process.exitcode is None]  # exitcode reaps
+        # a readable sentinel: the process has closed its files on the way out; waitpid may not
+        # report it yet (and a ping would wait out the health check's 5 s), so it counts as ended
+        ended = set(wait([process.process.sentinel for process in self.processes], timeout=0))
         for slot, process in enumerate(self.processes):
-            if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+            if process.process.sentinel not in ended and \
+                    process.is_alive(timeout=self.config.timeout_worker_healthcheck):
                 continue
-            process.kill()  # hung: kill it
-            # uvicorn joins without a timeout, so a killed process slow to exit would hold every
-            # slot's restart (CI once saw a killed process not replaced within 60 s, and no "died"
-            # in the log; the cause was not pinned down): wait a little, reap it in a later round
-            process.process.join(EXIT_WAIT_S)
-            if process.exitcode is None:
-                logger.warning(f"Child process [{process.pid}] is still exiting; its slot starts again now")
-                self.exiting.append(process)
+            process.kill()  # hung (or ended: then a no-op)
+            process.join()
             if process.exitcode == STARTUP_FAILURE:  # the app or the socket is broken: a restart fails too
                 logger.error(f"Child process [{process.pid}] failed to start, stopping the parent process.")
                 self.should_exit.set()
