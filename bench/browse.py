@@ -3,7 +3,7 @@ combinations with a sort, the facet counts, a text search, and a bulk re-check o
 rows, on a synthetic project (bench/seed.py: 3 models, 5 perturbations, 5 steps each, two
 annotators, SymPy checks on every step).
 
-    DATABASE_URL=... .venv/bin/python bench/browse.py [--derivations 100000] [--reads 20]
+    DATABASE_URL=... .venv/bin/python bench/browse.py [--derivations 100000] [--reads 100]
 
     ... bench/browse.py --label-studio ../peer-bench-work/ls-venv   # and Label Studio beside it
 
@@ -53,14 +53,17 @@ def _p95(values: list[float]) -> float:
     return values[min(len(values) - 1, int(0.95 * len(values)))]
 
 
-def timed(sessions, fn, reads: int) -> tuple[float, float, object]:
+def timed(sessions, fn, reads: int) -> tuple[float, float, float, object]:
+    """The first read (cold: its pages not yet in PostgreSQL's buffers), then the median and
+    p95 of `reads` more (with 20 reads a "p95" was the slowest one, the first read)."""
     seconds, out = [], None
-    for _ in range(reads):
+    for _ in range(reads + 1):
         with transaction(sessions) as session:
             t = time.perf_counter()
             out = fn(session)
             seconds.append(time.perf_counter() - t)
-    return statistics.median(seconds) * 1000, _p95(seconds) * 1000, out
+    first, seconds = seconds[0], seconds[1:]
+    return first * 1000, statistics.median(seconds) * 1000, _p95(seconds) * 1000, out
 
 
 @contextmanager
@@ -122,7 +125,7 @@ def beside_label_studio(venv: Path, url: str, sessions, pid: int, reads: int) ->
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--derivations", type=int, default=100_000)
-    parser.add_argument("--reads", type=int, default=20)
+    parser.add_argument("--reads", type=int, default=100)
     parser.add_argument("--label-studio", type=Path, help="a venv holding label-studio: measure its task list beside ours")
     args = parser.parse_args()
     with seeding.scratch_database("bench_browse") as (url, sessions):
@@ -150,26 +153,28 @@ def main() -> None:
                                  offset=0)
             return run
 
-        print(f"first page of 50 (server time, {args.reads} reads each; target p95 <= 50 ms)")
+        print(f"first page of 50 (server time, a first read then {args.reads} more each; target p95 <= 50 ms)")
         for name, params in VIEWS.items():
-            median, p95, (ids, total) = timed(sessions, first_page(params), args.reads)
-            print(f"  {name:42} median {median:7.1f} ms  p95 {p95:7.1f} ms  ({total:,} match)")
+            first, median, p95, (ids, total) = timed(sessions, first_page(params), args.reads)
+            print(f"  {name:42} median {median:7.1f} ms  p95 {p95:7.1f} ms  first read {first:7.1f} ms  "
+                  f"({total:,} match)")
 
         def facets(session):
             view = browse.parse(session, project_id=pid, params={"model": "fake-model-2"})
             return repo.facets(session, view.filters)
-        median, p95, _ = timed(sessions, facets, max(3, args.reads // 4))
-        print(f"facet counts (model, perturbation, state; target <= 150 ms): median {median:.1f} ms, p95 {p95:.1f} ms")
+        first, median, p95, _ = timed(sessions, facets, max(3, args.reads // 4))
+        print(f"facet counts (model, perturbation, state; target <= 150 ms): median {median:.1f} ms, p95 {p95:.1f} ms, "
+              f"first read {first:.1f} ms")
 
-        median, p95, (_, total) = timed(sessions, first_page(SEARCH), args.reads)
-        print(f"text search '{SEARCH['q']}' (target <= 100 ms): median {median:.1f} ms, p95 {p95:.1f} ms "
-              f"({total} match)")
+        first, median, p95, (_, total) = timed(sessions, first_page(SEARCH), args.reads)
+        print(f"text search '{SEARCH['q']}' (target <= 100 ms): median {median:.1f} ms, p95 {p95:.1f} ms, "
+              f"first read {first:.1f} ms ({total} match)")
 
         def page_rows(session):
             view = browse.parse(session, project_id=pid, params={})
             return repo.rows(session, repo.page(session, view.filters, sort="id", descending=False, limit=50,
                                                 offset=0)[0])
-        median, p95, _ = timed(sessions, page_rows, args.reads)
+        _, median, p95, _ = timed(sessions, page_rows, args.reads)
         print(f"a page's columns (labels, SymPy, state of 50 rows): median {median:.1f} ms, p95 {p95:.1f} ms")
 
         bulk = {"model": "fake-model-3"}
