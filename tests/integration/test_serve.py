@@ -170,8 +170,9 @@ def test_several_web_processes_share_the_connections_and_one_killed_comes_back(f
     port = free_port()
     env = {**os.environ, "DATABASE_URL": fresh_database_url, "DATA_DIR": str(tmp_path)}
     log = tmp_path / "serve.log"
-    proc = subprocess.Popen([DERIVLAB, "serve", "--port", str(port), "--web-processes", "2", "--no-worker",
-                             "--no-demo"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    with log.open("wb") as out:  # serve's own copy stays open
+        proc = subprocess.Popen([DERIVLAB, "serve", "--port", str(port), "--web-processes", "2", "--no-worker",
+                                 "--no-demo"], env=env, stdout=out, stderr=subprocess.STDOUT)
     connections: list[httpx.Client] = []
     try:
         deadline = time.time() + 90
