@@ -24,20 +24,7 @@ from pathlib import Path
 import seed as seeding  # bench/seed.py (puts the checkout on sys.path)
 import httpx
 
-from tests.helpers import free_port
-
-
-def web_processes(pid: int) -> list[int]:
-    """serve's web processes: its children (by /proc/*/stat) that have a command line."""
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid and \
-                    b"spawn_main" in (stat.parent / "cmdline").read_bytes():
-                out.append(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    return sorted(out)
+from tests.helpers import free_port, web_processes
 
 
 def main() -> None:

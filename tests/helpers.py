@@ -9,6 +9,7 @@ import os
 import re
 import socket
 import uuid
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -62,6 +63,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def web_processes(pid: int) -> list[int]:
+    """The web processes of a `serve --web-processes N` whose pid is `pid`: its children (by
+    their parent id in /proc/*/stat; /proc/PID/task/PID/children may miss one while another
+    exits) that run multiprocessing's spawn_main (not its resource tracker; a zombie has no
+    command line)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid and \
+                    b"spawn_main" in (stat.parent / "cmdline").read_bytes():
+                out.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return sorted(out)
 
 
 _META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')

@@ -48,10 +48,8 @@ def move_to_trash(session: Session, *, project_id: int, derivation_ids: list[int
     # for (their rows are then copied); later ones wait for this and find the derivation gone.
     session.execute(text("SELECT 1 FROM derivations WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"),
                     {"ids": derivation_ids})
-    session.execute(text("SELECT 1 FROM annotations WHERE derivation_id = ANY(:ids) ORDER BY id FOR UPDATE"),
-                    {"ids": derivation_ids})
-    annotations = session.scalar(text("SELECT count(*) FROM annotations WHERE derivation_id = ANY(:ids)"),
-                                 {"ids": derivation_ids})
+    annotations = session.scalar(text("SELECT count(*) FROM (SELECT 1 FROM annotations WHERE derivation_id = ANY(:ids) "
+                                      "ORDER BY id FOR UPDATE) locked"), {"ids": derivation_ids})
     entry = Trash(project_id=project_id, deleted_by_id=actor_id, derivations=len(derivation_ids),
                   annotations=annotations, view=view, sample_ids=sorted(derivation_ids)[:5])
     session.add(entry)

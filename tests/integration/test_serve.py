@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers import free_port
+from tests.helpers import free_port, web_processes
 
 DERIVLAB = str(Path(sys.executable).parent / "derivlab")
 
@@ -117,21 +117,6 @@ def test_serve_starts_a_killed_worker_again_and_the_queue_moves_on(fresh_databas
         stop(proc)
 
 
-def _children(pid: int) -> list[int]:
-    """The web processes of a `serve` (not multiprocessing's resource tracker): every process
-    whose parent is `pid`, from each one's stat (/proc/PID/task/PID/children may miss a child
-    while another exits, the kernel says), with a command line (a zombie has none)."""
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            if ppid == pid and b"spawn_main" in (stat.parent / "cmdline").read_bytes():
-                out.append(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    return sorted(out)
-
-
 def _state(pid: int) -> str:
     """What a process is doing, for a failure message."""
     try:
@@ -182,9 +167,9 @@ def test_several_web_processes_share_the_connections_and_one_killed_comes_back(f
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        while time.time() < deadline and len(_children(proc.pid)) < 2:
+        while time.time() < deadline and len(web_processes(proc.pid)) < 2:
             time.sleep(0.2)
-        web = _children(proc.pid)
+        web = web_processes(proc.pid)
         assert len(web) == 2
         # 40 annotators arriving at once, each with a kept-alive connection of its own: all
         # connected before any is served (a burst), then each answered, so each is held by
@@ -199,10 +184,10 @@ def test_several_web_processes_share_the_connections_and_one_killed_comes_back(f
 
         os.kill(web[0], signal.SIGKILL)  # its slot comes back on its own socket
         deadline = time.time() + 60
-        now = _children(proc.pid)
+        now = web_processes(proc.pid)
         while time.time() < deadline and (len(now) < 2 or web[0] in now):
             time.sleep(0.2)
-            now = _children(proc.pid)
+            now = web_processes(proc.pid)
         assert len(now) == 2 and web[0] not in now, (now, _state(proc.pid), _state(web[0]), log.read_text()[-3000:])
         fresh = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) for _ in range(20)]
         connections += fresh
