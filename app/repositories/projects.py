@@ -2,6 +2,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from app.db import plan_cascades_once
 from app.models import (
     Annotation, AnnotationStatus, Derivation, LLMModel, Problem, Project, ProjectMember, SampleItem,
 )
@@ -146,6 +147,7 @@ def delete_project(session: Session, project_id: int) -> None:
     """The project and everything in it (its problems, derivations, annotations, checks, gold
     companion: foreign keys cascade); the dashboards' rollups subtract the derivations on their
     next refresh, as for any deleted derivation."""
+    plan_cascades_once(session)
     session.execute(delete(Project).where(Project.id == project_id))
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
+from app.db import plan_cascades_once
 from app.models import Trash, User
 
 _OF = "derivation_id = ANY(:ids)"
@@ -43,6 +44,7 @@ def move_to_trash(session: Session, *, project_id: int, derivation_ids: list[int
                   view: str) -> Trash:
     """Copy the derivations' rows into a new trash entry, then delete the derivations (the
     foreign keys cascade to the rest)."""
+    plan_cascades_once(session)
     # Locked first: a label saved, an annotation begun or a check written meanwhile would be
     # removed by the cascade without being in the copy. Writers already in flight are waited
     # for (their rows are then copied); later ones wait for this and find the derivation gone.
@@ -73,6 +75,7 @@ def restore(session: Session, entry: Trash) -> None:
     rows were saved with are written, so a column added since keeps its default (generated
     columns, such as the queue's rank, are computed again). Raises
     sqlalchemy's IntegrityError when something they refer to is gone (the caller says what)."""
+    plan_cascades_once(session)
     for table, _ in TABLES:
         saved = session.scalar(text("SELECT row FROM trash_rows WHERE trash_id = :t AND table_name = :n LIMIT 1"),
                                {"t": entry.id, "n": table})
