@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 import warnings
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -58,18 +58,6 @@ def make_engine(url: str) -> Engine:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=False)
-
-
-def plan_cascades_once(session: Session) -> None:
-    """For a transaction that deletes or puts back thousands of rows at once. The app's
-    connections force a plan per run (make_engine), and that re-plans the foreign keys' per-row
-    queries too: a cascaded delete of 10,000 derivations took 2.5x as long (4.0 s, not 1.6 s).
-    Here, until the transaction ends, each of those queries keeps one plan. Plans kept from an
-    earlier transaction are dropped first: one made while a table was empty scans it whole for
-    every row once it is not (measured: a bulk delete's plan for annotation_events, made while
-    that table was empty, took a later reset of 10,000 derivations from 0.4 s to 14 s)."""
-    session.execute(text("DISCARD PLANS"))
-    session.execute(text("SET LOCAL plan_cache_mode = auto"))
 
 
 @contextmanager

@@ -2,10 +2,10 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.db import plan_cascades_once
 from app.models import (
     Annotation, AnnotationStatus, Derivation, LLMModel, Problem, Project, ProjectMember, SampleItem,
 )
+from app.repositories.cascades import plan_cascades_once
 
 
 def get(session: Session, project_id: int) -> Project | None:

@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
-from app.db import plan_cascades_once
 from app.models import Trash, User
+from app.repositories.cascades import plan_cascades_once
 
 _OF = "derivation_id = ANY(:ids)"
 _OF_ANNOTATIONS = "annotation_id IN (SELECT id FROM annotations WHERE derivation_id = ANY(:ids))"
