@@ -96,7 +96,17 @@ def _label_columns(labels: list[str], template: str, prefix: str = ""):
             for label in labels]
 
 
-def step_copy(project_id: int, labels: list[str], safe: bool = False):
+def _chosen(ids: list[int] | None):
+    """The data page's selection, when an export is of that alone (COPY takes no parameters:
+    the ids go in as a literal, each an int)."""
+    from psycopg import sql
+
+    if ids is None:
+        return sql.SQL("")
+    return sql.SQL(" AND d.id = ANY(CAST({ids} AS int[]))").format(ids=sql.Literal([int(i) for i in ids]))
+
+
+def step_copy(project_id: int, labels: list[str], safe: bool = False, ids: list[int] | None = None):
     """One row per step and submitted annotation. A step nobody has annotated yet has one
     row with annotated = 0 and its label columns 0 (not empty: pandas would make them floats)."""
     from psycopg import sql
@@ -130,12 +140,13 @@ LEFT JOIN annotations a ON a.derivation_id = d.id AND a.status = 'submitted'
 LEFT JOIN users u ON u.id = a.annotator_id
 LEFT JOIN adjudications adj ON adj.derivation_id = d.id
 LEFT JOIN users reviewer ON reviewer.id = adj.reviewer_id
-WHERE d.project_id = {project_id}
+WHERE d.project_id = {project_id}{chosen}
 ORDER BY d.id, s.index, u.username NULLS FIRST) TO STDOUT WITH (FORMAT csv, HEADER)""").format(
-        columns=sql.SQL(", ").join(columns), project_id=sql.Literal(project_id))
+        columns=sql.SQL(", ").join(columns), project_id=sql.Literal(project_id), chosen=_chosen(ids))
 
 
-def derivation_copy(project_id: int, labels: list[str], metrics: tuple[str, ...], safe: bool = False):
+def derivation_copy(project_id: int, labels: list[str], metrics: tuple[str, ...], safe: bool = False,
+                    ids: list[int] | None = None):
     from psycopg import sql
 
     t = _text(safe)
@@ -170,9 +181,9 @@ LEFT JOIN annotations a ON a.derivation_id = d.id AND a.status = 'submitted'
 LEFT JOIN users u ON u.id = a.annotator_id
 LEFT JOIN adjudications adj ON adj.derivation_id = d.id
 LEFT JOIN users reviewer ON reviewer.id = adj.reviewer_id
-WHERE d.project_id = {project_id}
+WHERE d.project_id = {project_id}{chosen}
 ORDER BY d.id, u.username NULLS FIRST) TO STDOUT WITH (FORMAT csv, HEADER)""").format(
-        columns=sql.SQL(", ").join(columns), project_id=sql.Literal(project_id))
+        columns=sql.SQL(", ").join(columns), project_id=sql.Literal(project_id), chosen=_chosen(ids))
 
 
 BLOCK = 64 * 1024

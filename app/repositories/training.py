@@ -12,6 +12,7 @@ _FILTER = """
     WHERE d.project_id = :project_id
       AND (CAST(:model AS text) IS NULL OR m.name = :model)
       AND (CAST(:perturbation AS text) IS NULL OR p.perturbation::text = :perturbation)
+      AND (CAST(:ids AS int[]) IS NULL OR d.id = ANY(CAST(:ids AS int[])))
 """
 _SCOPE = _JOINS + _FILTER
 

@@ -81,9 +81,10 @@ def event_rows(session: Session, project_id: int, labels: list[str], safe: bool 
 
 
 def stream_csv(factory: sessionmaker[Session], *, project_id: int, labels: list[str], level: str,
-               safe: bool = False) -> Iterator[str]:
+               safe: bool = False, ids: list[int] | None = None) -> Iterator[str]:
     """Own session, because the stream outlives the request that started it. Step and
-    derivation CSVs come straight from PostgreSQL's COPY; the history goes row by row."""
+    derivation CSVs come straight from PostgreSQL's COPY; the history goes row by row.
+    `ids`: of these derivations alone (a selection on the data page; step and derivation CSVs)."""
     session = factory()
     try:
         with session.begin():
@@ -98,8 +99,8 @@ def stream_csv(factory: sessionmaker[Session], *, project_id: int, labels: list[
                         rows, size = [], 0
                 yield "".join(rows)
                 return
-            statement = (exports_repo.step_copy(project_id, labels, safe) if level == "step"
-                         else exports_repo.derivation_copy(project_id, labels, METRICS, safe))
+            statement = (exports_repo.step_copy(project_id, labels, safe, ids) if level == "step"
+                         else exports_repo.derivation_copy(project_id, labels, METRICS, safe, ids))
             decoder = codecs.getincrementaldecoder("utf-8")()  # a block may end inside a character
             for block in exports_repo.copy_out(session, statement):
                 yield decoder.decode(block)

@@ -75,11 +75,13 @@ def parse_ratings(text: str | None) -> dict[str, int]:
 
 
 def judged(session: Session, *, project_id: int, model: str | None = None, perturbation: str | None = None,
-           final_only: bool = False) -> list[Judged]:
+           final_only: bool = False, ids: list[int] | None = None) -> list[Judged]:
+    """The derivations in scope (`ids`: of these alone, a selection on the data page) that
+    carry a human judgement: settled, or every one of the project's annotators agreeing."""
     if perturbation is not None and perturbation not in {p.value for p in Perturbation}:
         raise InvalidInput(f"perturbation '{perturbation}': use one of {', '.join(p.value for p in Perturbation)}")
     get_project(session, project_id)  # 404 for an unknown project
-    params = {"project_id": project_id, "model": model, "perturbation": perturbation}
+    params = {"project_id": project_id, "model": model, "perturbation": perturbation, "ids": ids}
     steps = training_repo.steps(session, params)
     final = training_repo.final_labels(session, params)
     submitted = training_repo.submitted(session, params)
@@ -279,12 +281,14 @@ class TrainingExport:
 
 
 def build(session: Session, *, project_id: int, kind: str, model: str | None = None, perturbation: str | None = None,
-          final_only: bool = False, ratings: dict[str, int] | None = None) -> TrainingExport:
+          final_only: bool = False, ratings: dict[str, int] | None = None,
+          ids: list[int] | None = None) -> TrainingExport:
     if kind not in KINDS:
         raise InvalidInput(f"training export '{kind}': use one of {', '.join(KINDS)}")
     ratings = {**taxonomy.ratings(get_project(session, project_id)), **(ratings or {})}
-    items = judged(session, project_id=project_id, model=model, perturbation=perturbation, final_only=final_only)
-    params = {"project_id": project_id, "model": model, "perturbation": perturbation}
+    items = judged(session, project_id=project_id, model=model, perturbation=perturbation, final_only=final_only,
+                   ids=ids)
+    params = {"project_id": project_id, "model": model, "perturbation": perturbation, "ids": ids}
     fixes = training_repo.corrections(session, params) if kind in ("preference-pairs", "corrections") else {}
     if kind == "step-rewards":
         records = list(step_rewards(items, ratings))
@@ -295,7 +299,8 @@ def build(session: Session, *, project_id: int, kind: str, model: str | None = N
     else:
         records = list(correction_records(items, ratings, fixes))
     card = dataset_card(session, project_id=project_id, kind=kind, records=records, items=items, ratings=ratings,
-                        filters={"model": model, "perturbation": perturbation, "final_only": final_only})
+                        filters={"model": model, "perturbation": perturbation, "final_only": final_only,
+                                 "derivations chosen on the data page": len(ids) if ids is not None else None})
     return TrainingExport(kind, records, card)
 
 

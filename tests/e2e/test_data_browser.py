@@ -4,6 +4,7 @@ in bulk (what the server queued is read back from the database)."""
 
 from __future__ import annotations
 
+import csv
 import json
 
 from playwright.sync_api import expect
@@ -59,6 +60,12 @@ def test_filter_open_come_back_and_recheck(server, page):
         page.click("[data-export-selection]")
     lines = open(download.value.path(), encoding="utf-8").read().splitlines()
     assert {json.loads(x)["id"] for x in lines if json.loads(x)["type"] == "derivation"} == {flagged[1]}
+    page.select_option("#export-format", label="step CSV")  # the same tick, as the step CSV's rows
+    with page.expect_download() as download:
+        page.click("[data-export-selection]")
+    assert download.value.suggested_filename.endswith("-selection-steps.csv")
+    rows = list(csv.DictReader(open(download.value.path(), encoding="utf-8", newline="")))
+    assert rows and {int(r["derivation_id"]) for r in rows} == {flagged[1]}
     page.click("#bulk button:has-text('Put in the sample')")  # the ticked one alone, what the server says
     expect(page.locator("#data .flash.ok")).to_contain_text("1 derivation(s) put in the sample")
     with sessions() as session:

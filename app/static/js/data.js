@@ -24,7 +24,8 @@
       const params = new URLSearchParams();
       document.querySelectorAll("#bulk input[type=hidden]").forEach((i) => { if (i.name !== "csrf_token") params.append(i.name, i.value); });
       dataRows().forEach((r) => { const box = r.querySelector("input[name=ids]"); if (box.checked) params.append("ids", box.value); });
-      download("", `${exporting.dataset.exportSelection}?${params}`);  // "": the server names the file
+      const format = document.getElementById(exporting.dataset.formatFrom).value;  // export.jsonl, export/step.csv, training/…
+      download("", `${exporting.dataset.exportSelection}/${format}?${params}`);  // "": the server names the file
     }
     const all = evt.target.closest("[data-tick-all]");
     if (all) dataRows().forEach((r) => { r.querySelector("input[name=ids]").checked = all.checked; });

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from app.deps import AdminUser, SessionDep, StaffUser
 from app.errors import InvalidInput
 from app.services.dashboards import Filters
-from app.services import browse, exporting, problem_view, trash
+from app.services import browse, exporting, problem_view, training, trash
 from app.services.projects import get_project
-from app.web import streams
+from app.web import streams, training_files
 from app.web.templating import render
 
 router = APIRouter()
@@ -38,7 +38,8 @@ def _page(request: Request, session, project_id: int, params, message: str | Non
     # the address bar shows the view without the form's empty fields (a link worth sharing)
     return render(request, "pages/data.html", {"page": page, "view": view, "base": base, "message": message,
                                                 "here": here, "columns": browse.COLUMNS, "undo": undo,
-                                                "trash": trash.entries(session, project_id), "kept_days": trash.KEPT_DAYS},
+                                                "trash": trash.entries(session, project_id), "kept_days": trash.KEPT_DAYS,
+                                                "training_kinds": training.KINDS, "training_formats": training.FORMATS},
                   block="data", headers={"HX-Push-Url": here})
 
 
@@ -124,20 +125,51 @@ def restore_deleted(request: Request, project_id: int, trash_id: int, session: S
                  f"Restored {derivations} derivation(s) and {annotations} annotation(s).")
 
 
+def _selection(request: Request, session, project_id: int, ids: list[int]) -> list[int]:
+    """The ticked derivations, or with none ticked every one the view matches."""
+    view = browse.parse(session, project_id=project_id, params=request.query_params)
+    return browse.ids(session, view, chosen=ids or None)
+
+
 @router.get("/projects/{project_id}/data/export.jsonl")
 def export_selection(request: Request, project_id: int, session: SessionDep, user: StaffUser,
                      ids: list[int] = Query([])):
     """The selection as the project's JSONL export holds it (problems, derivations with steps and
     checks, annotations, adjudications, events): the ticked derivations, or with none ticked
     every one the view matches."""
-    view = browse.parse(session, project_id=project_id, params=request.query_params)
-    chosen = browse.ids(session, view, chosen=ids or None)
+    chosen = _selection(request, session, project_id, ids)
     name = f"{get_project(session, project_id).name}-selection.jsonl"
     return streams.limited(request, user,
                            exporting.stream_jsonl(request.app.state.sessionmaker, filters=Filters(project_id),
                                                   ids=chosen),
                            media_type="application/x-ndjson",
                            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+
+
+@router.get("/projects/{project_id}/data/export/{level}.csv")
+def export_selection_csv(request: Request, project_id: int, level: str, session: SessionDep, user: StaffUser,
+                         ids: list[int] = Query([]), spreadsheet_safe: bool = False):
+    """The selection's rows of the project's step or derivation CSV (the same columns, the same
+    bytes for each row; `spreadsheet_safe=1` as for the whole export)."""
+    if level not in ("step", "derivation"):
+        raise InvalidInput(f"'{level}.csv': the selection exports as step.csv or derivation.csv")
+    pid, labels, name = exporting.check_export(session, project_id=project_id, level=level)
+    chosen = _selection(request, session, project_id, ids)
+    filename = exporting.filename(f"{name}-selection", level)
+    return streams.limited(request, user,
+                           exporting.stream_csv(request.app.state.sessionmaker, project_id=pid, labels=labels,
+                                                level=level, safe=spreadsheet_safe, ids=chosen),
+                           media_type="text/csv; charset=utf-8",
+                           headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
+
+
+@router.get("/projects/{project_id}/data/training/{name}")
+def export_selection_training(request: Request, project_id: int, name: str, session: SessionDep, user: StaffUser,
+                              ids: list[int] = Query([]), final_only: bool = False, ratings: str | None = None):
+    """A training export (`step-rewards.jsonl`, `preference-pairs.parquet`, ...) made of the
+    selection alone: its judged derivations, as the whole project's export would give them."""
+    chosen = _selection(request, session, project_id, ids)
+    return training_files.respond(request, session, project_id, name, None, None, final_only, ratings, ids=chosen)
 
 
 @router.get("/projects/{project_id}/problems/{key}")

@@ -189,6 +189,47 @@ def test_the_selection_exports_as_jsonl(client, db, world):
     assert {json.loads(x)["id"] for x in ticked.splitlines() if '"type": "derivation"' in x} == {first[0], first[1]}
 
 
+def test_the_selection_exports_as_the_projects_csvs_and_training_data(client, db, world):
+    """Each of the selection's files holds the whole project's export's rows of the selection's
+    derivations, unchanged (the selection counted here from the fixture)."""
+    import csv
+    import io
+    import json
+
+    pid, first = world["project_id"], world["first"]
+    login(client, "boss")
+    chosen = {first[n] for n in range(20) if n % 3 == 0 and n % 2 == 0}  # SymPy incorrect, humans not
+    view = {"sympy_not_humans": "incorrect"}
+    for level in ("step", "derivation"):
+        whole = list(csv.reader(io.StringIO(client.get(f"/projects/{pid}/export.csv", params={"level": level}).text)))
+        got = client.get(f"/projects/{pid}/data/export/{level}.csv", params=view)
+        assert got.status_code == 200 and f"paper-selection-{level}s.csv" in got.headers["content-disposition"]
+        rows = list(csv.reader(io.StringIO(got.text)))
+        column = whole[0].index("derivation_id")
+        assert rows[0] == whole[0]
+        assert rows[1:] == [r for r in whole[1:] if int(r[column]) in chosen]
+        assert {int(r[column]) for r in rows[1:]} == chosen
+        ticked = list(csv.reader(io.StringIO(client.get(f"/projects/{pid}/data/export/{level}.csv",
+                                                        params={"ids": [first[0], first[1]]}).text)))
+        assert {int(r[column]) for r in ticked[1:]} == {first[0], first[1]}
+
+    whole = [json.loads(x) for x in client.get(f"/projects/{pid}/training/step-rewards.jsonl").text.splitlines()]
+    got = client.get(f"/projects/{pid}/data/training/step-rewards.jsonl", params=view)
+    assert got.status_code == 200 and "paper-selection-step-rewards.jsonl" in got.headers["content-disposition"]
+    records = [json.loads(x) for x in got.text.splitlines()]
+    assert records == [r for r in whole if r["derivation_id"] in chosen] and len(records) == len(chosen)
+    parquet = client.get(f"/projects/{pid}/data/training/stepwise.parquet", params=view)
+    assert parquet.status_code == 200 and parquet.headers["X-Records"] == str(len(chosen))
+    card = client.get(f"/projects/{pid}/data/training/README.md", params={**view, "kind": "step-rewards"}).text
+    assert f"'derivations chosen on the data page': {len(chosen)}" in card
+
+    unjudged = db.scalar(select(Derivation.id).where(Derivation.project_id == pid, Derivation.id.not_in(first)))
+    nothing = client.get(f"/projects/{pid}/data/training/step-rewards.jsonl", params={"ids": [unjudged]})
+    assert nothing.status_code == 404 and "0 records" in nothing.text
+    bad = client.get(f"/projects/{pid}/data/export/events.csv", headers={"Accept": "text/html"})
+    assert bad.status_code == 422 and "step.csv or derivation.csv" in bad.text
+
+
 def test_the_api_filters_as_the_page_does(client, db, world):
     pid, first = world["project_id"], world["first"]
     from app.models import User

@@ -99,6 +99,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/projects/{project_id}/data"): STAFF,
     ("POST", "/projects/{project_id}/data/recheck"): STAFF,
     ("GET", "/projects/{project_id}/data/export.jsonl"): STAFF,
+    ("GET", "/projects/{project_id}/data/export/{level}.csv"): STAFF,
+    ("GET", "/projects/{project_id}/data/training/{name}"): STAFF,
     ("GET", "/projects/{project_id}/problems/{key}"): STAFF,
     ("POST", "/projects/{project_id}/data/sample/{action}"): ADMIN,
     ("POST", "/projects/{project_id}/data/assign"): ADMIN,
@@ -194,7 +196,7 @@ def world(db):
             "step_id": steps_of(db, d)[0].id, "label": "incorrect", "run_id": run.id, "users": users,
             "api": api, "revocable": revocable, "export_id": export.id, "user_id": early_id,
             "job_id": recheck.id, "name": "step-rewards.jsonl", "key": db.get(Problem, d.problem_id).key,
-            "action": "remove", "spare_id": spare.id, "trash_id": trash_id}
+            "action": "remove", "spare_id": spare.id, "trash_id": trash_id, "level": "step"}
 
 
 def _routes(app) -> set[tuple[str, str]]:
