@@ -97,6 +97,31 @@ def test_each_filter_against_counts_made_here(client, db, world):
     assert client.get(f"{url}?human=wrongness").status_code == 422
 
 
+def test_the_pushed_source_and_sympys_unknown_filters_against_counts_made_here(client, db, world):
+    from app.models import Prediction
+
+    pid, first = world["project_id"], world["first"]
+    said = {0: "incorrect", 4: "incorrect", 8: "incorrect", 12: "skipped"}  # the judge said "yes" to these
+    for n, label in said.items():
+        db.add(Prediction(source="judge", derivation_id=first[n], step_index=1, label=label, verdict="yes"))
+    db.add(Prediction(source="judge", derivation_id=first[16], step_index=1, label="incorrect", verdict="no"))
+    db.add(Prediction(source="prm", derivation_id=first[5], step_index=2, label="incorrect", verdict="yes"))
+    for n in (1, 2):  # SymPy could not tell on step 2 of these
+        db.add(AutoCheck(derivation_id=first[n], step_index=2, label="incorrect", verdict="unknown"))
+    db.flush()
+    login(client, "boss")
+    expected = {
+        "source=judge": {first[n] for n in said},
+        "source=judge&source_label=incorrect": {first[n] for n, label in said.items() if label == "incorrect"},
+        "source=prm": {first[5]},
+        "sympy=unknown": {first[1], first[2]},
+        "sympy=unknown&human=incorrect": {first[1]},  # ann marked every other one
+    }
+    for query, ids in expected.items():
+        got = client.get(f"/projects/{pid}/data?{query}&per_page=100", headers={"HX-Request": "true"}).text
+        assert set(_ids(got)) == ids and _total(got) == len(ids), query
+
+
 def test_bulk_recheck_of_the_ticked_or_of_everything_matching(client, db, world):
     pid, first = world["project_id"], world["first"]
     token = login(client, "boss")
