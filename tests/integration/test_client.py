@@ -20,7 +20,7 @@ from app.services import annotating, tokens
 from app.services.auth import create_user
 from derivlab.client import Client, DerivationLabError
 from tests.helpers import PASSWORD, free_port, login
-from tests.factories import assign
+from tests.factories import assign, steps_of
 
 
 @pytest.fixture
@@ -172,3 +172,45 @@ def test_the_client_reads_every_page_and_manages_projects(live):
     assert gone.value.status == 404
     with transaction(sessions) as session:
         assert session.scalar(select(func.count()).select_from(Derivation)) == 0
+
+
+def test_the_data_pages_filters_through_the_client(live):
+    """Each filter of `lab.derivations` against what the test itself did to each derivation."""
+    from app.models import AutoCheck, User
+
+    lab, sessions, base = live
+    pid = lab.create_project("filtered")["id"]
+    lab.push_derivations(pid, [{"problem_id": f"p{n}", "prompt": f"Given a = {n}, then obtain {n} = a",
+                                "model": "m1" if n < 3 else "m2", "derivation": f"a = {n} and {n} = a"}
+                               for n in range(6)])
+    ids = {d["problem_key"]: d["id"] for d in lab.derivations(pid)}
+    with transaction(sessions) as session:
+        ann = session.scalar(select(User).where(User.username == "ann"))
+        for key in ("p1", "p4"):  # submitted; ann marks step 1 of p1 incorrect
+            assign(session, ann, session.get(Derivation, ids[key]))
+        step = steps_of(session, session.get(Derivation, ids["p1"]))[0]
+        annotating.set_step_label(session, derivation_id=ids["p1"], step_id=step.id, label="incorrect", on=True,
+                                  user=ann)
+        for key in ("p1", "p4"):
+            annotating.submit(session, derivation_id=ids[key], user=ann, goal_reached=True, comment="")
+        for key in ("p1", "p2", "p4"):  # SymPy: step 1 incorrect
+            session.add(AutoCheck(derivation_id=ids[key], step_index=1, label="incorrect", verdict="yes"))
+    lab.push_predictions(pid, "judge", [{"derivation_id": ids["p5"], "step_index": 2, "label": "incorrect",
+                                         "verdict": "yes"}])
+    expected = {
+        (("model", "m2"),): {"p3", "p4", "p5"},
+        (("state", "agreed"),): {"p1", "p4"},
+        (("state", "unannotated"),): {"p0", "p2", "p3", "p5"},
+        (("annotator", "ann"),): {"p1", "p4"},
+        (("human", "incorrect"),): {"p1"},
+        (("sympy", "incorrect"),): {"p1", "p2", "p4"},
+        # against the humans' judgement: p2, which nobody judged, is not among them
+        (("sympy_not_humans", "incorrect"),): {"p4"},
+        (("humans_not_sympy", "incorrect"),): set(),
+        (("source", "judge"),): {"p5"},
+        (("model", "m1"), ("sympy", "incorrect")): {"p1", "p2"},
+        (("model", "m2"), ("sympy", "incorrect")): {"p4"},
+        (("model", "m2"), ("state", "unannotated")): {"p3", "p5"},
+    }
+    for filters, keys in expected.items():
+        assert {d["problem_key"] for d in lab.derivations(pid, **dict(filters))} == keys, filters
