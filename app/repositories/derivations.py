@@ -1,6 +1,7 @@
 import json
 
-from sqlalchemy import case, func, literal_column, select, text
+from sqlalchemy import Text, any_, bindparam, case, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.models import Annotation, Derivation, Problem, Project, SampleItem, Step
@@ -184,8 +185,10 @@ def stored_prompts(session: Session, project_id: int, keys: list[tuple[str, str]
     """(problem key, perturbation) -> the stored prompt, for those of the keys the project has."""
     if not keys:
         return {}
-    wanted = {k for k, _ in keys}
+    # one array parameter, not IN with a parameter per key: psycopg re-parsed the long statement
+    # on every call (~45 ms of a 500-problem file's import)
+    wanted = bindparam("keys", sorted({k for k, _ in keys}), type_=ARRAY(Text))
     rows = session.execute(select(Problem.key, Problem.perturbation, Problem.prompt)
-                           .where(Problem.project_id == project_id, Problem.key.in_(wanted)))
+                           .where(Problem.project_id == project_id, Problem.key == any_(wanted)))
     asked = set(keys)
     return {(k, p.value): prompt for k, p, prompt in rows if (k, p.value) in asked}
