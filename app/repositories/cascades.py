@@ -14,6 +14,6 @@ def plan_cascades_once(session: Session) -> None:
     Here, until the transaction ends, each of those queries keeps one plan. Plans kept from an
     earlier transaction are dropped first: one made while a table was empty scans it whole for
     every row once it is not (measured: a bulk delete's plan for annotation_events, made while
-    that table was empty, took a later reset of 10,000 derivations from 0.4 s to 14 s)."""
+    that table was empty, took a later reset's delete of 20,000 annotations from 0.4 s to 14 s)."""
     session.execute(text("DISCARD PLANS"))
     session.execute(text("SET LOCAL plan_cache_mode = auto"))
