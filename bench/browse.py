@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +28,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from app.db import transaction
-from tests.helpers import free_port  # importable: seed put the checkout on sys.path
+from tests.helpers import free_port, served  # importable: seed put the checkout on sys.path
 from app.repositories import browse as repo
 from app.repositories import rollups
 from app.services import browse, trash
@@ -75,23 +73,9 @@ def our_api(url: str, sessions):
     with transaction(sessions) as session:
         admin = auth.create_user(session, username="bench-admin", password="bench-Admin-pw1", role=Role.admin)
         _, token = tokens.create(session, user=admin, name="bench")
-    port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret-0123456789"}
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "derivlab"), "serve", "--no-demo", "--no-worker",
-                             "--web-processes", "2", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if httpx.get(base + "/login", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+    with served(env, web_processes=2) as (_, base):
         yield httpx.Client(base_url=base, timeout=600, headers={"Authorization": f"Bearer {token}"})
-    finally:
-        os.killpg(proc.pid, 2)
-        proc.wait(30)
 
 
 def beside_label_studio(venv: Path, url: str, sessions, pid: int, reads: int) -> None:

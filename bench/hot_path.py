@@ -23,14 +23,13 @@ sys.path.insert(0, str(ROOT))
 import os  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
-import signal  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
 
 import httpx  # noqa: E402
 
-from tests.helpers import PAPER_FILES, create_database, drop_database, free_port, login  # noqa: E402
+from tests.helpers import PAPER_FILES, create_database, drop_database, login, served  # noqa: E402
 
 TARGETS_MS = {"label change": 20.0, "annotate page": 30.0}
 
@@ -47,63 +46,54 @@ def main() -> None:
     url = create_database("derivlab_bench")
     env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(ROOT / "var" / "bench")}
     derivlab = str(ROOT / ".venv" / "bin" / "derivlab")
-    port = free_port()
-    server = None
     try:
         for path in PAPER_FILES.values():
             subprocess.run([derivlab, "import", str(path), "--project", "bench"], env=env, check=True,
                            capture_output=True)
         subprocess.run([derivlab, "user", "add", "bench", "--role", "annotator", "--password-stdin"], env=env,
                        input=b"bench password\n", check=True, capture_output=True)
-        server = subprocess.Popen([derivlab, "serve", "--no-demo", "--no-worker", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        client = httpx.Client(base_url=base)
-        for _ in range(100):
-            try:
-                client.get("/login")
-                break
-            except httpx.ConnectError:
-                time.sleep(0.1)
-        token = login(client, "bench", "bench password")
-        page = client.post("/projects/1/next", headers={"X-CSRF-Token": token}, follow_redirects=True)
-        derivation_ids = [int(m) for m in re.findall(r"/derivations/(\d+)", str(page.url))]
-        steps = [int(s) for s in re.findall(r'data-step-id="(\d+)"', page.text)]
-        derivation = derivation_ids[0]
-        labels = ["incorrect", "irrelevant", "redundant", "skipped"]
-        headers = {"HX-Request": "true", "X-CSRF-Token": token}
-        rng = random.Random(7)
-        timings: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in TARGETS_MS}
-
-        def timed(kind: str, response_fn):
-            started = time.perf_counter()
-            response = response_fn()
-            wall = (time.perf_counter() - started) * 1000
-            response.raise_for_status()
-            server_ms = float(response.headers["server-timing"].split("dur=")[1])
-            timings[kind][0].append(server_ms)
-            timings[kind][1].append(wall)
-
-        for i in range(20):  # warm up
-            client.get(f"/derivations/{derivation}")
-        for i in range(args.n):
-            step, label = rng.choice(steps), rng.choice(labels)
-            on = "true" if i % 2 == 0 else "false"
-            timed("label change", lambda: client.post(
-                f"/derivations/{derivation}/steps/{step}/labels/{label}?on={on}", headers=headers))
-            timed("annotate page", lambda: client.get(f"/derivations/{derivation}"))
-
-        print(f"hot path, {args.n} requests each, one run (ms):")
-        print(f"{'':16s} {'server p50':>10s} {'server p95':>10s} {'client p95':>10s} {'target':>7s} {'p95/target':>10s}")
-        for kind, (server_ms, wall_ms) in timings.items():
-            p95 = pct(server_ms, 95)
-            print(f"{kind:16s} {pct(server_ms, 50):10.2f} {p95:10.2f} {pct(wall_ms, 95):10.2f} "
-                  f"{TARGETS_MS[kind]:7.0f} {p95 / TARGETS_MS[kind]:10.2f}")
+        with served(env) as (_, base):
+            measure(httpx.Client(base_url=base), args.n)
     finally:
-        if server:
-            server.send_signal(signal.SIGINT)
-            server.wait(timeout=20)
         drop_database(url)
+
+
+def measure(client: httpx.Client, n: int) -> None:
+    """Label changes and annotate-page loads, timed by the server (Server-Timing) and the client."""
+    token = login(client, "bench", "bench password")
+    page = client.post("/projects/1/next", headers={"X-CSRF-Token": token}, follow_redirects=True)
+    derivation_ids = [int(m) for m in re.findall(r"/derivations/(\d+)", str(page.url))]
+    steps = [int(s) for s in re.findall(r'data-step-id="(\d+)"', page.text)]
+    derivation = derivation_ids[0]
+    labels = ["incorrect", "irrelevant", "redundant", "skipped"]
+    headers = {"HX-Request": "true", "X-CSRF-Token": token}
+    rng = random.Random(7)
+    timings: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in TARGETS_MS}
+
+    def timed(kind: str, response_fn):
+        started = time.perf_counter()
+        response = response_fn()
+        wall = (time.perf_counter() - started) * 1000
+        response.raise_for_status()
+        server_ms = float(response.headers["server-timing"].split("dur=")[1])
+        timings[kind][0].append(server_ms)
+        timings[kind][1].append(wall)
+
+    for i in range(20):  # warm up
+        client.get(f"/derivations/{derivation}")
+    for i in range(n):
+        step, label = rng.choice(steps), rng.choice(labels)
+        on = "true" if i % 2 == 0 else "false"
+        timed("label change", lambda: client.post(
+            f"/derivations/{derivation}/steps/{step}/labels/{label}?on={on}", headers=headers))
+        timed("annotate page", lambda: client.get(f"/derivations/{derivation}"))
+
+    print(f"hot path, {n} requests each, one run (ms):")
+    print(f"{'':16s} {'server p50':>10s} {'server p95':>10s} {'client p95':>10s} {'target':>7s} {'p95/target':>10s}")
+    for kind, (server_ms, wall_ms) in timings.items():
+        p95 = pct(server_ms, 95)
+        print(f"{kind:16s} {pct(server_ms, 50):10.2f} {p95:10.2f} {pct(wall_ms, 95):10.2f} "
+              f"{TARGETS_MS[kind]:7.0f} {p95 / TARGETS_MS[kind]:10.2f}")
 
 
 if __name__ == "__main__":

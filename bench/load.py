@@ -23,9 +23,7 @@ import asyncio  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
-import signal  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import time  # noqa: E402
 from collections import Counter, defaultdict  # noqa: E402
 
@@ -35,7 +33,7 @@ from sqlalchemy import text  # noqa: E402
 from bench.seed import scratch_database, seed  # noqa: E402
 from app.db import transaction  # noqa: E402
 from app.services.auth import hash_password  # noqa: E402
-from tests.helpers import free_port  # noqa: E402
+from tests.helpers import served  # noqa: E402
 
 PASSWORD = "load password 1"
 LABELS = ("incorrect", "irrelevant", "redundant", "skipped")
@@ -142,23 +140,9 @@ def main() -> None:
                             {"hash": hash_password(PASSWORD), "n": args.annotators})
         print(f"seeded {args.derivations:,} derivations and {args.annotators} annotators "
               f"in {time.perf_counter() - started:.1f} s")
-        port = free_port()
         env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(ROOT / "var" / "bench")}
-        server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "derivlab"), "serve", "--no-demo", "--no-worker",
-                                   "--port", str(port), "--web-processes", str(args.web_processes)], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    httpx.get(base + "/login", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
+        with served(env, web_processes=args.web_processes) as (_, base):
             rec, done = asyncio.run(run_load(base, project_id, args.annotators, args.seconds, args.think))
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(30)
         with transaction(sessions) as session:
             stored = session.execute(text("SELECT count(*) FROM annotations WHERE status = 'submitted'")).scalar_one()
     requests = sum(len(v) for v in rec.times.values())

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,7 @@ from app.worker.backends import BackendCache  # noqa: E402
 from app.worker.handlers import Context  # noqa: E402
 from app.worker.loop import Worker  # noqa: E402
 from bench.seed import scratch_database  # noqa: E402
-from tests.helpers import free_port, login  # noqa: E402
+from tests.helpers import login, served  # noqa: E402
 
 DERIVLAB = str(ROOT / ".venv" / "bin" / "derivlab")
 SAMPLES = ROOT.parent / "shared" / "data"
@@ -92,17 +91,8 @@ def main() -> None:
         env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(tmp)}
         subprocess.run([DERIVLAB, "user", "add", "bench", "--role", "admin", "--password-stdin"], env=env,
                        input=b"bench password\n", check=True, capture_output=True)
-        port = free_port()
-        server = subprocess.Popen([DERIVLAB, "serve", "--no-demo", "--no-worker", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600)
-            for _ in range(200):
-                try:
-                    client.get("/login")
-                    break
-                except httpx.ConnectError:
-                    time.sleep(0.1)
+        with served(env) as (_, base):
+            client = httpx.Client(base_url=base, timeout=600)
             token = login(client, "bench", "bench password")
 
             started = time.perf_counter()
@@ -176,9 +166,6 @@ def main() -> None:
             same = size == (tmp / "s.csv").stat().st_size
             print(f"  step CSV of {args.large:,} derivations: HTTP {http_seconds:.2f} s, CLI {cli_seconds:.2f} s "
                   f"(whole command), ratio {http_seconds / cli_seconds:.2f}; same bytes: {same}")
-        finally:
-            server.send_signal(signal.SIGINT)
-            server.wait(timeout=20)
 
 
 if __name__ == "__main__":

@@ -16,56 +16,40 @@ import os
 import signal
 import socket
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import seed as seeding  # bench/seed.py (puts the checkout on sys.path)
-import httpx
 
-from tests.helpers import free_port, web_processes
+from tests.helpers import served, web_processes
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--kills", type=int, default=30)
     args = parser.parse_args()
-    with seeding.scratch_database("bench_restart") as (url, _):
-        port = free_port()
-        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret-0123456789"}
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "derivlab"), "serve", "--no-demo", "--no-worker",
-                                 "--web-processes", "2", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        seconds = []
-        try:
-            for _ in range(120):
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/login", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.5)
-            for _ in range(args.kills):
-                while len(web := web_processes(proc.pid)) < 2:
-                    time.sleep(0.05)
-                burst = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(40)]
-                for sock in burst:
-                    sock.sendall(b"GET /login HTTP/1.1\r\nHost: bench\r\n\r\n")
-                for sock in burst:
-                    sock.recv(64)
-                t = time.perf_counter()
-                os.kill(web[0], signal.SIGKILL)
-                while time.perf_counter() - t < 60:
-                    now = web_processes(proc.pid)
-                    if len(now) == 2 and web[0] not in now:
-                        break
-                    time.sleep(0.01)
-                seconds.append(time.perf_counter() - t)
-                for sock in burst:
-                    sock.close()
-        finally:
-            proc.terminate()
-            proc.wait(30)
+    seconds = []
+    with seeding.scratch_database("bench_restart") as (url, _), \
+            served({**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret-0123456789"},
+                   web_processes=2) as (proc, base):
+        port = int(base.rsplit(":", 1)[1])
+        for _ in range(args.kills):
+            while len(web := web_processes(proc.pid)) < 2:
+                time.sleep(0.05)
+            burst = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(40)]
+            for sock in burst:
+                sock.sendall(b"GET /login HTTP/1.1\r\nHost: bench\r\n\r\n")
+            for sock in burst:
+                sock.recv(64)
+            t = time.perf_counter()
+            os.kill(web[0], signal.SIGKILL)
+            while time.perf_counter() - t < 60:
+                now = web_processes(proc.pid)
+                if len(now) == 2 and web[0] not in now:
+                    break
+                time.sleep(0.01)
+            seconds.append(time.perf_counter() - t)
+            for sock in burst:
+                sock.close()
     seconds.sort()
     print(f"{len(seconds)} kills: slot back in median {statistics.median(seconds):.2f} s, "
           f"max {seconds[-1]:.2f} s, {sum(s > 2 for s in seconds)} over 2 s")

@@ -1,5 +1,6 @@
-"""What tests and benches share: the real data's paths, the test database server, logging in
-through the form, htmx headers, annotators' references. Imported as a library (conftest.py
+"""What tests and benches share: the real data's paths, the test database server, a served
+app (`derivlab serve` in its own process), logging in through the form, htmx headers,
+annotators' references. Imported as a library (conftest.py
 holds only fixtures and hooks)."""
 
 from __future__ import annotations
@@ -7,9 +8,17 @@ from __future__ import annotations
 import functools
 import os
 import re
+import signal
 import socket
+import subprocess
+import sys
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
 
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -63,6 +72,36 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def served(env: dict[str, str], *, web_processes: int = 1, wait_s: float = 60,
+           stdout=subprocess.DEVNULL) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`derivlab serve` (no demo, no worker) on a free port of 127.0.0.1 with this environment
+    (DATABASE_URL, ...), in a process group of its own: yields (the process, its base URL) once
+    /login answers; afterwards the group gets SIGINT (uvicorn's graceful stop) and is waited for."""
+    port = free_port()
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "derivlab"), "serve", "--no-demo", "--no-worker",
+                             "--web-processes", str(web_processes), "--host", "127.0.0.1", "--port", str(port)],
+                            env=env, start_new_session=True, stdout=stdout, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                if httpx.get(base + "/login", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"derivlab serve did not answer /login within {wait_s:.0f} s "
+                                   f"(exit code {proc.poll()})")
+            time.sleep(0.1)
+        yield proc, base
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(30)
 
 
 def web_processes(pid: int) -> list[int]:
